@@ -1,0 +1,117 @@
+package io.queuepilot.queue;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The job-queue contract as the Java processes see it: one method per SQL function in sql/.
+ * {@link PostgresJobQueue} is the real implementation; tests of callers use in-memory fakes.
+ *
+ * <p>Every lease-guarded write returns whether the caller still held the lease: {@code false}
+ * means another worker owns the job now and the caller must drop its work.
+ */
+public interface JobQueue {
+
+  /** {@code enqueue_job}: idempotent on {@link NewJob#idempotencyKey()}; returns the job id. */
+  UUID enqueue(NewJob job);
+
+  /** {@code claim_next_job}: claims up to {@code batch} ready jobs for {@code workerId}. */
+  List<ClaimedJob> claim(String workerId, List<String> jobTypes, List<String> lanes, int batch);
+
+  /** {@code heartbeat_job}: false when the lease was lost. */
+  boolean heartbeat(UUID jobId, UUID leaseToken);
+
+  /** {@code complete_job}: false when the lease was lost (nothing changed). */
+  boolean complete(UUID jobId, UUID leaseToken, String resultJson, Integer tokensUsed);
+
+  /**
+   * {@code fail_job}: records the error and either schedules a retry with backoff or
+   * dead-letters the job. Empty when the lease was lost.
+   */
+  Optional<JobStatus> fail(UUID jobId, UUID leaseToken, String errorJson, boolean retryable);
+
+  /** {@code release_job}: back to pending after {@code delay} without spending an attempt. */
+  boolean release(UUID jobId, UUID leaseToken, Duration delay);
+
+  /** {@code requeue_stale_jobs}: requeues (or dead-letters) jobs whose heartbeat is older than the timeout. */
+  List<RequeuedJob> requeueStale(Duration heartbeatTimeout);
+
+  /** {@code queue_stats} for the given job types and lanes (empty list = all). */
+  QueueStats stats(List<String> jobTypes, List<String> lanes, Duration heartbeatTimeout);
+
+  /** Operator transitions: {@code retry_job}, {@code dead_letter_job}, {@code cancel_job}. */
+  void retry(UUID jobId, Instant nextTime);
+
+  void deadLetter(UUID jobId, String errorJson);
+
+  void cancel(UUID jobId);
+
+  /** Job statuses exactly as stored in {@code job_queue.status}. */
+  enum JobStatus {
+    PENDING, PROCESSING, COMPLETED, DEAD_LETTER, CANCELLED;
+
+    public String sql() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    public static JobStatus fromSql(String s) {
+      return valueOf(s.toUpperCase(java.util.Locale.ROOT));
+    }
+  }
+
+  /** A job to enqueue; null fields take the SQL defaults. Priority 1 is the most urgent. */
+  record NewJob(
+      String jobType,
+      String lane,
+      String payloadJson,
+      String idempotencyKey,
+      UUID patientId,
+      UUID shellFileId,
+      UUID correlationId,
+      Integer priority,
+      Instant scheduledAt,
+      Integer maxAttempts,
+      Integer tokensEstimated) {
+
+    /** A job with only the required parts; the rest take the SQL defaults. */
+    public static NewJob of(String jobType, String payloadJson, String idempotencyKey) {
+      return new NewJob(jobType, null, payloadJson, idempotencyKey, null, null, null, null, null, null, null);
+    }
+  }
+
+  /** A job this worker now holds under {@code leaseToken}. */
+  record ClaimedJob(
+      UUID id,
+      String jobType,
+      String lane,
+      String payloadJson,
+      UUID leaseToken,
+      int attempt,
+      int maxAttempts,
+      UUID patientId,
+      UUID shellFileId,
+      UUID correlationId,
+      Integer tokensEstimated,
+      Instant createdAt) {}
+
+  /** One row of {@code requeue_stale_jobs}: the job and what happened to it. */
+  record RequeuedJob(UUID jobId, JobStatus newStatus, String workerId) {}
+
+  /**
+   * {@code queue_stats}: what the controller scales on. Averages are over jobs completed in
+   * the recent window and null when there were none.
+   */
+  record QueueStats(
+      long ready,
+      long scheduled,
+      long processing,
+      long stale,
+      long deadLetter,
+      double oldestReadyAgeSeconds,
+      Double avgDurationSeconds,
+      Double avgTokensPerJob,
+      long completedRecently) {}
+}

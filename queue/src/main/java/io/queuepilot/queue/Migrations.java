@@ -1,0 +1,32 @@
+package io.queuepilot.queue;
+
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.output.MigrateResult;
+
+/** Applies the sql/ migrations (packaged as classpath:db/migration) with Flyway. */
+public final class Migrations {
+
+  /** Where the sql/ files live inside the queue jar. */
+  public static final String LOCATION = "classpath:db/migration";
+
+  private Migrations() {}
+
+  /** Migrates the database behind {@code dataSource} to the newest version and returns Flyway's result. */
+  public static MigrateResult migrate(DataSource dataSource) {
+    return flyway(dataSource).migrate();
+  }
+
+  /** A Flyway instance configured exactly as production uses it. */
+  public static Flyway flyway(DataSource dataSource) {
+    return Flyway.configure()
+        .dataSource(dataSource)
+        .locations(LOCATION)
+        .schemas("public")
+        // Supabase projects already contain objects in public; baseline at 0 so V1 still runs.
+        .baselineOnMigrate(true)
+        .baselineVersion("0")
+        .table("queuepilot_schema_history")
+        .load();
+  }
+}
