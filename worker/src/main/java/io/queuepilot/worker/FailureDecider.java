@@ -78,6 +78,9 @@ public final class FailureDecider {
       String message = "database error " + state + ": " + sql.get().getMessage();
       // Connection, transaction-rollback, resource and operator classes are transient; a raised
       // exception or a data/integrity error from a write-back function means the input is wrong.
+      if ("23503".equals(state)) {
+        return JobFailure.permanent("reference_not_found", message, error);
+      }
       if (state.startsWith("P0") || state.startsWith("22") || state.startsWith("23")) {
         return JobFailure.permanent("database_rejected", message, error);
       }

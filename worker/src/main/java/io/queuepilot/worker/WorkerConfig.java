@@ -1,5 +1,6 @@
 package io.queuepilot.worker;
 
+import io.queuepilot.queue.QueueConfig;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -19,12 +20,7 @@ import java.util.regex.Pattern;
  * This is the only place in the worker that reads the environment.
  */
 public record WorkerConfig(
-    String dbUrl,
-    String dbUser,
-    String dbPassword,
-    Optional<String> dbListenUrl,
-    boolean dbPreparedStatements,
-    int dbPoolSize,
+    QueueConfig database,
     int httpPort,
     LogFormat logFormat,
     String workerId,
@@ -79,13 +75,13 @@ public record WorkerConfig(
   public static final List<Key> KEYS =
       List.of(
           new Key("QUEUEPILOT_DB_URL", null, "JDBC URL of the queue database (required)."),
-          new Key("QUEUEPILOT_DB_USER", null, "Database login, a member of queue_worker (required)."),
+          new Key("QUEUEPILOT_DB_USER", null, "Database login, a member of queue_worker (optional if in the URL)."),
           new Key("QUEUEPILOT_DB_PASSWORD", "", "Password of QUEUEPILOT_DB_USER."),
           new Key("QUEUEPILOT_DB_LISTEN_URL", null,
               "Direct (session) JDBC URL for LISTEN/NOTIFY; unset: the main URL, or polling only behind a transaction pooler."),
           new Key("QUEUEPILOT_DB_PREPARED_STATEMENTS", "true",
               "Server-side prepared statements; false behind Supabase's transaction pooler (port 6543)."),
-          new Key("QUEUEPILOT_DB_POOL_SIZE", "concurrency + 3", "Maximum JDBC connections in the worker's pool."),
+          new Key("QUEUEPILOT_DB_POOL_SIZE", "concurrency + 3", "Maximum JDBC connections in the worker's pool (1..200)."),
           new Key("QUEUEPILOT_HTTP_PORT", "8080", "Port of /healthz, /readyz and /metrics (0 = any free port)."),
           new Key("QUEUEPILOT_LOG_FORMAT", "text", "Log format: text or json (one JSON object per line)."),
           new Key("QUEUEPILOT_WORKER_ID", "POD_NAME, else RENDER_INSTANCE_ID, else hostname-pid",
@@ -156,24 +152,25 @@ public record WorkerConfig(
         throw new ConfigException("SUPABASE_SERVICE_ROLE_KEY", "is required when QUEUEPILOT_STORE=supabase");
       }
     }
-    String dbUrl = r.required("QUEUEPILOT_DB_URL");
-    if (!dbUrl.startsWith("jdbc:postgresql:")) {
-      throw new ConfigException("QUEUEPILOT_DB_URL", "must be a jdbc:postgresql: URL, got '" + redact(dbUrl) + "'");
+    QueueConfig database;
+    try {
+      database = QueueConfig.from(env);
+      if (r.optional(QueueConfig.DB_POOL_SIZE).isEmpty()) {
+        // one connection per job in flight plus claim, heartbeat and health checks
+        database = new QueueConfig(database.url(), database.user(), database.password(),
+            Math.min(200, concurrency + 3), database.preparedStatements(), database.listenUrl());
+      }
+    } catch (ConfigException e) {
+      throw e;
+    } catch (IllegalArgumentException e) {
+      // QueueConfig's messages start with the key they are about
+      String msg = String.valueOf(e.getMessage());
+      int colon = msg.indexOf(':');
+      throw new ConfigException(colon > 0 ? msg.substring(0, colon) : "QUEUEPILOT_DB_URL",
+          colon > 0 ? msg.substring(colon + 1).trim() : msg);
     }
-    Optional<String> listenUrl = r.optional("QUEUEPILOT_DB_LISTEN_URL");
-    listenUrl.ifPresent(
-        u -> {
-          if (!u.startsWith("jdbc:postgresql:")) {
-            throw new ConfigException("QUEUEPILOT_DB_LISTEN_URL", "must be a jdbc:postgresql: URL");
-          }
-        });
     return new WorkerConfig(
-        dbUrl,
-        r.required("QUEUEPILOT_DB_USER"),
-        r.string("QUEUEPILOT_DB_PASSWORD", ""),
-        listenUrl,
-        r.bool("QUEUEPILOT_DB_PREPARED_STATEMENTS", true),
-        r.intIn("QUEUEPILOT_DB_POOL_SIZE", concurrency + 3, 2, 500),
+        database,
         r.intIn("QUEUEPILOT_HTTP_PORT", 8080, 0, 65535),
         r.oneOf("QUEUEPILOT_LOG_FORMAT", LogFormat.TEXT, LogFormat.class),
         workerId(r),
@@ -241,10 +238,6 @@ public record WorkerConfig(
       host = r.optional("HOSTNAME").orElse("worker");
     }
     return host + "-" + ProcessHandle.current().pid();
-  }
-
-  private static String redact(String url) {
-    return url.replaceAll("password=[^&]*", "password=***");
   }
 
   /** A configuration error naming the key. */
