@@ -387,8 +387,14 @@ public final class Worker {
         rj.thread.interrupt();
       }
     }
+    // Their outcome is recorded; threads stuck in uninterruptible I/O only get a moment to
+    // leave (they can no longer write anything) before the caller closes the clients under them.
+    long joinUntil = System.nanoTime() + Duration.ofSeconds(1).toNanos();
     for (RunningJob rj : remaining) {
-      joinQuietly(rj.thread, Duration.ofSeconds(5));
+      long left = joinUntil - System.nanoTime();
+      if (left > 0) {
+        joinQuietly(rj.thread, Duration.ofNanos(left));
+      }
     }
     ticker.shutdownNow();
     log.info("worker {} stopped; {} job(s) released at shutdown", settings.workerId(), released);
