@@ -120,7 +120,8 @@ class WorkerPipelineIT {
     assertThat(metrics).contains("queuepilot_worker_jobs_completed_total{job_type=\"document_extraction\"")
         .contains("queuepilot_worker_job_duration_seconds_bucket")
         .contains("queuepilot_worker_tokens_used_total")
-        .contains("queuepilot_worker_jobs_in_flight");
+        .contains("queuepilot_worker_jobs_in_flight")
+        .contains("queuepilot_worker_job_allocated_bytes_count");
     assertThat(get(workers.get(0).httpPort(), "/readyz")).startsWith("ready");
     assertThat(get(workers.get(0).httpPort(), "/healthz")).isEqualTo("ok\n");
   }
