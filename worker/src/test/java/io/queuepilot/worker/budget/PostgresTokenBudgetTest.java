@@ -142,4 +142,26 @@ class PostgresTokenBudgetTest {
           .hasMessageContaining("permission denied");
     }
   }
+
+  @Test
+  void aCallLargerThanAWholeWindowIsAPermanentFailure(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    PostgresTokenBudget budget = new PostgresTokenBudget(worker, "t7", 5);
+    budget.configure(500, 10, 60);
+    try (var openai = new io.queuepilot.worker.fakes.FakeOpenAi("sk-test", 1);
+        var client = new io.queuepilot.worker.process.OpenAiModelClient(openai.baseUrl(), "sk-test", Duration.ofSeconds(5))) {
+      var processor = new io.queuepilot.worker.process.OpenAiProcessor(client, budget,
+          new io.queuepilot.worker.WorkerMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()),
+          "gpt-4o-mini", 10_000, 300, 1, 1 << 20, Duration.ofSeconds(1));
+      java.nio.file.Path f = dir.resolve("doc.txt");
+      java.nio.file.Files.writeString(f, "- Aspirin 81 mg\n");
+      assertThatThrownBy(() -> processor.process(new io.queuepilot.worker.fakes.TestJobContext("{}"),
+              new io.queuepilot.worker.process.DocumentInput(f, java.nio.file.Files.size(f), "text/plain", "doc.txt")))
+          .isInstanceOfSatisfying(io.queuepilot.worker.JobFailure.class, jf -> {
+            assertThat(jf.code()).isEqualTo("document_exceeds_token_budget");
+            assertThat(jf.errorClass()).isEqualTo(io.queuepilot.worker.JobFailure.ErrorClass.PERMANENT);
+          });
+      assertThat(openai.calls()).isEmpty();
+    }
+  }
 }

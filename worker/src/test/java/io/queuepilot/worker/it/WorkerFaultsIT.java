@@ -58,6 +58,8 @@ class WorkerFaultsIT {
     for (int w = 0; w < 4; w++) {
       Map<String, String> env = world.supabase(world.openAi(world.env("faults-" + w), openai), storage);
       env.put("QUEUEPILOT_CONCURRENCY", "8");
+      // a generous shared budget: never the limit here, but 429s block every replica through it
+      env.put("QUEUEPILOT_TOKENS_PER_MINUTE", "100000000");
       workers.add(world.start(env));
     }
 
