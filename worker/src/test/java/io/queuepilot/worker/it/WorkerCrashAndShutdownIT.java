@@ -94,9 +94,11 @@ class WorkerCrashAndShutdownIT {
     assertThat(world.text("SELECT error_history -> 0 -> 'error' ->> 'reason' FROM public.job_queue WHERE id = ?", u.jobId()))
         .isEqualTo("heartbeat_timeout");
     assertThat(world.scalar("SELECT count(*) FROM public.clinical_events WHERE shell_file_id = ?", u.shellFileId())).isEqualTo(3);
-    long audit = world.scalar("SELECT count(*) FROM public.audit_log WHERE table_name = 'clinical_events'");
+    long audit = world.scalar("SELECT count(*) FROM public.audit_log WHERE table_name = 'clinical_events' AND job_id = ?",
+        u.jobId());
     assertThat(audit).isEqualTo(3);
-    String before = world.text("SELECT string_agg(id::text, ',' ORDER BY id) FROM public.clinical_events");
+    String before = world.text(
+        "SELECT string_agg(id::text, ',' ORDER BY id) FROM public.clinical_events WHERE shell_file_id = ?", u.shellFileId());
 
     // the dead worker's late write-back (its process "wakes up" with the old lease): nothing changes
     DataSource workerDb = pg.dataSource("crash_worker", "crash_worker");
@@ -113,8 +115,11 @@ class WorkerCrashAndShutdownIT {
       }
     }
     openai.release("crash1");
-    assertThat(world.text("SELECT string_agg(id::text, ',' ORDER BY id) FROM public.clinical_events")).isEqualTo(before);
-    assertThat(world.scalar("SELECT count(*) FROM public.audit_log WHERE table_name = 'clinical_events'")).isEqualTo(audit);
+    assertThat(world.text(
+        "SELECT string_agg(id::text, ',' ORDER BY id) FROM public.clinical_events WHERE shell_file_id = ?", u.shellFileId()))
+        .isEqualTo(before);
+    assertThat(world.scalar("SELECT count(*) FROM public.audit_log WHERE table_name = 'clinical_events' AND job_id = ?",
+        u.jobId())).isEqualTo(audit);
     assertThat(world.text("SELECT text FROM public.document_texts WHERE shell_file_id = ?", u.shellFileId())).doesNotContain("late");
     assertThat(world.status(u.jobId())).isEqualTo("completed");
   }
@@ -147,5 +152,21 @@ class WorkerCrashAndShutdownIT {
     assertThat(world.text("SELECT status FROM public.shell_files WHERE id = ?", stuck.shellFileId())).isEqualTo("queued");
     assertThat(world.scalar("SELECT count(*) FROM public.clinical_events WHERE shell_file_id = ?", stuck.shellFileId())).isZero();
     openai.release("g2");
+  }
+
+  @Test
+  void aNotificationWakesAnIdleWorkerLongBeforeItsNextPoll() throws Exception {
+    Map<String, String> env = env("notified");
+    env.put("QUEUEPILOT_POLL_INTERVAL_SECONDS", "120");
+    WorkerApp app = world.start(env);
+    running.add(app);
+    await().atMost(Duration.ofSeconds(10)).until(app::listening);
+    await().atMost(Duration.ofSeconds(10)).until(() -> app.worker().inFlight() == 0);
+
+    long t0 = System.nanoTime();
+    Pipeline.Upload u = upload("notify1", "");
+    await().atMost(Duration.ofSeconds(20)).until(() -> "completed".equals(world.status(u.jobId())));
+    assertThat(System.nanoTime() - t0).isLessThan(Duration.ofSeconds(20).toNanos());
+    assertThat(app.registry().find("queuepilot.worker.notifications").counter().count()).isGreaterThanOrEqualTo(1);
   }
 }

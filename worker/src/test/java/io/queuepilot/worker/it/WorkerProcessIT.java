@@ -27,9 +27,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Bounded memory: a 300 MB document served by the Storage fake is processed by the shaded
  * worker jar in its own JVM with -Xmx128m: no OutOfMemoryError, the temp file is removed, and
- * SIGTERM ends the process with exit code 0. Also checks the JSON log format carries job_id.
+ * SIGTERM ends the process with exit code 0. Also checks the JSON log format carries job_id, and
+ * that the process refuses to start on bad configuration or a public bucket.
  */
-class WorkerMemoryIT {
+class WorkerProcessIT {
 
   @RegisterExtension static final PostgresExtension pg = new PostgresExtension();
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -113,7 +114,7 @@ class WorkerMemoryIT {
     }
     // memory-aware cap: 128 MiB * 0.6 / 64 MiB per job = 1 job at a time despite concurrency 4
     assertThat(output).contains("capacity 1 (concurrency 4)");
-    List<JsonNode> lines = output.lines().filter(l -> l.startsWith("{")).map(WorkerMemoryIT::parse).toList();
+    List<JsonNode> lines = output.lines().filter(l -> l.startsWith("{")).map(WorkerProcessIT::parse).toList();
     assertThat(lines).isNotEmpty();
     String jobId = world.text("SELECT id::text FROM public.job_queue");
     assertThat(lines).anySatisfy(l -> {
@@ -139,6 +140,36 @@ class WorkerMemoryIT {
       return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     } catch (IOException e) {
       return "(no log: " + e + ")";
+    }
+  }
+
+  private static Process launch(Map<String, String> env, Path log) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx128m", "-jar", Path.of("target", "queuepilot-worker.jar").toAbsolutePath().toString());
+    pb.environment().putAll(env);
+    pb.redirectErrorStream(true).redirectOutput(log.toFile());
+    return pb.start();
+  }
+
+  @Test
+  void refusesToStartOnBadConfigurationOrAPublicBucket() throws Exception {
+    Pipeline world = new Pipeline(pg, "refusing_worker");
+    try (FakeStorage storage = new FakeStorage(Pipeline.SERVICE_KEY).bucket("public-docs", true)) {
+      Map<String, String> template = world.supabase(world.env("x"), storage);
+      template.put("QUEUEPILOT_WORKER_ID", "$(POD_NAME)");
+      Path log1 = temp.resolve("template.log");
+      Process p1 = launch(template, log1);
+      assertThat(p1.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(p1.exitValue()).isEqualTo(2);
+      assertThat(Files.readString(log1)).contains("configuration error: QUEUEPILOT_WORKER_ID looks like an unexpanded template");
+
+      Map<String, String> publicBucket = world.supabase(world.env("public-check"), storage);
+      publicBucket.put("QUEUEPILOT_STORAGE_BUCKET", "public-docs");
+      Path log2 = temp.resolve("public.log");
+      Process p2 = launch(publicBucket, log2);
+      assertThat(p2.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(p2.exitValue()).isEqualTo(1);
+      assertThat(Files.readString(log2)).contains("bucket 'public-docs' is PUBLIC").contains("refusing to start");
     }
   }
 }
