@@ -65,6 +65,7 @@ public final class Worker {
   private final WorkerMetrics metrics;
   private final FailureDecider decider;
   private final int capacity;
+  /** Keyed by lease token: the same job may come back to this worker under a new lease. */
   private final Map<UUID, RunningJob> inFlight = new ConcurrentHashMap<>();
   private final Semaphore wake = new Semaphore(0);
   private final Object idle = new Object();
@@ -185,7 +186,7 @@ public final class Worker {
       }
       return;
     }
-    inFlight.put(job.id(), rj);
+    inFlight.put(job.leaseToken(), rj);
     rj.thread = Thread.ofPlatform().name("qp-job-" + job.id()).unstarted(() -> run(rj));
     rj.thread.start();
   }
@@ -231,7 +232,7 @@ public final class Worker {
       if (allocatedBefore >= 0 && allocatedAfter >= allocatedBefore) {
         metrics.allocated(job.jobType(), allocatedAfter - allocatedBefore);
       }
-      inFlight.remove(job.id());
+      inFlight.remove(job.leaseToken());
       MDC.clear();
       wake.release();
       synchronized (idle) {

@@ -169,4 +169,36 @@ class WorkerCrashAndShutdownIT {
     assertThat(System.nanoTime() - t0).isLessThan(Duration.ofSeconds(20).toNanos());
     assertThat(app.registry().find("queuepilot.worker.notifications").counter().count()).isGreaterThanOrEqualTo(1);
   }
+
+  @Test
+  void aJobTakenAwayMidFlightIsDroppedAndWritesNothing() throws Exception {
+    Pipeline.Upload u = upload("taken1", "#HOLD:taken1\n");
+    Map<String, String> env = env("taken");
+    env.put("QUEUEPILOT_CONCURRENCY", "2");
+    WorkerApp app = world.start(env);
+    running.add(app);
+    openai.heldRequest("taken1").get(30, TimeUnit.SECONDS);
+
+    // an operator puts the job back to pending: the lease is gone
+    try (Connection c = world.superuser().getConnection();
+        PreparedStatement ps = c.prepareStatement("SELECT public.update_job_status(?, 'pending')")) {
+      ps.setObject(1, u.jobId());
+      ps.execute();
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      var lost = app.registry().find("queuepilot.worker.heartbeat.failures").tag("kind", "lease_lost").counter();
+      return lost != null && lost.count() == 1;
+    });
+    openai.release("taken1"); // the first run's model answer arrives after its lease was lost
+    // the job comes back (same worker, new lease) and completes exactly once
+    await().atMost(Duration.ofSeconds(30)).until(() -> "completed".equals(world.status(u.jobId())));
+    await().atMost(Duration.ofSeconds(10)).until(() -> app.worker().inFlight() == 0);
+    assertThat(world.scalar("SELECT count(*) FROM public.clinical_events WHERE shell_file_id = ?", u.shellFileId())).isEqualTo(3);
+    assertThat(world.scalar("SELECT count(*) FROM public.audit_log WHERE table_name = 'clinical_events' AND job_id = ?",
+        u.jobId())).isEqualTo(3);
+    assertThat(world.scalar("SELECT count(*) FROM public.audit_log WHERE table_name = 'clinical_events' AND operation = 'DELETE'"
+        + " AND job_id = ?", u.jobId())).isZero();
+    assertThat(app.registry().find("queuepilot.worker.jobs.lease.lost").counter().count()).isEqualTo(1);
+    assertThat(app.registry().find("queuepilot.worker.jobs.completed").counter().count()).isEqualTo(1);
+  }
 }
