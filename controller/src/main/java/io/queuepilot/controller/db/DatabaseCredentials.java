@@ -19,6 +19,15 @@ public record DatabaseCredentials(String url, String username, String password, 
     return listenUrl == null || listenUrl.isBlank() ? url : listenUrl;
   }
 
+  /**
+   * Whether LISTEN can work: a listen URL is given, or the main URL is not Supabase's
+   * transaction pooler (port 6543), through which a LISTEN would be lost. Without it: polling only.
+   */
+  public boolean canListen() {
+    if (listenUrl != null && !listenUrl.isBlank()) return true;
+    return !url.matches("jdbc:postgresql://[^/]*:6543(/.*)?") && !url.contains("prepareThreshold=0");
+  }
+
   @Override
   public String toString() {
     return username + "@" + url;

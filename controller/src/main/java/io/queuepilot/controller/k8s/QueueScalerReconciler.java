@@ -109,14 +109,18 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
     try {
       DatabaseCredentials creds = secrets.database(ns, qs.getSpec().databaseSecretName);
       queue = connections.queue(creds);
-      notifications.subscribe(id, creds, SpecMapping.jobTypes(qs.getSpec()), () -> wake(id));
+      if (creds.canListen()) {
+        notifications.subscribe(id, creds, SpecMapping.jobTypes(qs.getSpec()), () -> wake(id));
+      } else {
+        notifications.unsubscribe(id);
+      }
     } catch (DatabaseConfigException e) {
       queueError = e.getMessage();
     }
 
     CycleOutcome o = ScalingCycle.run(ns + "/" + name, qs.getSpec(), policySpec, queue, queueError, target,
         histories.get(id), now);
-    histories.put(id, o.history());
+    if (o.history() != null) histories.put(id, o.history());
     metrics.record(ns, name, o);
 
     StatusUpdate.Result r = StatusUpdate.next(previous, o, target.describe(), generation, now);
