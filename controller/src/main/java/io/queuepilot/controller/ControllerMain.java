@@ -56,7 +56,9 @@ public final class ControllerMain {
       KubernetesClient client = new KubernetesClientBuilder().build();
       KubernetesController controller = KubernetesController.start(client, registry, new KubernetesController.Options(
           config.watchNamespaces(), config.leaderElection() ? config.podNamespace() : null, config.podName(),
-          config.renderApiUrl(), clock));
+          config.renderApiUrl(), clock,
+          // exit from a fresh thread: System.exit must not run on the leader-election thread it waits for
+          () -> new Thread(() -> System.exit(1), "queuepilot-lost-lease").start()));
       HttpEndpoints http = new HttpEndpoints(config.httpPort(), registry, controller::started, controller::started);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         log.info("shutting down");

@@ -28,9 +28,12 @@ public final class KubernetesController implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(KubernetesController.class);
 
-  /** What differs between production and tests. */
+  /**
+   * What differs between production and tests. {@code onLostLeadership} runs when this replica
+   * loses the Lease while not shutting down (production: exit, so Kubernetes restarts it clean).
+   */
   public record Options(List<String> watchNamespaces, String leaseNamespace, String identity, URI renderApiUrl,
-      Clock clock) {}
+      Clock clock, Runnable onLostLeadership) {}
 
   public static final String LEASE_NAME = "queuepilot-controller";
 
@@ -38,14 +41,16 @@ public final class KubernetesController implements AutoCloseable {
   private final QueueConnections connections;
   private final NotificationHub notifications;
   private final AtomicLong leader;
+  private final java.util.concurrent.atomic.AtomicBoolean closing;
   private volatile boolean started;
 
   private KubernetesController(Operator operator, QueueConnections connections, NotificationHub notifications,
-      AtomicLong leader) {
+      AtomicLong leader, java.util.concurrent.atomic.AtomicBoolean closing) {
     this.operator = operator;
     this.connections = connections;
     this.notifications = notifications;
     this.leader = leader;
+    this.closing = closing;
   }
 
   /** Builds and starts the operator; with a lease namespace only the Lease holder reconciles. */
@@ -54,6 +59,7 @@ public final class KubernetesController implements AutoCloseable {
     QueueConnections connections = new QueueConnections(PostgresJobQueue::new);
     NotificationHub notifications = new NotificationHub(Duration.ofSeconds(5));
     AtomicLong leader = new AtomicLong(o.leaseNamespace() == null ? 1 : 0);
+    java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
     metrics.leader(leader);
     Operator operator = new Operator(c -> {
       c.withKubernetesClient(client)
@@ -64,6 +70,9 @@ public final class KubernetesController implements AutoCloseable {
         c.withLeaderElectionConfiguration(LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration(LEASE_NAME)
             .withLeaseNamespace(o.leaseNamespace())
             .withIdentity(o.identity())
+            // JOSDK would System.exit on losing the Lease, also during an orderly stop (deadlocking a
+            // shutdown hook); we exit ourselves only when the loss is not part of shutting down.
+            .withExitOnStopLeading(false)
             .withLeaderCallbacks(new LeaderCallbacks(
                 () -> {
                   leader.set(1);
@@ -71,7 +80,12 @@ public final class KubernetesController implements AutoCloseable {
                 },
                 () -> {
                   leader.set(0);
-                  log.warn("{} lost the leadership", o.identity());
+                  if (closing.get()) {
+                    log.info("{} released the leadership (shutting down)", o.identity());
+                  } else {
+                    log.error("{} lost the leadership; stopping so that only the new leader acts", o.identity());
+                    o.onLostLeadership().run();
+                  }
                 },
                 id -> log.info("leader is {}", id)))
             .build());
@@ -84,7 +98,7 @@ public final class KubernetesController implements AutoCloseable {
       if (o.watchNamespaces().isEmpty()) ov.watchingAllNamespaces();
       else ov.settingNamespaces(new HashSet<>(o.watchNamespaces()));
     });
-    KubernetesController kc = new KubernetesController(operator, connections, notifications, leader);
+    KubernetesController kc = new KubernetesController(operator, connections, notifications, leader, closing);
     operator.start();
     kc.started = true;
     log.info("QueueScaler controller started (namespaces: {}, leader election: {})",
@@ -107,6 +121,7 @@ public final class KubernetesController implements AutoCloseable {
 
   @Override
   public void close() {
+    closing.set(true);
     started = false;
     try {
       operator.stop();
