@@ -53,7 +53,9 @@ public final class ControllerMain {
     CountDownLatch stop = new CountDownLatch(1);
 
     if (config.mode() == ControllerConfig.Mode.KUBERNETES) {
-      KubernetesClient client = new KubernetesClientBuilder().build();
+      // One explicit HTTP client (JDK); the classpath carries two fabric8 factories otherwise picked at random.
+      KubernetesClient client = new KubernetesClientBuilder()
+          .withHttpClientFactory(new io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory()).build();
       KubernetesController controller = KubernetesController.start(client, registry, new KubernetesController.Options(
           config.watchNamespaces(), config.leaderElection() ? config.podNamespace() : null, config.podName(),
           config.renderApiUrl(), clock,

@@ -72,7 +72,8 @@ class QueueScalerIT {
     long t0 = System.nanoTime();
     apiServer.start();
     measurements.add("kube-apiserver + etcd start: " + ms(t0) + " ms");
-    client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(apiServer.getKubeConfigYaml())).build();
+    client = new KubernetesClientBuilder()
+        .withHttpClientFactory(new io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory()).withConfig(Config.fromKubeconfig(apiServer.getKubeConfigYaml())).build();
 
     Path crdFile = Path.of(System.getProperty("queuepilot.repoRoot", ".."), "crds", "queuescalers.queuepilot.io-v1.yml");
     try (InputStream in = Files.newInputStream(crdFile)) {
