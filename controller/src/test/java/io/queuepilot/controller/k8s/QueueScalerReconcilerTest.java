@@ -51,7 +51,7 @@ class QueueScalerReconcilerTest {
   static void database() throws Exception {
     pg.loginAs("qp_controller", "queue_controller");
     connections = new QueueConnections(PostgresJobQueue::new);
-    notifications = new NotificationHub(Duration.ofSeconds(1));
+    notifications = new NotificationHub(Duration.ofSeconds(1), Duration.ofMillis(500));
     producer = new PostgresJobQueue(pg.superuser());
     worker = new PostgresJobQueue(pg.loginAs("qp_worker", "queue_worker"));
   }
