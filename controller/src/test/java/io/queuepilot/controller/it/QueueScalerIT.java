@@ -233,9 +233,11 @@ class QueueScalerIT {
     measurements.add("drain with a 4 s window, maxStep 3, period 1 s: first step down after " + firstStep
         + " ms, at 0 after " + zero + " ms");
     assertThat(firstStep).isGreaterThanOrEqualTo(4_000);
-    assertThat(events("drain")).filteredOn(e -> e.getReason().equals("Scaled")).extracting(Event::getMessage)
-        .anyMatch(m -> m.contains("from 10 to 7")).anyMatch(m -> m.contains("from 7 to 4"))
-        .anyMatch(m -> m.contains("from 4 to 1")).anyMatch(m -> m.contains("from 1 to 0"));
+    // The Event of a step is written just after the scale call: wait for the last one.
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+        assertThat(events("drain")).filteredOn(e -> e.getReason().equals("Scaled")).extracting(Event::getMessage)
+            .anyMatch(m -> m.contains("from 10 to 7")).anyMatch(m -> m.contains("from 7 to 4"))
+            .anyMatch(m -> m.contains("from 4 to 1")).anyMatch(m -> m.contains("from 1 to 0")));
   }
 
   @Test
