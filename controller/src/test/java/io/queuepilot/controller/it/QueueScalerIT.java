@@ -188,6 +188,26 @@ class QueueScalerIT {
 
   @Test
   @Order(2)
+  void fiveHundredSeparateUploadsAlsoGetWorkersWithinASecondOfTheLastNotify() throws Exception {
+    client.resource(Fixtures.deployment(NS, "uploads-worker", 0)).create();
+    QueueScaler qs = Fixtures.scaler(NS, "uploads", "uploads-worker", "queuepilot-db", "it_uploads");
+    qs.getSpec().maxReplicas = 100;
+    qs.getSpec().concurrencyPerReplica = 10;
+    qs.getSpec().pollIntervalSeconds = 300;
+    client.resource(qs).create();
+    awaitFirstReconcile("uploads");
+
+    JobQueue producer = new PostgresJobQueue(pg.superuser());
+    long t0 = System.nanoTime();
+    Fixtures.enqueue(producer, "it_uploads", 500); // 500 transactions, 500 NOTIFYs
+    long lastCommit = System.nanoTime();
+    await().pollInterval(Duration.ofMillis(10)).atMost(Duration.ofSeconds(1)).until(() -> replicas("uploads-worker") == 50);
+    measurements.add("500 jobs in 500 transactions (" + TimeUnit.NANOSECONDS.toMillis(lastCommit - t0)
+        + " ms of enqueueing): spec.replicas reached 50 " + ms(lastCommit) + " ms after the last commit");
+  }
+
+  @Test
+  @Order(3)
   void tokenBudgetLowersTheCountAndStatusSaysTokenBudget() throws Exception {
     client.resource(Fixtures.deployment(NS, "budget-worker", 0)).create();
     QueueScaler qs = Fixtures.scaler(NS, "budget", "budget-worker", "queuepilot-db", "it_budget");
@@ -209,7 +229,7 @@ class QueueScalerIT {
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   void drainedQueueStepsDownOnlyAfterTheStabilizationWindow() throws Exception {
     client.resource(Fixtures.deployment(NS, "drain-worker", 0)).create();
     QueueScaler qs = Fixtures.scaler(NS, "drain", "drain-worker", "queuepilot-db", "it_drain");
@@ -241,7 +261,7 @@ class QueueScalerIT {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void staleHeartbeatJobIsRequeuedAndCountedInStatus() throws Exception {
     client.resource(Fixtures.deployment(NS, "stale-worker", 1)).create();
     var jobId = Fixtures.staleJob(worker, pg.superuser(), "it_stale");
@@ -258,7 +278,7 @@ class QueueScalerIT {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void apiServerRejectsNonsenseWithTheCelMessage() {
     QueueScaler minOverMax = Fixtures.scaler(NS, "min-over-max", "x", "queuepilot-db", "it_cel");
     minOverMax.getSpec().minReplicas = 5;
@@ -283,7 +303,7 @@ class QueueScalerIT {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void hpaOnTheSameDeploymentIsLeftAloneAndStatusSaysWhy() throws Exception {
     client.resource(Fixtures.deployment(NS, "hpa-worker", 2)).create();
     client.resource(Fixtures.hpa(NS, "cpu", "hpa-worker")).create();
