@@ -38,7 +38,7 @@ public final class ControllerMain {
     } catch (IllegalArgumentException e) {
       System.err.println("queuepilot-controller: bad configuration: " + e.getMessage());
       System.err.println("keys:");
-      ControllerConfig.KEYS.forEach((k, d) -> System.err.println("  " + k + " — " + d));
+      ControllerConfig.KEYS.forEach((k, d) -> System.err.println("  " + k + " - " + d));
       System.exit(2);
       return;
     }

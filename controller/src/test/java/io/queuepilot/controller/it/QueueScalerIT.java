@@ -5,15 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubeapitest.KubeAPIServer;
-import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.queuepilot.controller.crd.QueueScaler;
@@ -24,7 +20,6 @@ import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.PostgresJobQueue;
 import io.queuepilot.queue.testing.PostgresExtension;
 import io.queuepilot.controller.k8s.Fixtures;
-import java.io.InputStream;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,22 +62,12 @@ class QueueScalerIT {
   @BeforeAll
   static void start() throws Exception {
     Assumptions.assumeTrue(KubeApiServerBinaries.find().isPresent(), KubeApiServerBinaries.missingMessage());
-    apiServer = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
-        .withOfflineMode(true).withUpdateKubeConfig(false).build());
     long t0 = System.nanoTime();
-    apiServer.start();
+    apiServer = KubeApiServerBinaries.startApiServer();
     measurements.add("kube-apiserver + etcd start: " + ms(t0) + " ms");
-    client = new KubernetesClientBuilder()
-        .withHttpClientFactory(new io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory()).withConfig(Config.fromKubeconfig(apiServer.getKubeConfigYaml())).build();
+    client = KubeApiServerBinaries.adminClient(apiServer);
 
-    Path crdFile = Path.of(System.getProperty("queuepilot.repoRoot", ".."), "crds", "queuescalers.queuepilot.io-v1.yml");
-    try (InputStream in = Files.newInputStream(crdFile)) {
-      CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions().load(in).item();
-      client.resource(crd).create();
-      client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
-          .waitUntilCondition(c -> c.getStatus() != null && c.getStatus().getConditions().stream()
-              .anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())), 30, TimeUnit.SECONDS);
-    }
+    KubeApiServerBinaries.applyQueueScalerCrd(client);
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).create();
 
     pg.loginAs("qp_it_controller", "queue_controller");
