@@ -52,12 +52,12 @@ final class Fixtures {
     qs.getMetadata().setName(name);
     qs.getMetadata().setNamespace(namespace);
     QueueScalerSpec spec = new QueueScalerSpec();
-    spec.scaleTarget = ScaleTargetRef.deployment(deployment);
-    spec.databaseSecretName = secret;
+    spec.scaleTargetRef = ScaleTargetRef.deployment(deployment);
+    spec.databaseSecretRef = new io.queuepilot.controller.crd.SecretRef(secret);
     spec.jobTypes = List.of(jobType);
     spec.minReplicas = 0;
     spec.maxReplicas = 20;
-    spec.concurrency = 4;
+    spec.concurrencyPerReplica = 4;
     qs.setSpec(spec);
     return qs;
   }

@@ -133,8 +133,8 @@ class QueueScalerReconcilerTest {
     assertThat(events("burst")).extracting(Event::getReason).contains("Scaled", "ScalingLimited");
     assertThat(events("burst")).filteredOn(e -> e.getReason().equals("Scaled")).first()
         .extracting(Event::getMessage).asString().contains("from 1 to 20");
-    assertThat(registry.get("queuepilot.replicas.desired").tag("scaler", "burst").gauge().value()).isEqualTo(20.0);
-    assertThat(registry.get("queuepilot.queue.ready").tag("scaler", "burst").gauge().value()).isEqualTo(500.0);
+    assertThat(registry.get("queuepilot.scaler.replicas").tag("queuescaler", "burst").tag("kind", "desired").gauge().value()).isEqualTo(20.0);
+    assertThat(registry.get("queuepilot.queue.jobs").tag("queuescaler", "burst").tag("state", "ready").gauge().value()).isEqualTo(500.0);
   }
 
   @Test
@@ -200,7 +200,7 @@ class QueueScalerReconcilerTest {
     assertThat(events("stale")).extracting(Event::getReason).contains("RequeuedStaleJobs");
     List<JobQueue.ClaimedJob> again = worker.claim("worker-2", List.of("stale_job"), List.of(), 5);
     assertThat(again).extracting(JobQueue.ClaimedJob::id).containsExactly(jobId);
-    assertThat(registry.get("queuepilot.requeued.jobs").tag("scaler", "stale").counter().count()).isEqualTo(1.0);
+    assertThat(registry.get("queuepilot.requeued.jobs").tag("queuescaler", "stale").counter().count()).isEqualTo(1.0);
   }
 
   @Test
