@@ -139,9 +139,11 @@ class ChartInstallIT {
     assertThat(scaler).isNotNull();
     @SuppressWarnings("unchecked")
     Map<String, Object> spec = (Map<String, Object>) scaler.getAdditionalProperties().get("spec");
-    assertThat(spec).containsEntry("databaseSecretName", "queuepilot-controller-db")
-        .containsEntry("scaleTarget", Map.of("deployment", WORKER))
-        .containsEntry("maxReplicas", 20);
+    assertThat(spec).containsEntry("databaseSecretRef", Map.of("name", "queuepilot-controller-db"))
+        .containsEntry("maxReplicas", 20)
+        .containsEntry("concurrencyPerReplica", 6); // follows the upgrade's worker.concurrency
+    assertThat(spec.get("tokenBudget")).asString().contains("expectedJobSeconds=60"); // CRD default applied
+    assertThat(spec.get("scaleTargetRef")).isEqualTo(Map.of("kind", "Deployment", "name", WORKER));
 
     try (KubernetesClient controller = new ControllerPermissions(admin, new ControllerPermissions.Names(
         NAMESPACE, CONTROLLER, WORKER, "other-app", "queuepilot-controller-db", "queuepilot-db", "some-pod"))

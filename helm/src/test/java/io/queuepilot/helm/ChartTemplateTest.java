@@ -274,9 +274,13 @@ class ChartTemplateTest {
     assertThat(alerts.get("QueuePilotQueueBacklog").path("expr").asText()).endsWith("> 1000");
     assertThat(alerts.get("QueuePilotHighErrorRate").path("expr").asText())
         .startsWith("sum(rate(queuepilot_worker_jobs_failed_total{namespace=\"queuepilot\"}[5m])) / (").endsWith("> 0.1");
-    assertThat(alerts.get("QueuePilotTokenBudgetSaturated").path("expr").asText()).contains("limited_by=\"tokenBudget\"");
+    assertThat(alerts.get("QueuePilotQueueBacklog").path("expr").asText())
+        .contains("queuepilot_queue_jobs{namespace=\"queuepilot\", state=\"ready\"}");
+    assertThat(alerts.get("QueuePilotTokenBudgetSaturated").path("expr").asText())
+        .contains("queuepilot_scaler_limited_by{namespace=\"queuepilot\", reason=\"tokenBudget\"}");
     assertThat(alerts.get("QueuePilotControllerNotLeading").path("expr").asText())
-        .isEqualTo("absent(queuepilot_replicas_desired{namespace=\"queuepilot\"})");
+        .contains("max(queuepilot_controller_leader{namespace=\"queuepilot\"}) < 1")
+        .contains("absent(queuepilot_controller_leader{namespace=\"queuepilot\"})");
     assertThat(alerts.get("QueuePilotFastJobLatencySLO").path("expr").asText())
         .contains("job_type!~\"document_extraction\"").endsWith("> 120");
     assertThat(alerts.get("QueuePilotAiJobLatencySLO").path("expr").asText())
@@ -340,20 +344,19 @@ class ChartTemplateTest {
     JsonNode spec = scaler.path("spec");
 
     assertThat(scaler.path("apiVersion").asText()).startsWith("queuepilot.io/");
-    assertThat(spec.path("scaleTarget").path("deployment").asText()).isEqualTo(WORKER);
-    assertThat(spec.path("databaseSecretName").asText())
+    assertThat(spec.path("scaleTargetRef").path("kind").asText()).isEqualTo("Deployment");
+    assertThat(spec.path("scaleTargetRef").path("name").asText()).isEqualTo(WORKER);
+    assertThat(spec.path("databaseSecretRef").path("name").asText())
         .as("the controller's own login, not the workers' Secret").isEqualTo("queuepilot-controller-db");
     assertThat(spec.path("maxReplicas").asInt()).isEqualTo(20);
     assertThat(spec.path("minReplicas").asInt()).isZero();
-    assertThat(spec.path("concurrency").asInt()).isEqualTo(8);
+    assertThat(spec.path("concurrencyPerReplica").asInt()).isEqualTo(8);
     assertThat(spec.path("tokenBudget").path("tokensPerMinute").asLong()).isEqualTo(2_000_000L);
     assertThat(spec.path("tokenBudget").path("requestsPerMinute").asLong()).isEqualTo(5000L);
-    assertThat(spec.path("tokenBudget").has("tokensPerJob")).as("0 means unset: observed").isFalse();
+    assertThat(spec.path("tokenBudget").path("tokensPerJob").asInt()).as("0 = observed").isZero();
     assertThat(spec.path("tokenBudget").path("expectedJobSeconds").asInt()).isEqualTo(90);
-    assertThat(spec.path("scaleUp").has("maxStep")).as("0 means unset").isFalse();
+    assertThat(spec.path("scaleDown").path("periodSeconds").asInt()).isEqualTo(15);
     assertThat(texts(spec.path("lanes"))).isEqualTo("[ai, default]");
-    assertThat(chart().values("local-values.yaml").render().get("QueueScaler", WORKER).path("spec").has("tokenBudget"))
-        .as("no budget configured: the field is left unset").isFalse();
     assertThat(chart().values("production-values.yaml").set("queueScaler.enabled", "false").render()
         .ofKind("QueueScaler")).isEmpty();
   }
