@@ -16,11 +16,9 @@ import io.queuepilot.controller.metrics.ControllerMetrics;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.PostgresJobQueue;
 import io.queuepilot.queue.testing.PostgresExtension;
+import io.queuepilot.controller.testing.MutableClock;
 import java.net.URI;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -48,16 +46,6 @@ class QueueScalerReconcilerTest {
   QueueScalerReconciler reconciler;
   SimpleMeterRegistry registry;
   MutableClock clock;
-
-  /** A clock the test moves by hand. */
-  static final class MutableClock extends Clock {
-    Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-    @Override public ZoneOffset getZone() { return ZoneOffset.UTC; }
-    @Override public Clock withZone(java.time.ZoneId zone) { return this; }
-    @Override public Instant instant() { return now; }
-    void advance(Duration d) { now = now.plus(d); }
-  }
 
   @BeforeAll
   static void database() throws Exception {
