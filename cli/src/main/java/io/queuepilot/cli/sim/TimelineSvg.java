@@ -40,7 +40,7 @@ public final class TimelineSvg {
     Panel p1 = new Panel(TOP, "Queue depth (ready jobs)", maxT, niceMax(tl.peakQueueDepth()));
     p1.frame(s);
     p1.series(s, "queue-depth", "#1f77b4", false, tl.ticks(), Timeline.Tick::queueDepth);
-    p1.legend(s, List.of(new String[] {"#1f77b4", "queue depth", ""}));
+    p1.legend(s, List.<String[]>of(new String[] {"#1f77b4", "queue depth", ""}));
 
     // Panel 2: replicas, desired replicas, max and token-budget ceilings.
     double repMax = Math.max(tl.maxReplicas(), tl.peakReplicas());
