@@ -9,6 +9,7 @@ import io.queuepilot.cli.local.LocalCommand;
 import io.queuepilot.cli.sim.ScalerCommand;
 import java.io.PrintWriter;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import picocli.CommandLine;
@@ -101,6 +102,7 @@ public final class QueuePilotCli implements Runnable {
   static CommandLine commandLine(CliConfig config) {
     CommandLine cmd = new CommandLine(new QueuePilotCli(config));
     cmd.registerConverter(UUID.class, QueuePilotCli::jobId);
+    cmd.registerConverter(Duration.class, QueuePilotCli::duration);
     cmd.setExecutionExceptionHandler(
         (ex, commandLine, parseResult) -> {
           CliException failure = classify(ex);
@@ -129,6 +131,32 @@ public final class QueuePilotCli implements Runnable {
       throw new CommandLine.TypeConversionException(
           "'" + text + "' is not a job id: expected a UUID such as 0b9f6a52-3c7e-4d1e-9a55-2f1e8d6c4b10");
     }
+  }
+
+  /** Parses a duration: {@code 250ms}, {@code 30s}, {@code 5m}, {@code 2h}, {@code 0}, or ISO-8601 ({@code PT5M}). */
+  static Duration duration(String text) {
+    String t = text.trim().toLowerCase(java.util.Locale.ROOT);
+    try {
+      if (t.startsWith("pt") || t.startsWith("p")) {
+        return Duration.parse(t.toUpperCase(java.util.Locale.ROOT));
+      }
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h)?").matcher(t);
+      if (m.matches()) {
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? (n == 0 ? "s" : "") : m.group(2);
+        switch (unit) {
+          case "ms": return Duration.ofMillis(n);
+          case "s": return Duration.ofSeconds(n);
+          case "m": return Duration.ofMinutes(n);
+          case "h": return Duration.ofHours(n);
+          default: break;
+        }
+      }
+    } catch (java.time.format.DateTimeParseException | ArithmeticException e) {
+      // fall through to the explanation below
+    }
+    throw new CommandLine.TypeConversionException(
+        "'" + text + "' is not a duration: use e.g. 500ms, 30s, 5m, 2h or PT5M");
   }
 
   /** Finds the meaning of a failure: a CliException anywhere in the chain, or a connection failure. */

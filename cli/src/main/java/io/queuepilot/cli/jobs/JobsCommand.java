@@ -176,7 +176,7 @@ public final class JobsCommand implements Runnable {
     UUID id;
 
     @Option(names = "--delay", paramLabel = "DURATION",
-        description = "run it this much later, ISO-8601 (e.g. PT5M); default now")
+        description = "run it this much later, e.g. 10m or PT10M (default: now)")
     Duration delay;
 
     @Option(names = "--json", description = "print JSON")
