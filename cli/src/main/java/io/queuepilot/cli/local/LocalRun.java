@@ -297,7 +297,7 @@ public final class LocalRun {
       boolean scaledDown = target.currentReplicas() == 0 && target.stopping() == 0;
       boolean over = finished && (scaledDown || System.nanoTime() - allDoneAt > SCALE_DOWN_WAIT.toNanos());
       boolean timedOut = System.nanoTime() > deadline;
-      display.show(new ProgressDisplay.Frame(now, total, p.ready() + (total - registered.get()), p.processing(),
+      display.show(new ProgressDisplay.Frame(now, total, registered.get(), p.ready(), p.processing(),
           p.completed(), p.deadLetter() + p.cancelled(), target.currentReplicas(),
           d == null ? 0 : d.replicas(), d == null ? "-" : d.limitedBy().statusValue(),
           d == null ? "waiting for the first controller cycle" : d.reason(), jobsPerSecond, p.clinicalEvents()),

@@ -16,6 +16,7 @@ public final class ProgressDisplay {
   public record Frame(
       double elapsedSeconds,
       long documents,
+      long uploaded,
       long ready,
       long processing,
       long done,
@@ -72,8 +73,8 @@ public final class ProgressDisplay {
     long finished = f.done() + f.deadLettered();
     l.add(String.format(Locale.ROOT, "\033[1mQueuePilot local\033[0m  %5.1fs   %s %d/%d",
         f.elapsedSeconds(), bar(finished, f.documents()), finished, f.documents()));
-    l.add(String.format(Locale.ROOT, "  queue      %4d ready   %4d processing   %5.1f jobs/s",
-        f.ready(), f.processing(), f.jobsPerSecond()));
+    l.add(String.format(Locale.ROOT, "  queue      %4d ready   %4d processing   %5.1f jobs/s   (%d/%d uploaded)",
+        f.ready(), f.processing(), f.jobsPerSecond(), f.uploaded(), f.documents()));
     l.add(String.format(Locale.ROOT, "  replicas   %4d running %4d desired      limitedBy=%s",
         f.replicas(), f.desiredReplicas(), f.limitedBy()));
     l.add("  why        " + abbreviate(f.reason(), 100));
@@ -84,8 +85,9 @@ public final class ProgressDisplay {
 
   static String plain(Frame f) {
     return String.format(Locale.ROOT,
-        "[%5.1fs] %d/%d finished | ready %d processing %d | replicas %d (desired %d, limitedBy=%s) | %.1f jobs/s | done %d dead-lettered %d",
-        f.elapsedSeconds(), f.done() + f.deadLettered(), f.documents(), f.ready(), f.processing(), f.replicas(),
+        "[%5.1fs] %d/%d finished | uploaded %d | ready %d processing %d | replicas %d (desired %d, limitedBy=%s) | %.1f jobs/s | done %d dead-lettered %d",
+        f.elapsedSeconds(), f.done() + f.deadLettered(), f.documents(), f.uploaded(), f.ready(), f.processing(),
+        f.replicas(),
         f.desiredReplicas(), f.limitedBy(), f.jobsPerSecond(), f.done(), f.deadLettered());
   }
 
