@@ -10,6 +10,7 @@ import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.crd.QueueScalerSpec;
 import io.queuepilot.controller.crd.ScaleDownBehavior;
 import io.queuepilot.controller.crd.ScaleTargetRef;
+import io.queuepilot.controller.crd.SecretRef;
 import io.queuepilot.controller.policy.ScalerSpec;
 import io.queuepilot.controller.policy.ScalingDecision;
 import io.queuepilot.controller.policy.ScalingHistory;
@@ -189,7 +190,7 @@ public final class LocalRun {
     QueueScalerSpec crd = localSpec(options.maxReplicas(), options.concurrency());
     ScalerSpec policySpec = SpecMapping.toPolicySpec(crd);
     done("controller: QueueScaler minReplicas " + crd.minReplicas + ", maxReplicas " + crd.maxReplicas
-        + ", concurrency " + crd.concurrency + ", poll every " + crd.pollIntervalSeconds + " s");
+        + ", concurrencyPerReplica " + crd.concurrencyPerReplica + ", poll every " + crd.pollIntervalSeconds + " s");
     out.println();
 
     HikariDataSource controllerPool = QueueDataSources.pool(
@@ -337,13 +338,12 @@ public final class LocalRun {
   /** The QueueScaler the local controller runs: quick to react, so a short demo shows both directions. */
   static QueueScalerSpec localSpec(int maxReplicas, int concurrency) {
     QueueScalerSpec s = new QueueScalerSpec();
-    s.scaleTarget = new ScaleTargetRef();
-    s.scaleTarget.deployment = "in-process-workers";
-    s.databaseSecretName = "local";
+    s.scaleTargetRef = ScaleTargetRef.deployment("in-process-workers");
+    s.databaseSecretRef = new SecretRef("local");
     s.jobTypes = new ArrayList<>(List.of("document_extraction"));
     s.minReplicas = 0;
     s.maxReplicas = maxReplicas;
-    s.concurrency = concurrency;
+    s.concurrencyPerReplica = concurrency;
     s.pollIntervalSeconds = 1;
     s.heartbeatTimeoutSeconds = 30;
     s.scaleDown = new ScaleDownBehavior();

@@ -76,7 +76,7 @@ public final class ScalerCommand implements Runnable {
         description = "tokens one job uses (default: spec.tokenBudget.tokensPerJob, else 1500)")
     Integer tokensPerJob;
 
-    @Option(names = "--concurrency", paramLabel = "N", description = "jobs per replica at once (default: spec.concurrency)")
+    @Option(names = "--concurrency", paramLabel = "N", description = "jobs per replica at once (default: spec.concurrencyPerReplica)")
     Integer concurrency;
 
     @Option(names = "--startup-seconds", defaultValue = "10", paramLabel = "SECONDS",

@@ -38,12 +38,18 @@ class OperatorCommandsTest {
   // --- seeding through the real queue functions --------------------------------------------
 
   private static UUID enqueue(String type, String key, int maxAttempts) throws SQLException {
+    return enqueue(type, key, maxAttempts, 5);
+  }
+
+  /** Priority 1 jobs are claimed before the default 5: the helpers below claim exactly their own job. */
+  private static UUID enqueue(String type, String key, int maxAttempts, int priority) throws SQLException {
     try (Connection c = pg.superuser().getConnection();
         PreparedStatement ps = c.prepareStatement(
-            "SELECT public.enqueue_job(?, '{\"shell_file_id\":null}'::jsonb, ?, p_max_attempts => ?)")) {
+            "SELECT public.enqueue_job(?, '{\"shell_file_id\":null}'::jsonb, ?, p_max_attempts => ?, p_priority => ?)")) {
       ps.setString(1, type);
       ps.setString(2, key);
       ps.setInt(3, maxAttempts);
+      ps.setInt(4, priority);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         return rs.getObject(1, UUID.class);
@@ -86,7 +92,7 @@ class OperatorCommandsTest {
   }
 
   private static UUID deadLettered(String type, String key) throws SQLException {
-    UUID id = enqueue(type, key, 1);
+    UUID id = enqueue(type, key, 1, 1);
     UUID lease = claim(type);
     sql("SELECT public.fail_job(?, ?, '{\"message\":\"unreadable scan\"}'::jsonb, false)", id, lease);
     assertThat(status(id)).isEqualTo("dead_letter");
@@ -94,7 +100,7 @@ class OperatorCommandsTest {
   }
 
   private static UUID completed(String type, String key) throws SQLException {
-    UUID id = enqueue(type, key, 5);
+    UUID id = enqueue(type, key, 5, 1);
     UUID lease = claim(type);
     sql("SELECT public.complete_job(?, ?, '{}'::jsonb, 120)", id, lease);
     assertThat(status(id)).isEqualTo("completed");
