@@ -59,10 +59,11 @@ public final class ProgressDisplay {
       linesDrawn = lines.size();
     } else {
       String line = plain(f);
-      if (force || (!line.equals(lastPlain) && f.elapsedSeconds() - lastPlainAt >= PLAIN_EVERY_SECONDS)) {
+      String state = line.substring(line.indexOf(']') + 1); // without the clock
+      if (force || (!state.equals(lastPlain) && f.elapsedSeconds() - lastPlainAt >= PLAIN_EVERY_SECONDS)) {
         out.println(line);
         out.flush();
-        lastPlain = line;
+        lastPlain = state;
         lastPlainAt = f.elapsedSeconds();
       }
     }
@@ -77,7 +78,8 @@ public final class ProgressDisplay {
         f.ready(), f.processing(), f.jobsPerSecond(), f.uploaded(), f.documents()));
     l.add(String.format(Locale.ROOT, "  replicas   %4d running %4d desired      limitedBy=%s",
         f.replicas(), f.desiredReplicas(), f.limitedBy()));
-    l.add("  why        " + abbreviate(f.reason(), 100));
+    // every line stays within 80 columns: a wrapped line would break the in-place redraw
+    l.add("  why        " + abbreviate(f.reason(), 66));
     l.add(String.format(Locale.ROOT, "  results    \033[32m%4d done\033[0m   \033[31m%4d dead-lettered\033[0m   %5d clinical events",
         f.done(), f.deadLettered(), f.clinicalEvents()));
     return l;
