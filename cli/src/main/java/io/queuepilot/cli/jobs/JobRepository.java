@@ -38,7 +38,7 @@ public final class JobRepository {
 
   private static final String SHOW =
       """
-      SELECT to_jsonb(j) AS job
+      SELECT row_to_json(j)::text AS job
         FROM public.job_queue j
        WHERE j.id = ?
       """;

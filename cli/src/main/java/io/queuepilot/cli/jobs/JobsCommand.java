@@ -9,6 +9,7 @@ import io.queuepilot.queue.JobQueue;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -64,9 +65,9 @@ public final class JobsCommand implements Runnable {
                         r.status(),
                         Integer.toString(r.priority()),
                         r.attempt() + "/" + r.maxAttempts(),
-                        r.createdAt() == null ? "-" : r.createdAt().toString(),
+                        r.createdAt() == null ? "-" : r.createdAt().truncatedTo(ChronoUnit.SECONDS).toString(),
                         r.workerId() == null ? "-" : r.workerId(),
-                        abbreviate(r.errorMessage(), 60)))
+                        abbreviate(r.errorMessage(), 50)))
             .toList());
     if (rows.isEmpty()) {
       out.println("(no jobs)");

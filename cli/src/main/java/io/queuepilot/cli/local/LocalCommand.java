@@ -110,6 +110,11 @@ public final class LocalCommand implements Callable<Integer> {
     LocalRun.Summary s = new LocalRun(options, out, Clock.systemUTC()).run();
     print(out, s, log, keepDb);
     if (keepDb && external == null) {
+      out.println();
+      out.println("The database keeps running for inspection; press Ctrl-C to stop it. For example:");
+      out.println("  java -jar cli/target/queuepilot-cli.jar jobs list --db-url " + s.dbUrl()
+          + " --db-user postgres --db-password postgres");
+      out.println("  psql " + s.dbUrl().replace("jdbc:postgresql://", "postgresql://postgres:postgres@"));
       out.flush();
       new CountDownLatch(1).await(); // until Ctrl-C; the shutdown hook stops the database
     }

@@ -141,12 +141,7 @@ public final class LocalRun {
       }
       Summary summary = runOn(new Database(ownerSettings), ownerSettings);
       if (options.keepDb() && embedded != null) {
-        out.println();
-        out.println("Database kept running: " + ownerSettings.url() + " (user postgres, password postgres)");
-        out.println("  e.g. java -jar cli/target/queuepilot-cli.jar jobs list --db-url " + ownerSettings.url()
-            + " --db-user postgres --db-password postgres");
-        out.println("Press Ctrl-C to stop it.");
-        out.flush();
+        // stays up for inspection until the JVM ends (Ctrl-C); the command says how to reach it
         EmbeddedDatabase keep = embedded;
         embedded = null;
         Runtime.getRuntime().addShutdownHook(new Thread(keep::close, "embedded-pg-stop"));
