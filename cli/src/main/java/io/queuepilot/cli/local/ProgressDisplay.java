@@ -30,6 +30,7 @@ public final class ProgressDisplay {
 
   private static final String CLEAR_LINE = "\033[2K";
   private static final int BAR = 32;
+  private static final int WHY_WIDTH = 66;
   private static final double PLAIN_EVERY_SECONDS = 2.0;
 
   private final PrintWriter out;
@@ -78,8 +79,11 @@ public final class ProgressDisplay {
         f.ready(), f.processing(), f.jobsPerSecond(), f.uploaded(), f.documents()));
     l.add(String.format(Locale.ROOT, "  replicas   %4d running %4d desired      limitedBy=%s",
         f.replicas(), f.desiredReplicas(), f.limitedBy()));
-    // every line stays within 80 columns: a wrapped line would break the in-place redraw
-    l.add("  why        " + abbreviate(f.reason(), 66));
+    // every line stays within 80 columns (a wrapped line would break the in-place redraw), so
+    // the policy's reason gets two lines, split where its clauses meet
+    String[] why = twoLines(f.reason() == null ? "-" : f.reason(), WHY_WIDTH);
+    l.add("  why        " + why[0]);
+    l.add("             " + why[1]);
     l.add(String.format(Locale.ROOT, "  results    \033[32m%4d done\033[0m   \033[31m%4d dead-lettered\033[0m   %5d clinical events",
         f.done(), f.deadLettered(), f.clinicalEvents()));
     return l;
@@ -96,6 +100,17 @@ public final class ProgressDisplay {
   static String bar(long done, long total) {
     int filled = total == 0 ? BAR : (int) Math.min(BAR, done * BAR / total);
     return "[" + "█".repeat(filled) + "░".repeat(BAR - filled) + "]";
+  }
+
+  /** Splits {@code s} into two lines of at most {@code width}, at a "; " when one fits. */
+  static String[] twoLines(String s, int width) {
+    if (s.length() <= width) {
+      return new String[] {s, ""};
+    }
+    int cut = s.lastIndexOf("; ", width - 1);
+    String first = cut > 0 ? s.substring(0, cut + 1) : s.substring(0, width);
+    String rest = s.substring(first.length()).strip();
+    return new String[] {first, abbreviate(rest, width)};
   }
 
   private static String abbreviate(String s, int max) {

@@ -19,16 +19,24 @@ class ProgressDisplayTest {
     ProgressDisplay d = new ProgressDisplay(new PrintWriter(s), true);
     d.show(frame(1.0, 10, "x".repeat(300)), false);
     String first = s.toString();
-    assertThat(first).doesNotContain("\033[5F"); // nothing to go back over yet
-    assertThat(first.lines()).hasSize(5);
+    assertThat(first).doesNotContain("\033[6F"); // nothing to go back over yet
+    assertThat(first.lines()).hasSize(6);
     d.show(frame(1.25, 20, "steady"), false);
     String second = s.toString().substring(first.length());
-    assertThat(second).startsWith("\033[5F"); // back to the top of the block
-    assertThat(second.split("\033\\[2K", -1)).hasSize(6); // every line cleared before it is rewritten
+    assertThat(second).startsWith("\033[6F"); // back to the top of the block
+    assertThat(second.split("\033\\[2K", -1)).hasSize(7); // every line cleared before it is rewritten
     assertThat(second).contains("22/40").contains("limitedBy=max").contains("8 processing");
     for (String line : (first + second).replaceAll("\033\\[[0-9;]*[A-Za-z]", "").lines().toList()) {
       assertThat(line.length()).as(line).isLessThanOrEqualTo(80);
     }
+  }
+
+  @Test
+  void theReasonWrapsOntoTwoLinesAtAClause() {
+    String[] lines = ProgressDisplay.twoLines(
+        "5 ready + 8 processing at 2 per replica → 7; capped at maxReplicas 4; steady at 4", 66);
+    assertThat(lines).containsExactly("5 ready + 8 processing at 2 per replica → 7;", "capped at maxReplicas 4; steady at 4");
+    assertThat(ProgressDisplay.twoLines("short", 66)).containsExactly("short", "");
   }
 
   @Test
