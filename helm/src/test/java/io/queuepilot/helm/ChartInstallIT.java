@@ -12,14 +12,14 @@ import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -57,6 +57,8 @@ class ChartInstallIT {
     admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build()).create();
     secret("queuepilot-db", Map.of("url", "jdbc:postgresql://10.20.0.5:5432/postgres", "username", "queuepilot_worker_1",
         "password", "not-a-real-password", "listen-url", "jdbc:postgresql://10.20.0.5:5432/postgres"));
+    secret("queuepilot-controller-db", Map.of("url", "jdbc:postgresql://10.20.0.5:5432/postgres",
+        "username", "queuepilot_controller_1", "password", "not-a-real-password-either"));
     secret("queuepilot-openai", Map.of("api-key", "sk-test"));
     secret("queuepilot-supabase", Map.of("service-role-key", "service-role-test"));
     admin.apps().deployments().inNamespace(NAMESPACE).resource(otherDeployment()).create();
@@ -82,17 +84,9 @@ class ChartInstallIT {
     assertThat(install.exitCode()).as(install.stdout() + install.stderr()).isZero();
     assertThat(install.stdout()).contains("STATUS: deployed").contains("the controller owns its replica count");
 
-    List<JsonNode> objects = ChartRenderer.Manifests.parse(helm.run("get", "manifest", RELEASE, "-n", NAMESPACE)
-        .requireSuccess().stdout()).objects();
+    List<JsonNode> objects = ChartInstallChecks.assertEveryObjectStored(helm, admin, RELEASE, NAMESPACE);
     assertThat(objects.stream().map(o -> o.path("kind").asText()).distinct())
-        .contains("Deployment", "Role", "RoleBinding", "ServiceAccount", "PodDisruptionBudget", "NetworkPolicy",
-            "Service", "ConfigMap", "ServiceMonitor", "PrometheusRule");
-    for (JsonNode object : objects) {
-      GenericKubernetesResource stored = admin.genericKubernetesResources(object.path("apiVersion").asText(),
-          object.path("kind").asText()).inNamespace(NAMESPACE).withName(object.path("metadata").path("name").asText()).get();
-      assertThat(stored).as("%s/%s stored", object.path("kind").asText(), object.path("metadata").path("name").asText())
-          .isNotNull();
-    }
+        .contains("PodDisruptionBudget", "NetworkPolicy", "ConfigMap", "ServiceMonitor", "PrometheusRule");
     Deployment worker = admin.apps().deployments().inNamespace(NAMESPACE).withName(WORKER).get();
     assertThat(worker.getSpec().getReplicas()).as("API default until the controller decides").isEqualTo(1);
     assertThat(admin.apps().deployments().inNamespace(NAMESPACE).withName(CONTROLLER).get().getSpec().getReplicas())
@@ -102,26 +96,17 @@ class ChartInstallIT {
   @Test
   @Order(2)
   void upgradeKeepsTheReplicaCountTheControllerSet() {
-    admin.apps().deployments().inNamespace(NAMESPACE).withName(WORKER).scale(4);
-
-    Tools.Result upgrade = helm.upgradeInstall(RELEASE, NAMESPACE, installArgs("--set", "worker.concurrency=6"));
-    assertThat(upgrade.exitCode()).as(upgrade.stdout() + upgrade.stderr()).isZero();
-
-    Deployment worker = admin.apps().deployments().inNamespace(NAMESPACE).withName(WORKER).get();
-    assertThat(worker.getSpec().getReplicas()).isEqualTo(4);
-    assertThat(worker.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv())
-        .anySatisfy(e -> {
-          assertThat(e.getName()).isEqualTo("QUEUEPILOT_CONCURRENCY");
-          assertThat(e.getValue()).isEqualTo("6");
-        });
-    assertThat(worker.getMetadata().getGeneration()).isGreaterThan(1L);
+    ChartInstallChecks.assertUpgradeKeepsControllerOwnedReplicas(helm, admin, RELEASE, NAMESPACE, WORKER, 4,
+        "QUEUEPILOT_CONCURRENCY", "6", installArgs("--set", "worker.concurrency=6"));
+    assertThat(admin.apps().deployments().inNamespace(NAMESPACE).withName(WORKER).get().getMetadata().getGeneration())
+        .isGreaterThan(1L);
   }
 
   @Test
   @Order(3)
   void controllerServiceAccountCanDoItsJobAndNothingElse() {
     ControllerPermissions permissions = new ControllerPermissions(admin, new ControllerPermissions.Names(
-        NAMESPACE, CONTROLLER, WORKER, "other-app", "queuepilot-db", "queuepilot-openai", "some-pod"));
+        NAMESPACE, CONTROLLER, WORKER, "other-app", "queuepilot-controller-db", "queuepilot-db", "some-pod"));
     try (KubernetesClient controller = permissions.controllerClient()) {
       permissions.assertCanDoItsJob(controller);
       permissions.assertIsRefusedEverythingElse(controller);
@@ -130,29 +115,33 @@ class ChartInstallIT {
 
   @Test
   @Order(4)
-  void defaultQueueScalerIsAcceptedOnceTheGeneratedCrdIsInTheChart() throws Exception {
-    boolean crdInChart = Files.isDirectory(Tools.chartDir().resolve("crds"))
-        && !Files.list(Tools.chartDir().resolve("crds")).toList().isEmpty();
-    Assumptions.assumeTrue(crdInChart, "helm/queuepilot/crds/ is generated by the controller build (issue-5) and not "
-        + "merged here yet: the QueueScaler parts of the install test are skipped");
-    Tools.Result upgrade = helm.upgradeInstall(RELEASE, NAMESPACE, installArgs("--set", "queueScaler.enabled=true"));
-    assertThat(upgrade.exitCode()).as(upgrade.stdout() + upgrade.stderr()).isZero();
+  void defaultQueueScalerIsAcceptedAndReadableByTheController() {
+    assertThat(established("queuescalers.queuepilot.io")).as("CRD from the chart's crds/ installed").isTrue();
     GenericKubernetesResource scaler = admin.genericKubernetesResources("queuepilot.io/v1alpha1", "QueueScaler")
         .inNamespace(NAMESPACE).withName(WORKER).get();
     assertThat(scaler).isNotNull();
+    @SuppressWarnings("unchecked")
+    Map<String, Object> spec = (Map<String, Object>) scaler.getAdditionalProperties().get("spec");
+    assertThat(spec).containsEntry("databaseSecretRef", Map.of("name", "queuepilot-controller-db"))
+        .containsEntry("maxReplicas", 20)
+        .containsEntry("concurrencyPerReplica", 6); // follows the upgrade's worker.concurrency
+    assertThat(spec.get("tokenBudget")).asString().contains("expectedJobSeconds=60"); // CRD default applied
+    assertThat(spec.get("scaleTargetRef")).isEqualTo(Map.of("kind", "Deployment", "name", WORKER));
+
     try (KubernetesClient controller = new ControllerPermissions(admin, new ControllerPermissions.Names(
-        NAMESPACE, CONTROLLER, WORKER, "other-app", "queuepilot-db", "queuepilot-openai", "some-pod")).controllerClient()) {
+        NAMESPACE, CONTROLLER, WORKER, "other-app", "queuepilot-controller-db", "queuepilot-db", "some-pod"))
+        .controllerClient()) {
       assertThat(controller.genericKubernetesResources("queuepilot.io/v1alpha1", "QueueScaler").inNamespace(NAMESPACE)
-          .list().getItems()).extracting(r -> r.getMetadata().getName()).contains(WORKER);
+          .list().getItems()).extracting(r -> r.getMetadata().getName()).containsExactly(WORKER);
+      GenericKubernetesResource patched = controller.genericKubernetesResources("queuepilot.io/v1alpha1", "QueueScaler")
+          .inNamespace(NAMESPACE).withName(WORKER).subresource("status")
+          .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"desiredReplicas\":3,\"limitedBy\":\"none\"}}");
+      assertThat(patched.getAdditionalProperties().get("status")).asString().contains("desiredReplicas=3");
     }
   }
 
   private static String[] installArgs(String... extra) {
-    boolean crdInChart = Files.isDirectory(Tools.chartDir().resolve("crds"));
     List<String> args = new java.util.ArrayList<>(List.of("-f", ChartRenderer.ciValues("production-values.yaml").toString()));
-    if (!crdInChart) {
-      args.addAll(List.of("--set", "queueScaler.enabled=false"));
-    }
     args.addAll(List.of(extra));
     return args.toArray(String[]::new);
   }

@@ -4,19 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubeapitest.KubeAPIServer;
-import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
 import io.queuepilot.controller.k8s.Fixtures;
 import io.queuepilot.controller.k8s.KubernetesController;
 import io.queuepilot.queue.testing.PostgresExtension;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -56,19 +50,9 @@ class ControllerJarKubernetesModeIT {
   @BeforeAll
   static void start() throws Exception {
     Assumptions.assumeTrue(KubeApiServerBinaries.find().isPresent(), KubeApiServerBinaries.missingMessage());
-    apiServer = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
-        .withOfflineMode(true).withUpdateKubeConfig(false).build());
-    apiServer.start();
-    client = new KubernetesClientBuilder().withHttpClientFactory(new JdkHttpClientFactory())
-        .withConfig(Config.fromKubeconfig(apiServer.getKubeConfigYaml())).build();
-    Path crdFile = Path.of(System.getProperty("queuepilot.repoRoot", ".."), "crds", "queuescalers.queuepilot.io-v1.yml");
-    try (InputStream in = Files.newInputStream(crdFile)) {
-      CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions().load(in).item();
-      client.resource(crd).create();
-      client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
-          .waitUntilCondition(c -> c.getStatus() != null && c.getStatus().getConditions().stream()
-              .anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())), 30, TimeUnit.SECONDS);
-    }
+    apiServer = KubeApiServerBinaries.startApiServer();
+    client = KubeApiServerBinaries.adminClient(apiServer);
+    KubeApiServerBinaries.applyQueueScalerCrd(client);
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).create();
     pg.loginAs("qp_jar_k8s", "queue_controller");
     client.resource(Fixtures.databaseSecret(NS, "db", pg.jdbcUrl(), "qp_jar_k8s", "qp_jar_k8s")).create();
