@@ -242,7 +242,7 @@ public final class LocalRun {
     }
 
     LocalRepository.Progress p = repo.progress(patientId);
-    Map<String, Long> files2 = repo.filesByStatus(patientId);
+    Map<String, Long> filesByStatus = repo.filesByStatus(patientId);
     double[] ttp = repo.timeToProcessed(patientId);
     List<ScalingStep> scaling;
     synchronized (steps) {
@@ -250,7 +250,7 @@ public final class LocalRun {
     }
     return new Summary(
         processor,
-        files2.values().stream().mapToLong(Long::longValue).sum(),
+        filesByStatus.values().stream().mapToLong(Long::longValue).sum(),
         p.completed(),
         p.deadLetter(),
         p.cancelled(),
