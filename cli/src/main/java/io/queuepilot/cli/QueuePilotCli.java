@@ -32,19 +32,12 @@ import picocli.CommandLine.Spec;
       LocalCommand.class,
       CommandLine.HelpCommand.class
     },
-    exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {
-      "0:success",
-      "1:usage error (unknown option, malformed id, bad value or configuration)",
-      "2:job not found, or its status does not allow the transition",
-      "3:database unreachable or login refused",
-      "4:any other failure (the message says what)"
-    },
-    footerHeading = "%nEnvironment:%n",
+    footerHeading = "%nEnvironment (options override it):%n",
     footer = {
-      "  QUEUEPILOT_DB_URL, QUEUEPILOT_DB_USER, QUEUEPILOT_DB_PASSWORD   connection (options override)",
-      "  QUEUEPILOT_DB_PREPARED_STATEMENTS   false behind a transaction pooler",
-      "  OPENAI_API_KEY   local mode uses the openai processor when set"
+      "  QUEUEPILOT_DB_URL, QUEUEPILOT_DB_USER, QUEUEPILOT_DB_PASSWORD",
+      "  QUEUEPILOT_DB_PREPARED_STATEMENTS (false behind a transaction pooler)",
+      "  OPENAI_API_KEY (local mode: the openai processor)",
+      "See docs/cli.md."
     })
 public final class QueuePilotCli implements Runnable {
 
@@ -99,8 +92,27 @@ public final class QueuePilotCli implements Runnable {
     return code;
   }
 
+  /** The exit codes, shown in every command's --help. */
+  static final java.util.Map<String, String> EXIT_CODES = exitCodes();
+
+  private static java.util.Map<String, String> exitCodes() {
+    java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+    m.put("0", "success");
+    m.put("1", "usage error (unknown option, malformed id, bad value or configuration)");
+    m.put("2", "job not found, or its status does not allow the transition");
+    m.put("3", "database unreachable or login refused");
+    m.put("4", "any other failure (the message says what)");
+    return java.util.Collections.unmodifiableMap(m);
+  }
+
+  private static void documentExitCodes(CommandLine c) {
+    c.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(EXIT_CODES);
+    c.getSubcommands().values().forEach(QueuePilotCli::documentExitCodes);
+  }
+
   static CommandLine commandLine(CliConfig config) {
     CommandLine cmd = new CommandLine(new QueuePilotCli(config));
+    documentExitCodes(cmd);
     cmd.registerConverter(UUID.class, QueuePilotCli::jobId);
     cmd.registerConverter(Duration.class, QueuePilotCli::duration);
     cmd.setExecutionExceptionHandler(

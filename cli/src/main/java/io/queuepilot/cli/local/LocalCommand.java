@@ -32,9 +32,10 @@ import picocli.CommandLine.Spec;
 /** {@code queuepilot local}: the README's first command — the whole pipeline on this machine. */
 @Command(name = "local", mixinStandardHelpOptions = true,
     description = {
-      "Runs the whole pipeline locally: embedded PostgreSQL (or --db-url), migrations, sample clinical",
-      "documents uploaded through register_shell_file, in-process workers scaled by the controller's",
-      "scaling policy, a live progress display and a summary. Logs go to <workdir>/queuepilot-local.log."
+      "Run the whole pipeline on this machine, with live progress and a summary.",
+      "Embedded PostgreSQL (or --db-url), migrations, sample clinical documents uploaded through",
+      "register_shell_file, in-process workers scaled by the controller's scaling policy.",
+      "Logs go to <workdir>/queuepilot-local.log."
     })
 public final class LocalCommand implements Callable<Integer> {
 
