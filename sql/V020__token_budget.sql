@@ -188,9 +188,9 @@ REVOKE ALL ON FUNCTION public.settle_tokens(uuid, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.block_token_budget(text, bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.token_budget_status(text) FROM PUBLIC;
 
-GRANT EXECUTE ON FUNCTION public.configure_token_budget(text, bigint, integer, integer) TO queue_worker, queue_controller, service_role;
-GRANT EXECUTE ON FUNCTION public.token_budget_exists(text) TO queue_worker, queue_controller, service_role;
+GRANT EXECUTE ON FUNCTION public.configure_token_budget(text, bigint, integer, integer) TO queue_worker, queue_controller;
+GRANT EXECUTE ON FUNCTION public.token_budget_exists(text) TO queue_worker, queue_controller;
 GRANT EXECUTE ON FUNCTION public.reserve_tokens(text, bigint, integer, uuid, integer) TO queue_worker;
 GRANT EXECUTE ON FUNCTION public.settle_tokens(uuid, bigint) TO queue_worker;
 GRANT EXECUTE ON FUNCTION public.block_token_budget(text, bigint, text) TO queue_worker;
-GRANT EXECUTE ON FUNCTION public.token_budget_status(text) TO queue_worker, queue_controller, service_role;
+GRANT EXECUTE ON FUNCTION public.token_budget_status(text) TO queue_worker, queue_controller;
