@@ -1,0 +1,34 @@
+package io.queuepilot.cli;
+
+import io.queuepilot.cli.db.Database;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** The connection options every database command shares; the environment fills what is not given. */
+public final class DbOptions {
+
+  @Spec(Spec.Target.MIXEE)
+  CommandSpec mixee;
+
+  @Option(names = "--db-url", paramLabel = "JDBC_URL",
+      description = "JDBC URL of the queue database (default: $QUEUEPILOT_DB_URL)")
+  String url;
+
+  @Option(names = "--db-user", paramLabel = "USER", description = "database user (default: $QUEUEPILOT_DB_USER)")
+  String user;
+
+  @Option(names = "--db-password", paramLabel = "PASSWORD",
+      description = "database password (default: $QUEUEPILOT_DB_PASSWORD)")
+  String password;
+
+  /** The settings from options and environment, not yet validated. */
+  public CliConfig.DbSettings settings() {
+    return QueuePilotCli.root(mixee).config().database(url, user, password);
+  }
+
+  /** A validated database handle; fails with exit code 1 naming what is missing. */
+  public Database database() {
+    return new Database(settings());
+  }
+}

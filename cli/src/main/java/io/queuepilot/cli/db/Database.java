@@ -1,0 +1,121 @@
+package io.queuepilot.cli.db;
+
+import io.queuepilot.cli.CliConfig.DbSettings;
+import io.queuepilot.cli.CliException;
+import io.queuepilot.cli.ExitCode;
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.util.Properties;
+import java.util.logging.Logger;
+import javax.sql.DataSource;
+
+/**
+ * Opens connections for one CLI command from {@link DbSettings} and turns connection failures
+ * into {@link ExitCode#DATABASE_UNREACHABLE} with a message naming the URL (never the password).
+ */
+public final class Database implements DataSource {
+
+  private final DbSettings settings;
+
+  public Database(DbSettings settings) {
+    this.settings = settings.validated();
+  }
+
+  public DbSettings settings() {
+    return settings;
+  }
+
+  @Override
+  public Connection getConnection() {
+    Properties props = new Properties();
+    if (settings.user() != null) {
+      props.setProperty("user", settings.user());
+    }
+    if (settings.password() != null) {
+      props.setProperty("password", settings.password());
+    }
+    props.setProperty("connectTimeout", Integer.toString(settings.connectTimeoutSeconds()));
+    props.setProperty("loginTimeout", Integer.toString(settings.connectTimeoutSeconds()));
+    props.setProperty("ApplicationName", "queuepilot-cli");
+    if (!settings.preparedStatements()) {
+      props.setProperty("prepareThreshold", "0");
+    }
+    try {
+      return DriverManager.getConnection(settings.url(), props);
+    } catch (SQLException e) {
+      throw unreachable(e);
+    }
+  }
+
+  @Override
+  public Connection getConnection(String username, String password) {
+    throw new UnsupportedOperationException("credentials come from DbSettings");
+  }
+
+  /** Whether {@code e} means the server cannot be reached or refused us (not a query error). */
+  public static boolean isConnectionFailure(SQLException e) {
+    String state = e.getSQLState();
+    return state != null
+        && (state.startsWith("08") // connection exception
+            || state.startsWith("28") // invalid authorization
+            || state.equals("3D000") // database does not exist
+            || state.equals("57P03")); // cannot connect now (starting up)
+  }
+
+  private CliException unreachable(SQLException e) {
+    String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
+    String what = e.getSQLState() != null && e.getSQLState().startsWith("28")
+        ? "database refused the login"
+        : "database unreachable";
+    return new CliException(
+        ExitCode.DATABASE_UNREACHABLE,
+        what + " at " + settings.redactedUrl()
+            + (settings.user() != null ? " as " + settings.user() : "") + ": " + why,
+        e);
+  }
+
+  /** Maps an SQL failure while running a command: connection problems to exit code 3, the rest to 4. */
+  public CliException failure(String doing, SQLException e) {
+    if (isConnectionFailure(e)) {
+      return unreachable(e);
+    }
+    return new CliException(ExitCode.FAILURE, doing + " failed: " + e.getMessage(), e);
+  }
+
+  @Override
+  public PrintWriter getLogWriter() {
+    return null;
+  }
+
+  @Override
+  public void setLogWriter(PrintWriter out) {}
+
+  @Override
+  public void setLoginTimeout(int seconds) {}
+
+  @Override
+  public int getLoginTimeout() {
+    return settings.connectTimeoutSeconds();
+  }
+
+  @Override
+  public Logger getParentLogger() throws SQLFeatureNotSupportedException {
+    throw new SQLFeatureNotSupportedException();
+  }
+
+  @Override
+  public <T> T unwrap(Class<T> iface) throws SQLException {
+    if (iface.isInstance(this)) {
+      return iface.cast(this);
+    }
+    throw new SQLException("not a wrapper for " + iface);
+  }
+
+  @Override
+  public boolean isWrapperFor(Class<?> iface) {
+    return iface.isInstance(this);
+  }
+}

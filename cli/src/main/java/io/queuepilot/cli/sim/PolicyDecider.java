@@ -1,0 +1,49 @@
+package io.queuepilot.cli.sim;
+
+import io.queuepilot.controller.core.SpecMapping;
+import io.queuepilot.controller.policy.QueueSnapshot;
+import io.queuepilot.controller.policy.ScalerSpec;
+import io.queuepilot.controller.policy.ScalingDecision;
+import io.queuepilot.controller.policy.ScalingHistory;
+import io.queuepilot.controller.policy.ScalingPolicy;
+import io.queuepilot.queue.JobQueue.QueueStats;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * The controller's real {@link ScalingPolicy} with the history it keeps between decisions, as
+ * the simulator's and the local mode's decider. Not thread-safe: one caller polls it.
+ */
+public final class PolicyDecider implements Simulator.Decider {
+
+  private final ScalerSpec spec;
+  private final Duration keep;
+  private ScalingHistory history;
+  private ScalingDecision last;
+
+  public PolicyDecider(ScalerSpec spec) {
+    this.spec = spec;
+    this.keep = SpecMapping.historyKeep(spec);
+  }
+
+  @Override
+  public Result decide(QueueStats stats, int currentReplicas, Instant now) {
+    if (history == null) {
+      history = ScalingHistory.start(currentReplicas, now);
+    }
+    history = history.withCurrent(currentReplicas);
+    ScalingDecision d = ScalingPolicy.decide(stats == null ? null : QueueSnapshot.of(stats), spec, history, now);
+    history = history.record(d, now, keep);
+    last = d;
+    return new Result(d.replicas(), d.limitedBy().statusValue(), d.reason());
+  }
+
+  /** The most recent decision, or null before the first. */
+  public ScalingDecision last() {
+    return last;
+  }
+
+  public ScalerSpec spec() {
+    return spec;
+  }
+}
