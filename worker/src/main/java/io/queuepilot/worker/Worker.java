@@ -498,9 +498,13 @@ public final class Worker {
         settled.set(false);
         throw e;
       }
-      Duration took = Duration.between(started, clock.instant());
+      Instant finished = clock.instant();
+      Duration took = Duration.between(started, finished);
       if (ok) {
         metrics.completed(job.jobType(), took);
+        if (job.createdAt() != null) {
+          metrics.timeToProcessed(job.jobType(), job.lane(), Duration.between(job.createdAt(), finished));
+        }
         log.info("job completed in {} ms", took.toMillis());
       } else {
         metrics.leaseLost(job.jobType());

@@ -40,6 +40,23 @@ public final class WorkerMetrics {
     duration(jobType, "completed", took);
   }
 
+  /**
+   * Time to processed of a completed job: from its creation (enqueue, {@code created_at} in the
+   * database) to its successful write-back, so queueing, retries and processing all count — the
+   * quantity the p95 latency SLOs are stated in. A negative span (database and worker clocks
+   * disagree) counts as zero rather than being dropped.
+   */
+  public void timeToProcessed(String jobType, String lane, Duration sinceCreated) {
+    Timer.builder("queuepilot.worker.time.to.processed")
+        .description("Time from job creation (enqueue) to completed write-back, including queueing and retries")
+        .tags("job_type", jobType, "lane", lane == null ? "" : lane)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(100))
+        .maximumExpectedValue(Duration.ofHours(2))
+        .register(registry)
+        .record(sinceCreated.isNegative() ? Duration.ZERO : sinceCreated);
+  }
+
   public void failed(String jobType, String errorClass, String code, Duration took) {
     counter("queuepilot.worker.jobs.failed", "Jobs failed through fail_job", "job_type", jobType, "error_class", errorClass, "code", code)
         .increment();

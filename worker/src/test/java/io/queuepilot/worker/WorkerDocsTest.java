@@ -17,7 +17,7 @@ class WorkerDocsTest {
       assertThat(doc).as(k.name()).contains("| `" + k.name() + "` | " + def + " | " + k.description() + " |");
     }
     for (String metric : new String[] {"jobs_claimed_total", "jobs_completed_total", "jobs_failed_total",
-        "jobs_dead_lettered_total", "jobs_released_total", "job_duration_seconds", "tokens_used_total",
+        "jobs_dead_lettered_total", "jobs_released_total", "job_duration_seconds", "time_to_processed_seconds", "tokens_used_total",
         "budget_waits_total", "jobs_in_flight", "heartbeat_failures_total"}) {
       assertThat(doc).contains("queuepilot_worker_" + metric);
     }

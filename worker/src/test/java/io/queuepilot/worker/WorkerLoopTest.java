@@ -97,6 +97,36 @@ class WorkerLoopTest {
   }
 
   @Test
+  void timeToProcessedIsMeasuredFromJobCreationToCompletionPerTypeAndLane() {
+    MutableClock clock = new MutableClock(Instant.parse("2026-01-01T10:00:00Z"));
+    InMemoryJobQueue.Row queuedLong = queue.add("document_extraction", "{}");
+    queuedLong.lane = "ai";
+    queuedLong.createdAt = Instant.parse("2026-01-01T09:55:00Z"); // waited 5 minutes before the worker started
+    InMemoryJobQueue.Row failing = queue.add("document_extraction", "{\"fail\":true}");
+    failing.lane = "ai";
+    failing.createdAt = Instant.parse("2026-01-01T09:59:00Z");
+    failing.maxAttempts = 1;
+    start(1, ctx -> {
+      clock.advance(Duration.ofSeconds(30)); // processing time, on the injected clock
+      if (ctx.job().payloadJson().contains("fail")) {
+        throw new IllegalStateException("boom");
+      }
+      ctx.commit(() -> queue.complete(ctx.job().id(), ctx.job().leaseToken(), null, null));
+    }, clock, 4 * GB, Duration.ofHours(1));
+
+    await().atMost(10, TimeUnit.SECONDS).until(() -> queue.row(queuedLong.id).status == JobStatus.COMPLETED
+        && queue.row(failing.id).status == JobStatus.DEAD_LETTER);
+    var timer = registry.find("queuepilot.worker.time.to.processed")
+        .tags("job_type", "document_extraction", "lane", "ai").timer();
+    assertThat(timer).as("time-to-processed timer").isNotNull();
+    assertThat(timer.count()).as("only completed jobs count").isEqualTo(1);
+    // claimed first (insertion order, one at a time): created 09:55, completed 10:00:30
+    assertThat(timer.totalTime(TimeUnit.SECONDS)).isEqualTo(330.0);
+    var duration = registry.find("queuepilot.worker.job.duration").tags("outcome", "completed").timer();
+    assertThat(duration.totalTime(TimeUnit.SECONDS)).as("processing time alone").isEqualTo(30.0);
+  }
+
+  @Test
   void heapBudgetCapsConcurrency() {
     assertThat(Worker.capacity(8, 256L << 20, 0.5, 64L << 20)).isEqualTo(2);
     assertThat(Worker.capacity(8, 32L << 20, 0.6, 64L << 20)).isEqualTo(1);

@@ -29,6 +29,8 @@ public final class InMemoryJobQueue implements JobQueue {
     public Duration lastReleaseDelay;
     public int releases;
     public int heartbeats;
+    public String lane = "default";
+    public Instant createdAt = Instant.EPOCH;
 
     Row(String jobType, String payload) {
       this.jobType = jobType;
@@ -76,8 +78,8 @@ public final class InMemoryJobQueue implements JobQueue {
         r.status = JobStatus.PROCESSING;
         r.lease = UUID.randomUUID();
         r.attempt++;
-        out.add(new ClaimedJob(r.id, r.jobType, "default", r.payload, r.lease, r.attempt, r.maxAttempts, null, null,
-            UUID.randomUUID(), null, Instant.EPOCH));
+        out.add(new ClaimedJob(r.id, r.jobType, r.lane, r.payload, r.lease, r.attempt, r.maxAttempts, null, null,
+            UUID.randomUUID(), null, r.createdAt));
       }
     }
     return out;
