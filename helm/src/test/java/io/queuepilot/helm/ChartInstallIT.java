@@ -14,7 +14,11 @@ import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.queuepilot.queue.testing.PostgresExtension;
 import java.io.InputStream;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -25,11 +29,15 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * `helm install` of the chart into a real kube-apiserver + etcd (kube-api-test): every object
  * is accepted, an upgrade keeps the replica count the controller set, and the controller's
- * ServiceAccount can do its job and nothing else.
+ * ServiceAccount can do its job and nothing else: checked call by call with its token, and by
+ * running the real controller jar with only that token against a real PostgreSQL — it scales
+ * the workers, patches status, writes Events, holds the Lease, and is never refused.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ChartInstallIT {
@@ -38,6 +46,12 @@ class ChartInstallIT {
   static final String RELEASE = "qp";
   static final String WORKER = "qp-queuepilot-worker";
   static final String CONTROLLER = "qp-queuepilot-controller";
+
+  static final String CONTROLLER_DB_USER = "queuepilot_controller_1";
+  static final int JOBS = 60;
+
+  @RegisterExtension static PostgresExtension pg = new PostgresExtension();
+  @TempDir static Path logs;
 
   private static KubeApiServers.Running api;
   private static KubernetesClient admin;
@@ -57,8 +71,10 @@ class ChartInstallIT {
     admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build()).create();
     secret("queuepilot-db", Map.of("url", "jdbc:postgresql://10.20.0.5:5432/postgres", "username", "queuepilot_worker_1",
         "password", "not-a-real-password", "listen-url", "jdbc:postgresql://10.20.0.5:5432/postgres"));
-    secret("queuepilot-controller-db", Map.of("url", "jdbc:postgresql://10.20.0.5:5432/postgres",
-        "username", "queuepilot_controller_1", "password", "not-a-real-password-either"));
+    // the controller's own login: a LOGIN member of queue_controller in a real PostgreSQL
+    pg.loginAs(CONTROLLER_DB_USER, "queue_controller");
+    secret("queuepilot-controller-db", Map.of("url", pg.jdbcUrl(), "username", CONTROLLER_DB_USER,
+        "password", CONTROLLER_DB_USER));
     secret("queuepilot-openai", Map.of("api-key", "sk-test"));
     secret("queuepilot-supabase", Map.of("service-role-key", "service-role-test"));
     admin.apps().deployments().inNamespace(NAMESPACE).resource(otherDeployment()).create();
@@ -137,6 +153,33 @@ class ChartInstallIT {
           .inNamespace(NAMESPACE).withName(WORKER).subresource("status")
           .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"desiredReplicas\":3,\"limitedBy\":\"none\"}}");
       assertThat(patched.getAdditionalProperties().get("status")).asString().contains("desiredReplicas=3");
+    }
+  }
+
+  @Test
+  @Order(5)
+  void realControllerWithTheChartsServiceAccountScalesTheWorkersAndIsNeverRefused() throws Exception {
+    // after test 4 patched the status by hand, start from a known count
+    admin.apps().deployments().inNamespace(NAMESPACE).withName(WORKER).scale(1);
+    try (ControllerProcess controller = ControllerProcess.start(admin, NAMESPACE, CONTROLLER, CONTROLLER,
+        CONTROLLER + "-0", logs)) {
+      Awaitility.await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+        assertThat(controller.alive()).as("controller process running; log:%n%s", controller.log()).isTrue();
+        assertThat(controller.get("/metrics")).contains("queuepilot_controller_leader 1.0");
+      });
+
+      try (Connection c = pg.superuser().getConnection(); Statement s = c.createStatement()) {
+        s.execute("SELECT public.enqueue_job('document_extraction', '{}'::jsonb, 'chart-install:' || g, 'ai')"
+            + " FROM generate_series(1, " + JOBS + ") g");
+      }
+      // 60 ready jobs / concurrencyPerReplica 6 (the upgrade's worker.concurrency) = 10, under maxReplicas 20
+      int replicas = ControllerAtWork.assertScaledAndReported(admin, NAMESPACE, WORKER, WORKER, 10,
+          CONTROLLER + "-0", Duration.ofSeconds(60));
+      assertThat(replicas).isEqualTo(10);
+      assertThat(controller.get("/metrics")).contains("queuepilot_scaler_replicas{kind=\"desired\",namespace=\""
+          + NAMESPACE + "\",queuescaler=\"" + WORKER + "\"} 10.0");
+
+      ControllerAtWork.assertLedAndWasNeverRefused(controller.log());
     }
   }
 

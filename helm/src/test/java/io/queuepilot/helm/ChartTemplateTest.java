@@ -204,7 +204,8 @@ class ChartTemplateTest {
         "|secrets|[get]|[queuepilot-controller-db, queuepilot-render-api-key]",
         "|events|[create, patch]|[]",
         "events.k8s.io|events|[create, patch]|[]",
-        "coordination.k8s.io|leases|[get, create, update]|[]",
+        "coordination.k8s.io|leases|[create]|[]",
+        "coordination.k8s.io|leases|[get, update, patch]|[queuepilot-controller]",
         "queuepilot.io|queuescalers|[get, list, watch]|[]",
         "queuepilot.io|queuescalers/status|[patch, update]|[]",
         "autoscaling|horizontalpodautoscalers|[get, list, watch]|[]",
@@ -220,7 +221,7 @@ class ChartTemplateTest {
   void autoscalerDetectionCanBeSwitchedOff() {
     Manifests m = chart().values("production-values.yaml").set("rbac.detectConflictingAutoscalers", "false").render();
 
-    assertThat(m.get("Role", CONTROLLER).path("rules")).hasSize(7);
+    assertThat(m.get("Role", CONTROLLER).path("rules")).hasSize(8);
     assertThat(m.get("Role", CONTROLLER).toString()).doesNotContain("horizontalpodautoscalers", "keda.sh");
   }
 

@@ -19,6 +19,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.fabric8.kubernetes.client.http.HttpResponse;
+import io.queuepilot.controller.k8s.KubernetesController;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -77,14 +78,18 @@ final class ControllerPermissions {
         .withFirstTimestamp("2026-01-01T00:00:00Z")
         .build()).create();
 
-    // hold and renew the leader-election Lease
-    Lease lease = controller.leases().inNamespace(ns).resource(new LeaseBuilder()
-        .withNewMetadata().withName("queuepilot-controller-test-lease").endMetadata()
+    // the leader-election Lease: may create one, then read and renew (update/patch) only the
+    // controller's own (asked of the authorizer: a controller may be holding it right now)
+    for (String verb : new String[] {"get", "update", "patch"}) {
+      assertThat(canI(controller, verb, "coordination.k8s.io", "leases", "", null, KubernetesController.LEASE_NAME))
+          .as(verb + " Lease " + KubernetesController.LEASE_NAME).isTrue();
+    }
+    Lease created = controller.leases().inNamespace(ns).resource(new LeaseBuilder()
+        .withNewMetadata().withName("queuepilot-permission-check-lease").endMetadata()
         .withNewSpec().withHolderIdentity("controller-0").withLeaseDurationSeconds(15).endSpec().build()).create();
-    Lease fetched = controller.leases().inNamespace(ns).withName(lease.getMetadata().getName()).get();
-    fetched.getSpec().setHolderIdentity("controller-1");
-    Lease renewed = controller.leases().inNamespace(ns).resource(fetched).update();
-    assertThat(renewed.getSpec().getHolderIdentity()).isEqualTo("controller-1");
+    assertThat(created.getSpec().getHolderIdentity()).isEqualTo("controller-0");
+    assertForbidden(() -> controller.leases().inNamespace(ns).withName("queuepilot-permission-check-lease").get());
+    admin.leases().inNamespace(ns).withName("queuepilot-permission-check-lease").delete();
 
     // read the database Secret it names
     Secret secret = controller.secrets().inNamespace(ns).withName(names.databaseSecret()).get();
@@ -116,6 +121,7 @@ final class ControllerPermissions {
     assertThat(canI(controller, "delete", "queuepilot.io", "queuescalers", "", null)).isFalse();
     assertThat(canI(controller, "update", "queuepilot.io", "queuescalers", "", null)).isFalse();
     assertThat(canI(controller, "get", "", "secrets", "", "default")).isFalse();
+    assertThat(canI(controller, "update", "coordination.k8s.io", "leases", "", null, "some-other-lease")).isFalse();
 
     // pods/exec: the API server refuses before it even looks at the (never running) pod
     assertThat(execStatus(controller)).isEqualTo(403);
@@ -139,9 +145,14 @@ final class ControllerPermissions {
 
   private static boolean canI(KubernetesClient client, String verb, String group, String resource, String subresource,
                               String namespace) {
+    return canI(client, verb, group, resource, subresource, namespace, null);
+  }
+
+  private static boolean canI(KubernetesClient client, String verb, String group, String resource, String subresource,
+                              String namespace, String name) {
     SelfSubjectAccessReview review = client.authorization().v1().selfSubjectAccessReview().create(
         new SelfSubjectAccessReviewBuilder().withNewSpec().withNewResourceAttributes()
-            .withVerb(verb).withGroup(group).withResource(resource).withSubresource(subresource)
+            .withVerb(verb).withGroup(group).withResource(resource).withSubresource(subresource).withName(name)
             .withNamespace(namespace == null ? client.getNamespace() : namespace)
             .endResourceAttributes().endSpec().build());
     return review.getStatus().getAllowed();

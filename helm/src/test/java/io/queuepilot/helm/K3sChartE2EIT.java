@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.queuepilot.controller.k8s.KubernetesController;
 import io.queuepilot.queue.Migrations;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -184,8 +185,8 @@ class K3sChartE2EIT {
       register("doc-" + i);
     }
 
-    Awaitility.await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).until(() ->
-        workerReplicas() >= 2);
+    // the same evidence ChartInstallIT demands of the controller jar on the bare API server
+    ControllerAtWork.assertScaledAndReported(admin, NAMESPACE, WORKER, WORKER, 2, CONTROLLER, Duration.ofSeconds(90));
     Awaitility.await().atMost(Duration.ofMinutes(10)).pollInterval(Duration.ofSeconds(5)).until(() ->
         count("SELECT count(*) FROM public.job_queue WHERE status = 'completed'") == DOCUMENTS);
     assertThat(count("SELECT count(*) FROM public.job_queue WHERE status IN ('pending', 'processing', 'dead_letter')"))
@@ -193,6 +194,9 @@ class K3sChartE2EIT {
     assertThat(count("SELECT count(*) FROM public.shell_files WHERE status = 'completed'")).isEqualTo(DOCUMENTS);
     Awaitility.await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(5)).until(() ->
         workerReplicas() == 0);
+    String leader = admin.leases().inNamespace(NAMESPACE).withName(KubernetesController.LEASE_NAME).get()
+        .getSpec().getHolderIdentity();
+    ControllerAtWork.assertLedAndWasNeverRefused(admin.pods().inNamespace(NAMESPACE).withName(leader).getLog());
   }
 
   private static int workerReplicas() {
