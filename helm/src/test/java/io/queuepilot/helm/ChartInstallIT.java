@@ -179,6 +179,7 @@ class ChartInstallIT {
       assertThat(controller.get("/metrics")).contains("queuepilot_scaler_replicas{kind=\"desired\",namespace=\""
           + NAMESPACE + "\",queuescaler=\"" + WORKER + "\"} 10.0");
 
+      ControllerAtWork.assertLeaseRenewed(admin, NAMESPACE, CONTROLLER + "-0", Duration.ofSeconds(30));
       ControllerAtWork.assertLedAndWasNeverRefused(controller.log());
     }
   }

@@ -49,6 +49,18 @@ final class ControllerAtWork {
     return replicas;
   }
 
+  /** The holder keeps renewing the Lease (renewTime moves on): its renewals are not refused. */
+  static void assertLeaseRenewed(KubernetesClient admin, String namespace, String holderPrefix, Duration within) {
+    Lease before = admin.leases().inNamespace(namespace).withName(KubernetesController.LEASE_NAME).get();
+    assertThat(before.getSpec().getRenewTime()).as("Lease renewTime").isNotNull();
+    Awaitility.await().atMost(within).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+      Lease now = admin.leases().inNamespace(namespace).withName(KubernetesController.LEASE_NAME).get();
+      assertThat(now.getSpec().getHolderIdentity()).startsWith(holderPrefix);
+      assertThat(now.getSpec().getRenewTime()).as("renewTime after %s", before.getSpec().getRenewTime())
+          .isNotEqualTo(before.getSpec().getRenewTime());
+    });
+  }
+
   /**
    * A controller log shows it led and was never refused by the API server: "forbidden" is in
    * every 403 message fabric8 logs; a bare 403 (not part of a time or a longer number) too.

@@ -196,6 +196,7 @@ class K3sChartE2EIT {
         workerReplicas() == 0);
     String leader = admin.leases().inNamespace(NAMESPACE).withName(KubernetesController.LEASE_NAME).get()
         .getSpec().getHolderIdentity();
+    ControllerAtWork.assertLeaseRenewed(admin, NAMESPACE, leader, Duration.ofSeconds(30));
     ControllerAtWork.assertLedAndWasNeverRefused(admin.pods().inNamespace(NAMESPACE).withName(leader).getLog());
   }
 
