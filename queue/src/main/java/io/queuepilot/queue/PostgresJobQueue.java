@@ -1,0 +1,334 @@
+package io.queuepilot.queue;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * The repository of the job queue: every {@link JobQueue} method is one call of the matching SQL
+ * function (sql/V004) with bound parameters. No queue logic lives here; it lives in the functions.
+ */
+public final class PostgresJobQueue implements JobQueue {
+
+  private static final String ENQUEUE =
+      """
+      SELECT public.enqueue_job(
+               p_job_type         => ?::text,
+               p_payload          => ?::jsonb,
+               p_idempotency_key  => ?::text,
+               p_job_lane         => ?::text,
+               p_priority         => ?::integer,
+               p_scheduled_at     => ?::timestamptz,
+               p_max_attempts     => ?::integer,
+               p_patient_id       => ?::uuid,
+               p_shell_file_id    => ?::uuid,
+               p_correlation_id   => ?::uuid,
+               p_tokens_estimated => ?::integer)
+      """;
+
+  private static final String CLAIM =
+      """
+      SELECT id, job_type, job_lane, payload::text, lease_token, attempt, max_attempts,
+             patient_id, shell_file_id, correlation_id, tokens_estimated, created_at
+        FROM public.claim_next_job(?::text, ?::text[], ?::text[], ?::integer)
+      """;
+
+  private static final String HEARTBEAT = "SELECT public.heartbeat_job(?::uuid, ?::uuid)";
+
+  private static final String COMPLETE =
+      "SELECT public.complete_job(?::uuid, ?::uuid, ?::jsonb, ?::integer)";
+
+  private static final String FAIL = "SELECT public.fail_job(?::uuid, ?::uuid, ?::jsonb, ?::boolean)";
+
+  private static final String RELEASE =
+      "SELECT public.release_job(?::uuid, ?::uuid, make_interval(secs => ?::double precision))";
+
+  private static final String REQUEUE_STALE =
+      """
+      SELECT job_id, new_status, worker_id
+        FROM public.requeue_stale_jobs(make_interval(secs => ?::double precision))
+      """;
+
+  private static final String STATS =
+      """
+      SELECT ready, scheduled, processing, stale, dead_letter, oldest_ready_age_seconds,
+             avg_duration_seconds, avg_tokens_per_job, completed_recently
+        FROM public.queue_stats(?::text[], ?::text[], make_interval(secs => ?::double precision))
+      """;
+
+  private static final String UPDATE_STATUS =
+      "SELECT public.update_job_status(?::uuid, ?::text, ?::jsonb, ?::timestamptz)";
+
+  private static final String RETRY = "SELECT public.retry_job(?::uuid, ?::timestamptz)";
+
+  private static final String DEAD_LETTER = "SELECT public.dead_letter_job(?::uuid, ?::jsonb)";
+
+  private static final String CANCEL = "SELECT public.cancel_job(?::uuid)";
+
+  private final DataSource dataSource;
+
+  public PostgresJobQueue(DataSource dataSource) {
+    this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+  }
+
+  @Override
+  public UUID enqueue(NewJob job) {
+    Objects.requireNonNull(job, "job");
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(ENQUEUE)) {
+      ps.setString(1, job.jobType());
+      ps.setString(2, job.payloadJson());
+      ps.setString(3, job.idempotencyKey());
+      ps.setString(4, job.lane());
+      setInteger(ps, 5, job.priority());
+      setInstant(ps, 6, job.scheduledAt());
+      setInteger(ps, 7, job.maxAttempts());
+      ps.setObject(8, job.patientId());
+      ps.setObject(9, job.shellFileId());
+      ps.setObject(10, job.correlationId());
+      setInteger(ps, 11, job.tokensEstimated());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getObject(1, UUID.class);
+      }
+    } catch (SQLException e) {
+      throw new JobQueueException("enqueue_job(" + job.jobType() + ", " + job.idempotencyKey() + ")", e);
+    }
+  }
+
+  @Override
+  public List<ClaimedJob> claim(String workerId, List<String> jobTypes, List<String> lanes, int batch) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(CLAIM)) {
+      ps.setString(1, workerId);
+      ps.setArray(2, textArray(c, jobTypes));
+      ps.setArray(3, textArray(c, lanes));
+      ps.setInt(4, batch);
+      List<ClaimedJob> claimed = new ArrayList<>(batch);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          claimed.add(
+              new ClaimedJob(
+                  rs.getObject(1, UUID.class),
+                  rs.getString(2),
+                  rs.getString(3),
+                  rs.getString(4),
+                  rs.getObject(5, UUID.class),
+                  rs.getInt(6),
+                  rs.getInt(7),
+                  rs.getObject(8, UUID.class),
+                  rs.getObject(9, UUID.class),
+                  rs.getObject(10, UUID.class),
+                  (Integer) rs.getObject(11),
+                  instant(rs.getTimestamp(12))));
+        }
+      }
+      return claimed;
+    } catch (SQLException e) {
+      throw new JobQueueException("claim_next_job(" + workerId + ")", e);
+    }
+  }
+
+  @Override
+  public boolean heartbeat(UUID jobId, UUID leaseToken) {
+    return leaseGuarded("heartbeat_job", HEARTBEAT, jobId, leaseToken, ps -> {});
+  }
+
+  @Override
+  public boolean complete(UUID jobId, UUID leaseToken, String resultJson, Integer tokensUsed) {
+    return leaseGuarded(
+        "complete_job",
+        COMPLETE,
+        jobId,
+        leaseToken,
+        ps -> {
+          ps.setString(3, resultJson);
+          setInteger(ps, 4, tokensUsed);
+        });
+  }
+
+  @Override
+  public Optional<JobStatus> fail(UUID jobId, UUID leaseToken, String errorJson, boolean retryable) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(FAIL)) {
+      ps.setObject(1, jobId);
+      ps.setObject(2, leaseToken);
+      ps.setString(3, errorJson);
+      ps.setBoolean(4, retryable);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        String status = rs.getString(1);
+        return status == null ? Optional.empty() : Optional.of(JobStatus.fromSql(status));
+      }
+    } catch (SQLException e) {
+      throw new JobQueueException("fail_job(" + jobId + ")", e);
+    }
+  }
+
+  @Override
+  public boolean release(UUID jobId, UUID leaseToken, Duration delay) {
+    return leaseGuarded("release_job", RELEASE, jobId, leaseToken, ps -> ps.setDouble(3, seconds(delay)));
+  }
+
+  @Override
+  public List<RequeuedJob> requeueStale(Duration heartbeatTimeout) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(REQUEUE_STALE)) {
+      ps.setDouble(1, seconds(heartbeatTimeout));
+      List<RequeuedJob> requeued = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          requeued.add(
+              new RequeuedJob(rs.getObject(1, UUID.class), JobStatus.fromSql(rs.getString(2)), rs.getString(3)));
+        }
+      }
+      return requeued;
+    } catch (SQLException e) {
+      throw new JobQueueException("requeue_stale_jobs(" + heartbeatTimeout + ")", e);
+    }
+  }
+
+  @Override
+  public QueueStats stats(List<String> jobTypes, List<String> lanes, Duration heartbeatTimeout) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(STATS)) {
+      ps.setArray(1, textArray(c, jobTypes));
+      ps.setArray(2, textArray(c, lanes));
+      ps.setDouble(3, seconds(heartbeatTimeout));
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return new QueueStats(
+            rs.getLong(1),
+            rs.getLong(2),
+            rs.getLong(3),
+            rs.getLong(4),
+            rs.getLong(5),
+            rs.getDouble(6),
+            (Double) rs.getObject(7),
+            (Double) rs.getObject(8),
+            rs.getLong(9));
+      }
+    } catch (SQLException e) {
+      throw new JobQueueException("queue_stats", e);
+    }
+  }
+
+  /**
+   * {@code update_job_status}: the validated operator transition; returns the new status. An
+   * illegal transition raises a {@link JobQueueException} with {@link
+   * JobQueueException#isIllegalTransition()}.
+   */
+  public JobStatus updateStatus(UUID jobId, JobStatus status, String errorJson, Instant nextRetryAt) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(UPDATE_STATUS)) {
+      ps.setObject(1, jobId);
+      ps.setString(2, status.sql());
+      ps.setString(3, errorJson);
+      setInstant(ps, 4, nextRetryAt);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return JobStatus.fromSql(rs.getString(1));
+      }
+    } catch (SQLException e) {
+      throw new JobQueueException("update_job_status(" + jobId + ", " + status.sql() + ")", e);
+    }
+  }
+
+  @Override
+  public void retry(UUID jobId, Instant nextTime) {
+    execute("retry_job(" + jobId + ")", RETRY, ps -> {
+      ps.setObject(1, jobId);
+      setInstant(ps, 2, nextTime);
+    });
+  }
+
+  @Override
+  public void deadLetter(UUID jobId, String errorJson) {
+    execute("dead_letter_job(" + jobId + ")", DEAD_LETTER, ps -> {
+      ps.setObject(1, jobId);
+      ps.setString(2, errorJson);
+    });
+  }
+
+  @Override
+  public void cancel(UUID jobId) {
+    execute("cancel_job(" + jobId + ")", CANCEL, ps -> ps.setObject(1, jobId));
+  }
+
+  /** Binds the remaining parameters of a statement. */
+  @FunctionalInterface
+  private interface Binder {
+    void bind(PreparedStatement ps) throws SQLException;
+  }
+
+  /** Runs a lease-guarded function returning boolean: true exactly when the lease held and the row changed. */
+  private boolean leaseGuarded(String fn, String sql, UUID jobId, UUID leaseToken, Binder rest) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setObject(1, jobId);
+      ps.setObject(2, leaseToken);
+      rest.bind(ps);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    } catch (SQLException e) {
+      throw new JobQueueException(fn + "(" + jobId + ")", e);
+    }
+  }
+
+  private void execute(String what, String sql, Binder binder) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      binder.bind(ps);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+      }
+    } catch (SQLException e) {
+      throw new JobQueueException(what, e);
+    }
+  }
+
+  private static Array textArray(Connection c, List<String> values) throws SQLException {
+    return values == null || values.isEmpty() ? null : c.createArrayOf("text", values.toArray());
+  }
+
+  private static void setInteger(PreparedStatement ps, int index, Integer value) throws SQLException {
+    if (value == null) {
+      ps.setNull(index, Types.INTEGER);
+    } else {
+      ps.setInt(index, value);
+    }
+  }
+
+  private static void setInstant(PreparedStatement ps, int index, Instant value) throws SQLException {
+    if (value == null) {
+      ps.setNull(index, Types.TIMESTAMP_WITH_TIMEZONE);
+    } else {
+      ps.setObject(index, OffsetDateTime.ofInstant(value, ZoneOffset.UTC));
+    }
+  }
+
+  private static Instant instant(Timestamp ts) {
+    return ts == null ? null : ts.toInstant();
+  }
+
+  private static double seconds(Duration d) {
+    Objects.requireNonNull(d, "duration");
+    return d.getSeconds() + d.getNano() / 1_000_000_000.0;
+  }
+}
