@@ -1,0 +1,44 @@
+package io.queuepilot.worker;
+
+import io.queuepilot.queue.JobQueue.ClaimedJob;
+import java.util.Optional;
+
+/** What a {@link JobHandler} sees of its job: the claimed row, cancellation, and the one commit. */
+public interface JobContext {
+
+  ClaimedJob job();
+
+  String workerId();
+
+  /** Set when the worker cancelled the job; the handler should stop as soon as it can. */
+  Optional<CancelReason> cancelled();
+
+  /** Throws {@link JobCancelledException} when the job was cancelled. Call between expensive steps. */
+  default void checkCancelled() throws JobCancelledException {
+    Optional<CancelReason> reason = cancelled();
+    if (reason.isPresent()) {
+      throw new JobCancelledException(reason.get());
+    }
+  }
+
+  /**
+   * Runs the job's finishing write unless the job was cancelled. Returns true when the write
+   * happened under our lease; false when the job was cancelled or the lease was lost (nothing
+   * written). At most one commit per job.
+   */
+  boolean commit(LeaseWrite write) throws Exception;
+
+  /** Thrown inside a handler when its job was cancelled by the worker. */
+  final class JobCancelledException extends Exception {
+    private final CancelReason reason;
+
+    public JobCancelledException(CancelReason reason) {
+      super("job cancelled: " + reason);
+      this.reason = reason;
+    }
+
+    public CancelReason reason() {
+      return reason;
+    }
+  }
+}

@@ -1,0 +1,197 @@
+package io.queuepilot.worker;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.queuepilot.queue.JobNotificationListener;
+import io.queuepilot.queue.PostgresJobQueue;
+import io.queuepilot.queue.QueueDataSources;
+import io.queuepilot.worker.budget.LocalTokenBudget;
+import io.queuepilot.worker.budget.PostgresTokenBudget;
+import io.queuepilot.worker.budget.TokenBudget;
+import io.queuepilot.worker.http.HealthServer;
+import io.queuepilot.worker.process.LocalProcessor;
+import io.queuepilot.worker.process.OpenAiModelClient;
+import io.queuepilot.worker.process.OpenAiProcessor;
+import io.queuepilot.worker.process.Processor;
+import io.queuepilot.worker.store.DocumentStore;
+import io.queuepilot.worker.store.LocalDirectoryStore;
+import io.queuepilot.worker.store.SupabaseStorageStore;
+import io.queuepilot.worker.store.TempFiles;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Wires one worker process from its {@link WorkerConfig}: database pool, queue client, document
+ * store (checked at start-up), processor, shared token budget, LISTEN wake-ups, the loop and the
+ * health/metrics server. Tests start several in one JVM.
+ */
+public final class WorkerApp implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(WorkerApp.class);
+
+  private final WorkerConfig config;
+  private final HikariDataSource pool;
+  private final Worker worker;
+  private final Optional<JobNotificationListener> listener;
+  private final HealthServer http;
+  private final OpenAiModelClient modelClient;
+  private final PrometheusMeterRegistry registry;
+
+  private WorkerApp(WorkerConfig config, HikariDataSource pool, Worker worker, Optional<JobNotificationListener> listener,
+      HealthServer http, OpenAiModelClient modelClient, PrometheusMeterRegistry registry) {
+    this.config = config;
+    this.pool = pool;
+    this.worker = worker;
+    this.listener = listener;
+    this.http = http;
+    this.modelClient = modelClient;
+    this.registry = registry;
+  }
+
+  /** Builds, checks and starts everything; throws (and leaves nothing running) when a check fails. */
+  public static WorkerApp start(WorkerConfig config, Clock clock) throws IOException {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    registry.config().commonTags("worker_id", config.workerId());
+    WorkerMetrics metrics = new WorkerMetrics(registry);
+    HikariDataSource pool = QueueDataSources.pool(config.database(), "qp-worker-" + config.workerId());
+    OpenAiModelClient modelClient = null;
+    try {
+      removeLeftoverTempFiles(config.tempDir());
+      DocumentStore store = store(config);
+      store.checkReady();
+      Processor processor;
+      if (config.processor() == WorkerConfig.ProcessorKind.OPENAI) {
+        modelClient = new OpenAiModelClient(config.openAiBaseUrl(), config.openAiApiKey().orElseThrow(), config.openAiTimeout());
+        processor = new OpenAiProcessor(modelClient, budget(config, pool, clock), metrics, config.openAiModel(),
+            config.maxTextChars(), config.openAiMaxOutputTokens(), config.openAiMaxPageImages(),
+            config.openAiMaxImageBytes(), config.rateLimitDefaultDelay());
+      } else {
+        processor = new LocalProcessor(config.maxTextChars(), config.maxEvents());
+      }
+      JobHandler handler = new DocumentJobHandler(store, processor, new PostgresWriteBack(pool));
+      Worker worker = new Worker(Worker.Settings.from(config), new PostgresJobQueue(pool), handler, clock, metrics,
+          Runtime.getRuntime().maxMemory());
+      Optional<JobNotificationListener> listener =
+          JobNotificationListener.create(config.database(), "qp-worker-" + config.workerId());
+      listener.ifPresent(l -> l.onAnyJob(type -> {
+        metrics.notification();
+        worker.wake(type);
+      }).onConnect(() -> worker.wake(null)));
+      HealthServer http = new HealthServer(config.httpPort(), registry, () -> readiness(worker, pool));
+      worker.start();
+      listener.ifPresent(JobNotificationListener::start);
+      log.info("worker {} up: processor {}, store {}, http port {}", config.workerId(),
+          config.processor().name().toLowerCase(), config.store().name().toLowerCase(), http.port());
+      return new WorkerApp(config, pool, worker, listener, http, modelClient, registry);
+    } catch (IOException | RuntimeException e) {
+      if (modelClient != null) {
+        modelClient.close();
+      }
+      pool.close();
+      throw e;
+    }
+  }
+
+  private static HealthServer.Readiness readiness(Worker worker, HikariDataSource pool) {
+    if (!worker.accepting()) {
+      return new HealthServer.Readiness(false, "draining: not claiming new jobs");
+    }
+    try (Connection c = pool.getConnection()) {
+      if (!c.isValid(2)) {
+        return new HealthServer.Readiness(false, "database connection is not valid");
+      }
+    } catch (Exception e) {
+      return new HealthServer.Readiness(false, "database unreachable: " + e.getMessage());
+    }
+    return new HealthServer.Readiness(true, "ready: " + worker.inFlight() + "/" + worker.capacity() + " jobs in flight");
+  }
+
+  private static DocumentStore store(WorkerConfig c) {
+    return switch (c.store()) {
+      case LOCAL -> new LocalDirectoryStore(c.storeDir(), c.maxDocumentBytes());
+      case SUPABASE -> new SupabaseStorageStore(c.supabaseUrl().orElseThrow(), c.supabaseServiceRoleKey().orElseThrow(),
+          c.storageBucket(), c.storageSignedUrls(), new TempFiles(c.tempDir(), c.maxDocumentBytes()), Duration.ofSeconds(60));
+    };
+  }
+
+  private static TokenBudget budget(WorkerConfig c, HikariDataSource pool, Clock clock) {
+    PostgresTokenBudget shared =
+        new PostgresTokenBudget(pool, c.tokenBudgetName(), (int) Math.max(1, c.openAiTimeout().toSeconds()));
+    if (c.tokensPerMinute() > 0) {
+      int requests = c.requestsPerMinute() > 0 ? c.requestsPerMinute() : Integer.MAX_VALUE / 4;
+      shared.configure(c.tokensPerMinute(), requests, c.budgetWindowSeconds());
+      return shared;
+    }
+    if (shared.exists()) {
+      return shared;
+    }
+    log.warn("no token budget '{}' is configured (QUEUEPILOT_TOKENS_PER_MINUTE=0 and no token_budget row):"
+        + " replicas do not share a budget; only OpenAI's 429s and headers slow this process down", c.tokenBudgetName());
+    return new LocalTokenBudget(clock);
+  }
+
+  /** Deletes document temp files a killed worker left behind in this (per-process) directory. */
+  private static void removeLeftoverTempFiles(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(dir, TempFiles.PREFIX + "*")) {
+      for (Path p : leftovers) {
+        // only files untouched for an hour: another worker may share the directory
+        if (Files.getLastModifiedTime(p).toInstant().isBefore(java.time.Instant.now().minus(Duration.ofHours(1)))) {
+          Files.deleteIfExists(p);
+        }
+      }
+    } catch (IOException e) {
+      log.warn("could not sweep leftover temp files in {}", dir, e);
+    }
+  }
+
+  public Worker worker() {
+    return worker;
+  }
+
+  public int httpPort() {
+    return http.port();
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** Graceful stop within the configured grace period; returns the number of jobs released. */
+  public int shutdown() {
+    int released = worker.shutdown(config.gracePeriod());
+    closeResources();
+    return released;
+  }
+
+  /** Abrupt stop as if the process died (tests): no releases, connections dropped. */
+  public void kill() {
+    worker.kill();
+    closeResources();
+  }
+
+  private void closeResources() {
+    listener.ifPresent(JobNotificationListener::close);
+    http.close();
+    if (modelClient != null) {
+      modelClient.close();
+    }
+    pool.close();
+  }
+
+  @Override
+  public void close() {
+    shutdown();
+  }
+}

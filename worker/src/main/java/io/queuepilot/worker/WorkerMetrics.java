@@ -1,0 +1,102 @@
+package io.queuepilot.worker;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.function.Supplier;
+
+/**
+ * The worker's Prometheus metrics (names as scraped: {@code queuepilot_worker_*}); one method per
+ * event so the loop never builds meter names itself.
+ */
+public final class WorkerMetrics {
+
+  private final MeterRegistry registry;
+
+  public WorkerMetrics(MeterRegistry registry) {
+    this.registry = registry;
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** Registers gauges read on scrape: jobs in flight and current claim capacity. */
+  public void gauges(Supplier<Number> inFlight, Supplier<Number> capacity) {
+    Gauge.builder("queuepilot.worker.jobs.in.flight", inFlight).description("Jobs this worker holds now").register(registry);
+    Gauge.builder("queuepilot.worker.capacity", capacity)
+        .description("Jobs this worker may hold at once: min(concurrency, heap budget / heap per job)")
+        .register(registry);
+  }
+
+  public void claimed(String jobType, int n) {
+    counter("queuepilot.worker.jobs.claimed", "Jobs claimed", "job_type", jobType).increment(n);
+  }
+
+  public void completed(String jobType, Duration took) {
+    counter("queuepilot.worker.jobs.completed", "Jobs completed (written back)", "job_type", jobType).increment();
+    duration(jobType, "completed", took);
+  }
+
+  public void failed(String jobType, String errorClass, String code, Duration took) {
+    counter("queuepilot.worker.jobs.failed", "Jobs failed through fail_job", "job_type", jobType, "error_class", errorClass, "code", code)
+        .increment();
+    duration(jobType, "failed", took);
+  }
+
+  public void deadLettered(String jobType, String code) {
+    counter("queuepilot.worker.jobs.dead.lettered", "Jobs that fail_job moved to dead letter", "job_type", jobType, "code", code)
+        .increment();
+  }
+
+  public void released(String jobType, String reason, Duration took) {
+    counter("queuepilot.worker.jobs.released", "Jobs released back to pending without spending an attempt", "job_type", jobType, "reason", reason)
+        .increment();
+    duration(jobType, "released", took);
+  }
+
+  public void leaseLost(String jobType) {
+    counter("queuepilot.worker.jobs.lease.lost", "Jobs dropped because another worker holds the lease", "job_type", jobType).increment();
+  }
+
+  public void heartbeatFailure(String kind) {
+    counter("queuepilot.worker.heartbeat.failures", "Heartbeats that failed (error) or found the lease lost", "kind", kind).increment();
+  }
+
+  public void claimError() {
+    counter("queuepilot.worker.claim.errors", "claim_next_job calls that failed").increment();
+  }
+
+  public void loopError(String loop) {
+    counter("queuepilot.worker.loop.errors", "Errors survived by a background loop", "loop", loop).increment();
+  }
+
+  public void tokensUsed(String model, long tokens) {
+    counter("queuepilot.worker.tokens.used", "OpenAI tokens used (from response usage)", "model", model).increment(tokens);
+  }
+
+  public void budgetWait(String reason) {
+    counter("queuepilot.worker.budget.waits", "Times the token budget or OpenAI rate limits said not now", "reason", reason).increment();
+  }
+
+  public void notification() {
+    counter("queuepilot.worker.notifications", "queuepilot_jobs notifications received").increment();
+  }
+
+  private void duration(String jobType, String outcome, Duration took) {
+    Timer.builder("queuepilot.worker.job.duration")
+        .description("Processing time of a job from claim to its final write")
+        .tags("job_type", jobType, "outcome", outcome)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(10))
+        .maximumExpectedValue(Duration.ofMinutes(30))
+        .register(registry)
+        .record(took);
+  }
+
+  private Counter counter(String name, String description, String... tags) {
+    return Counter.builder(name).description(description).tags(tags).register(registry);
+  }
+}

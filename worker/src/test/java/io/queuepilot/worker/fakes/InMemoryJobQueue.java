@@ -1,0 +1,164 @@
+package io.queuepilot.worker.fakes;
+
+import io.queuepilot.queue.JobQueue;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * A hand-written in-memory {@link JobQueue} with the contract's lease semantics (new lease per
+ * claim, lease-guarded writes, release gives the attempt back), recording every call for asserts.
+ */
+public final class InMemoryJobQueue implements JobQueue {
+
+  /** One stored job. */
+  public static final class Row {
+    public final UUID id = UUID.randomUUID();
+    public final String jobType;
+    public final String payload;
+    public JobStatus status = JobStatus.PENDING;
+    public UUID lease;
+    public int attempt;
+    public int maxAttempts = 5;
+    public String error;
+    public Duration lastReleaseDelay;
+    public int releases;
+    public int heartbeats;
+
+    Row(String jobType, String payload) {
+      this.jobType = jobType;
+      this.payload = payload;
+    }
+  }
+
+  private final Map<UUID, Row> rows = new LinkedHashMap<>();
+  public final List<Integer> claimBatches = new ArrayList<>();
+  public volatile boolean failHeartbeats;
+
+  public synchronized Row add(String jobType, String payload) {
+    Row r = new Row(jobType, payload);
+    rows.put(r.id, r);
+    return r;
+  }
+
+  public synchronized Row row(UUID id) {
+    return rows.get(id);
+  }
+
+  public synchronized List<Row> rows() {
+    return new ArrayList<>(rows.values());
+  }
+
+  /** Simulates another worker taking the job over (e.g. after requeue_stale_jobs): our lease is gone. */
+  public synchronized void stealLease(UUID id) {
+    rows.get(id).lease = UUID.randomUUID();
+  }
+
+  @Override
+  public synchronized UUID enqueue(NewJob job) {
+    return add(job.jobType(), job.payloadJson()).id;
+  }
+
+  @Override
+  public synchronized List<ClaimedJob> claim(String workerId, List<String> jobTypes, List<String> lanes, int batch) {
+    claimBatches.add(batch);
+    List<ClaimedJob> out = new ArrayList<>();
+    for (Row r : rows.values()) {
+      if (out.size() == batch) {
+        break;
+      }
+      if (r.status == JobStatus.PENDING && (jobTypes.isEmpty() || jobTypes.contains(r.jobType))) {
+        r.status = JobStatus.PROCESSING;
+        r.lease = UUID.randomUUID();
+        r.attempt++;
+        out.add(new ClaimedJob(r.id, r.jobType, "default", r.payload, r.lease, r.attempt, r.maxAttempts, null, null,
+            UUID.randomUUID(), null, Instant.EPOCH));
+      }
+    }
+    return out;
+  }
+
+  private Row held(UUID id, UUID lease) {
+    Row r = rows.get(id);
+    return r != null && r.status == JobStatus.PROCESSING && lease.equals(r.lease) ? r : null;
+  }
+
+  @Override
+  public synchronized boolean heartbeat(UUID jobId, UUID leaseToken) {
+    if (failHeartbeats) {
+      throw new IllegalStateException("database unreachable (simulated)");
+    }
+    Row r = held(jobId, leaseToken);
+    if (r != null) {
+      r.heartbeats++;
+    }
+    return r != null;
+  }
+
+  @Override
+  public synchronized boolean complete(UUID jobId, UUID leaseToken, String resultJson, Integer tokensUsed) {
+    Row r = held(jobId, leaseToken);
+    if (r == null) {
+      return false;
+    }
+    r.status = JobStatus.COMPLETED;
+    r.lease = null;
+    return true;
+  }
+
+  @Override
+  public synchronized Optional<JobStatus> fail(UUID jobId, UUID leaseToken, String errorJson, boolean retryable) {
+    Row r = held(jobId, leaseToken);
+    if (r == null) {
+      return Optional.empty();
+    }
+    r.error = errorJson;
+    r.lease = null;
+    r.status = !retryable || r.attempt >= r.maxAttempts ? JobStatus.DEAD_LETTER : JobStatus.PENDING;
+    return Optional.of(r.status);
+  }
+
+  @Override
+  public synchronized boolean release(UUID jobId, UUID leaseToken, Duration delay) {
+    Row r = held(jobId, leaseToken);
+    if (r == null) {
+      return false;
+    }
+    r.status = JobStatus.PENDING;
+    r.lease = null;
+    r.attempt--;
+    r.releases++;
+    r.lastReleaseDelay = delay;
+    return true;
+  }
+
+  @Override
+  public List<RequeuedJob> requeueStale(Duration heartbeatTimeout) {
+    return List.of();
+  }
+
+  @Override
+  public QueueStats stats(List<String> jobTypes, List<String> lanes, Duration heartbeatTimeout) {
+    throw new UnsupportedOperationException("not used by the worker");
+  }
+
+  @Override
+  public void retry(UUID jobId, Instant nextTime) {
+    throw new UnsupportedOperationException("not used by the worker");
+  }
+
+  @Override
+  public void deadLetter(UUID jobId, String errorJson) {
+    throw new UnsupportedOperationException("not used by the worker");
+  }
+
+  @Override
+  public void cancel(UUID jobId) {
+    throw new UnsupportedOperationException("not used by the worker");
+  }
+}
