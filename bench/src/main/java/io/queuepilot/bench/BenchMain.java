@@ -58,6 +58,9 @@ public final class BenchMain implements Callable<Integer> {
   @Option(names = "--big-dead", defaultValue = "10000", description = "dead-lettered rows present in the big-table run")
   int bigDead;
 
+  @Option(names = "--modes", split = ",", defaultValue = "single,batched", description = "claim modes to run: single, batched")
+  List<String> modes;
+
   @Option(names = "--systems", split = ",", defaultValue = "queuepilot,graphile,pgboss", description = "systems to run")
   List<String> systems;
 
@@ -75,6 +78,20 @@ public final class BenchMain implements Callable<Integer> {
 
   public static void main(String[] args) {
     System.exit(new CommandLine(new BenchMain()).execute(args));
+  }
+
+  /** The --modes as batching flags, validated. */
+  boolean[] batchingModes() {
+    boolean[] flags = new boolean[modes.size()];
+    for (int i = 0; i < modes.size(); i++) {
+      flags[i] = switch (modes.get(i)) {
+        case "single" -> false;
+        case "batched" -> true;
+        default -> throw new CommandLine.ParameterException(
+            new CommandLine(this), "unknown mode '" + modes.get(i) + "' in --modes (single, batched)");
+      };
+    }
+    return flags;
   }
 
   WorkerSpec spec() {
@@ -151,9 +168,9 @@ public final class BenchMain implements Callable<Integer> {
     report.format("Burn-down of %,d no-op jobs inserted up front; %d worker processes x %d concurrent jobs, %d connections each.",
         jobs, spec.processes(), spec.concurrency(), spec.pool());
     report.line("");
-    report.line("| system | version | mode | jobs | seconds | jobs/s | load before | load after |");
-    report.line("|---|---|---|---:|---:|---:|---|---|");
-    for (boolean batching : new boolean[] {false, true}) {
+    report.line("| system | version | mode | jobs | seconds | jobs/s | CPU s per 1,000 jobs: workers / PostgreSQL | load before | load after |");
+    report.line("|---|---|---|---:|---:|---:|---|---|---|");
+    for (boolean batching : batchingModes()) {
       for (QueueSystem system : systems(logDir, batching)) {
         WorkerSpec s = spec.withBatching(batching);
         String db = "tp_" + system.name() + (batching ? "_batched" : "_single");
@@ -161,8 +178,9 @@ public final class BenchMain implements Callable<Integer> {
         system.setup(d, jobs);
         d.execute("VACUUM ANALYZE");
         BurnDown.Result r = BurnDown.run(system, mode(system, s), d, s, jobs, Duration.ofMinutes(20));
-        report.format("| %s | %s | %s | %,d | %.2f | %,.0f | %s | %s |",
-            r.system(), system.version(), r.mode(), r.jobs(), r.seconds(), r.jobsPerSecond(), r.loadBefore(), r.loadAfter());
+        report.format("| %s | %s | %s | %,d | %.2f | %,.0f | %s | %s | %s |",
+            r.system(), system.version(), r.mode(), r.jobs(), r.seconds(), r.jobsPerSecond(), r.cpuPerThousand(),
+            r.loadBefore(), r.loadAfter());
       }
     }
   }

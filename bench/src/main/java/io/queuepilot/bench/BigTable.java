@@ -38,12 +38,12 @@ final class BigTable {
             + "already holding %,d completed, %,d future-scheduled and %,d dead-lettered rows.",
         options.jobs, spec.processes(), spec.concurrency(), spec.pool(), options.bigCompleted, options.bigScheduled, options.bigDead);
     report.line("");
-    report.line("| mode | empty table jobs/s | big table jobs/s | ratio | load before / after (big) |");
-    report.line("|---|---:|---:|---:|---|");
+    report.line("| mode | empty table jobs/s | big table jobs/s | ratio | CPU s per 1,000 jobs, workers / PostgreSQL: empty, big | load before / after (big) |");
+    report.line("|---|---:|---:|---:|---|---|");
     QueuePilotSystem system = new QueuePilotSystem(logDir, false);
     BenchServer.Db big = null;
     String plan = "";
-    for (boolean batching : new boolean[] {false, true}) {
+    for (boolean batching : options.batchingModes()) {
       WorkerSpec s = spec.withBatching(batching);
       String mode = BenchMain.mode(system, s);
 
@@ -57,15 +57,14 @@ final class BigTable {
       fill(big, options);
       QueuePilotSystem.insertJobs(big, "noop", options.jobs);
       big.execute("VACUUM ANALYZE");
-      if (batching) {
-        plan = explain(big);
-      }
+      plan = explain(big);
       BurnDown.Result b = BurnDown.run(system, mode, big, s, options.jobs, Duration.ofMinutes(20));
-      report.format("| %s | %,.0f | %,.0f | %.2f | %s / %s |",
-          mode, e.jobsPerSecond(), b.jobsPerSecond(), b.jobsPerSecond() / e.jobsPerSecond(), b.loadBefore(), b.loadAfter());
+      report.format("| %s | %,.0f | %,.0f | %.2f | %s, %s | %s / %s |",
+          mode, e.jobsPerSecond(), b.jobsPerSecond(), b.jobsPerSecond() / e.jobsPerSecond(), e.cpuPerThousand(),
+          b.cpuPerThousand(), b.loadBefore(), b.loadAfter());
     }
     report.line("");
-    report.line("EXPLAIN ANALYZE of the claim's inner query (batch 20) on the big table before the batched run:");
+    report.line("EXPLAIN ANALYZE of the claim's inner query (batch 20) on the big table before the last run:");
     report.line("```");
     report.line(plan);
     report.line("```");

@@ -14,7 +14,21 @@ public final class BurnDown {
 
   /** What one burn-down measured. */
   public record Result(
-      String system, String mode, long jobs, double seconds, double jobsPerSecond, String loadBefore, String loadAfter) {}
+      String system,
+      String mode,
+      long jobs,
+      double seconds,
+      double jobsPerSecond,
+      String loadBefore,
+      String loadAfter,
+      double workerCpuSeconds,
+      double postgresCpuSeconds) {
+
+    /** CPU seconds per 1,000 jobs spent in the worker processes and in PostgreSQL: what bounds the run. */
+    public String cpuPerThousand() {
+      return "%.2f / %.2f".formatted(workerCpuSeconds * 1000 / jobs, postgresCpuSeconds * 1000 / jobs);
+    }
+  }
 
   private BurnDown() {}
 
@@ -31,6 +45,8 @@ public final class BurnDown {
       for (WorkerProcess w : workers) {
         w.awaitReady(Duration.ofMinutes(2));
       }
+      Duration workerCpuAtStart = workers.stream().map(WorkerProcess::cpu).reduce(Duration.ZERO, Duration::plus);
+      Duration postgresCpuAtStart = Machine.postgresCpu();
       long deadline = System.nanoTime() + timeout.toNanos();
       long lastHandled = -1;
       long lastProgressAt = System.nanoTime();
@@ -69,9 +85,12 @@ public final class BurnDown {
         }
         LockSupport.parkNanos(5_000_000L);
       }
+      Duration workerCpu = workers.stream().map(WorkerProcess::cpu).reduce(Duration.ZERO, Duration::plus).minus(workerCpuAtStart);
+      Duration postgresCpu = Machine.postgresCpu().minus(postgresCpuAtStart);
       long startUs = workers.stream().mapToLong(WorkerProcess::firstStartMicros).filter(t -> t > 0).min().orElseThrow();
       double seconds = (endUs - startUs) / 1e6;
-      return new Result(system.name(), mode, jobs, seconds, jobs / seconds, loadBefore, Machine.loadAverage());
+      return new Result(system.name(), mode, jobs, seconds, jobs / seconds, loadBefore, Machine.loadAverage(),
+          workerCpu.toMillis() / 1000.0, postgresCpu.toMillis() / 1000.0);
     } finally {
       for (WorkerProcess w : workers) {
         w.close();

@@ -35,6 +35,14 @@ public final class Machine {
     }
   }
 
+  /** CPU time used so far by all running PostgreSQL server processes (postmaster and backends). */
+  public static java.time.Duration postgresCpu() {
+    return ProcessHandle.allProcesses()
+        .filter(p -> p.info().command().map(c -> c.endsWith("/postgres")).orElse(false))
+        .map(p -> p.info().totalCpuDuration().orElse(java.time.Duration.ZERO))
+        .reduce(java.time.Duration.ZERO, java.time.Duration::plus);
+  }
+
   /** Output of a short command such as {@code nproc} or {@code free -h}. */
   public static String command(String... cmd) {
     try {

@@ -119,6 +119,11 @@ public final class WorkerProcess implements AutoCloseable {
     return lastEndUs.get();
   }
 
+  /** CPU time the process has used so far (user + system), zero when unknown. */
+  public Duration cpu() {
+    return process.info().totalCpuDuration().orElse(Duration.ZERO);
+  }
+
   public boolean isAlive() {
     return process.isAlive();
   }
