@@ -46,7 +46,7 @@ public final class BurnDown {
         w.awaitReady(Duration.ofMinutes(2));
       }
       Duration workerCpuAtStart = workers.stream().map(WorkerProcess::cpu).reduce(Duration.ZERO, Duration::plus);
-      Duration postgresCpuAtStart = Machine.postgresCpu();
+      Duration postgresCpuAtStart = Machine.postgresCpu(db.port());
       long deadline = System.nanoTime() + timeout.toNanos();
       long lastHandled = -1;
       long lastProgressAt = System.nanoTime();
@@ -86,7 +86,7 @@ public final class BurnDown {
         LockSupport.parkNanos(5_000_000L);
       }
       Duration workerCpu = workers.stream().map(WorkerProcess::cpu).reduce(Duration.ZERO, Duration::plus).minus(workerCpuAtStart);
-      Duration postgresCpu = Machine.postgresCpu().minus(postgresCpuAtStart);
+      Duration postgresCpu = Machine.postgresCpu(db.port()).minus(postgresCpuAtStart);
       long startUs = workers.stream().mapToLong(WorkerProcess::firstStartMicros).filter(t -> t > 0).min().orElseThrow();
       double seconds = (endUs - startUs) / 1e6;
       return new Result(system.name(), mode, jobs, seconds, jobs / seconds, loadBefore, Machine.loadAverage(),

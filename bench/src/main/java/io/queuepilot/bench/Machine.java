@@ -35,12 +35,59 @@ public final class Machine {
     }
   }
 
-  /** CPU time used so far by all running PostgreSQL server processes (postmaster and backends). */
-  public static java.time.Duration postgresCpu() {
-    return ProcessHandle.allProcesses()
-        .filter(p -> p.info().command().map(c -> c.endsWith("/postgres")).orElse(false))
-        .map(p -> p.info().totalCpuDuration().orElse(java.time.Duration.ZERO))
-        .reduce(java.time.Duration.ZERO, java.time.Duration::plus);
+  /**
+   * CPU time used so far by the PostgreSQL server listening on {@code port}: the postmaster
+   * with its reaped children (exited backends, from /proc cutime/cstime) plus every live
+   * descendant. Other servers on the machine are not counted.
+   */
+  public static java.time.Duration postgresCpu(int port) {
+    long ticks = 0;
+    java.util.Optional<ProcessHandle> postmaster =
+        ProcessHandle.allProcesses()
+            .filter(p -> cmdline(p.pid()).matches(".*/postgres -D \\S+ -p " + port + " .*"))
+            .findFirst();
+    if (postmaster.isEmpty()) {
+      return java.time.Duration.ZERO;
+    }
+    ticks += cpuTicks(postmaster.get().pid(), true);
+    for (ProcessHandle child : postmaster.get().descendants().toList()) {
+      ticks += cpuTicks(child.pid(), false);
+    }
+    return java.time.Duration.ofMillis(ticks * 1000 / CLOCK_TICKS);
+  }
+
+  private static final long CLOCK_TICKS = clockTicks();
+
+  private static long clockTicks() {
+    try {
+      return Long.parseLong(command("getconf", "CLK_TCK").trim());
+    } catch (NumberFormatException e) {
+      return 100;
+    }
+  }
+
+  private static String cmdline(long pid) {
+    try {
+      return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  /** utime + stime (and the reaped children's cutime + cstime when asked) from /proc/pid/stat. */
+  private static long cpuTicks(long pid, boolean withReapedChildren) {
+    try {
+      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      // fields after the command: state(0) ... utime(11) stime(12) cutime(13) cstime(14)
+      long t = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+      if (withReapedChildren) {
+        t += Long.parseLong(f[13]) + Long.parseLong(f[14]);
+      }
+      return t;
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
   }
 
   /** Output of a short command such as {@code nproc} or {@code free -h}. */
