@@ -9,16 +9,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 section="${1:-}"
 if [ -z "$section" ] || [ "$section" = "-h" ] || [ "$section" = "--help" ]; then
-  echo "usage: bench/run.sh throughput|latency|bigtable|all [--jobs N] [--systems queuepilot,graphile,pgboss] ..." >&2
+  echo "usage: bench/run.sh throughput|latency|bigtable|uploads|all [--jobs N] [--systems queuepilot,graphile,pgboss] ..." >&2
   exit 2
 fi
 shift
 case "$section" in
-  throughput|latency|bigtable|all) ;;
-  uploads|controller)
+  throughput|latency|bigtable|uploads|all) ;;
+  controller)
     echo "bench/run.sh: section '$section' needs the worker/upload (issue-3/4) or controller (issue-5) code, which this branch does not have yet" >&2
     exit 2 ;;
-  *) echo "bench/run.sh: unknown section '$section' (throughput|latency|bigtable|all)" >&2; exit 2 ;;
+  *) echo "bench/run.sh: unknown section '$section' (throughput|latency|bigtable|uploads|all)" >&2; exit 2 ;;
 esac
 
 source scripts/java-home.sh
@@ -39,7 +39,7 @@ run_section() {
     --revision "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo +uncommitted)" "${@:3}"
 }
 if [ "$section" = all ]; then
-  for s in throughput latency bigtable; do
+  for s in throughput latency bigtable uploads; do
     run_section "$s" "$*" "$@"
   done
 else

@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
 public final class BenchMain implements Callable<Integer> {
 
   /** The sections this build can run. */
-  enum Section { throughput, latency, bigtable }
+  enum Section { throughput, latency, bigtable, uploads }
 
   @Parameters(index = "0", description = "section: ${COMPLETION-CANDIDATES}")
   Section section;
@@ -57,6 +57,30 @@ public final class BenchMain implements Callable<Integer> {
 
   @Option(names = "--big-dead", defaultValue = "10000", description = "dead-lettered rows present in the big-table run")
   int bigDead;
+
+  @Option(names = "--upload-clients", defaultValue = "1000", description = "concurrent register_shell_file clients")
+  int uploadClients;
+
+  @Option(names = "--upload-warmup", defaultValue = "32", description = "sequential registrations before the burst (warm API side)")
+  int uploadWarmup;
+
+  @Option(names = "--upload-pool", defaultValue = "32", description = "connections the API side has for them")
+  int uploadPool;
+
+  @Option(names = "--upload-workers", defaultValue = "2", description = "worker processes draining the uploads")
+  int uploadWorkers;
+
+  @Option(names = "--upload-worker-concurrency", defaultValue = "32", description = "QUEUEPILOT_CONCURRENCY of each")
+  int uploadWorkerConcurrency;
+
+  @Option(names = "--openai-latency-ms", defaultValue = "2000", description = "how long the fake OpenAI takes per request")
+  long openAiLatencyMs;
+
+  @Option(names = "--tokens-per-minute", defaultValue = "1500000", description = "the shared OpenAI token budget")
+  long tokensPerMinute;
+
+  @Option(names = "--drain-timeout-minutes", defaultValue = "15", description = "give up waiting for the drain after this")
+  int drainTimeoutMinutes;
 
   @Option(names = "--modes", split = ",", defaultValue = "single,batched", description = "claim modes to run: single, batched")
   List<String> modes;
@@ -109,6 +133,7 @@ public final class BenchMain implements Callable<Integer> {
         case throughput -> throughput(report, server, logDir);
         case latency -> latency(report, server, logDir);
         case bigtable -> BigTable.run(report, server, logDir, this);
+        case uploads -> Uploads.run(report, server, logDir, this);
       }
       report.format("%n- load average after the section: %s", Machine.loadAverage());
     }
