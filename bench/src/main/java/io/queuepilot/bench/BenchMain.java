@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
 public final class BenchMain implements Callable<Integer> {
 
   /** The sections this build can run. */
-  enum Section { throughput, latency, bigtable, uploads }
+  enum Section { throughput, latency, bigtable, uploads, controller }
 
   @Parameters(index = "0", description = "section: ${COMPLETION-CANDIDATES}")
   Section section;
@@ -82,6 +82,21 @@ public final class BenchMain implements Callable<Integer> {
   @Option(names = "--drain-timeout-minutes", defaultValue = "15", description = "give up waiting for the drain after this")
   int drainTimeoutMinutes;
 
+  @Option(names = "--controller-jar", defaultValue = "controller/target/queuepilot-controller.jar", description = "the controller under test")
+  Path controllerJar;
+
+  @Option(names = "--bursts", defaultValue = "20", description = "controller bursts")
+  int bursts;
+
+  @Option(names = "--burst-jobs", defaultValue = "1000", description = "enqueues per burst")
+  int burstJobs;
+
+  @Option(names = "--burst-gap-ms", defaultValue = "4000", description = "pause after each burst (Render allows 30 scale writes a minute)")
+  long burstGapMs;
+
+  @Option(names = "--controller-max-replicas", defaultValue = "100", description = "maxReplicas of the scaler (Render's ceiling)")
+  int controllerMaxReplicas;
+
   @Option(names = "--modes", split = ",", defaultValue = "single,batched", description = "claim modes to run: single, batched")
   List<String> modes;
 
@@ -134,6 +149,7 @@ public final class BenchMain implements Callable<Integer> {
         case latency -> latency(report, server, logDir);
         case bigtable -> BigTable.run(report, server, logDir, this);
         case uploads -> Uploads.run(report, server, logDir, this);
+        case controller -> ControllerReaction.run(report, server, logDir, this);
       }
       report.format("%n- load average after the section: %s", Machine.loadAverage());
     }
