@@ -40,10 +40,10 @@ public final class BenchMain implements Callable<Integer> {
   @Option(names = "--pool", defaultValue = "25", description = "connections per worker process (Graphile perfTest: concurrency + 1)")
   int pool;
 
-  @Option(names = "--batch-size", defaultValue = "20", description = "jobs per claim when batching (QueuePilot, pg-boss)")
+  @Option(names = "--batch-size", defaultValue = "20", description = "pg-boss batchSize when batching")
   int batchSize;
 
-  @Option(names = "--local-queue", defaultValue = "500", description = "Graphile Worker localQueue.size when batching (its documented 500)")
+  @Option(names = "--local-queue", defaultValue = "500", description = "local queue per process when batching (Graphile localQueue.size, its documented 500; QueuePilot the same)")
   int localQueue;
 
   @Option(names = "--samples", defaultValue = "1000", description = "latency samples (after 100 warm-up ones)")
@@ -169,16 +169,11 @@ public final class BenchMain implements Callable<Integer> {
     report.line("");
   }
 
-  List<QueueSystem> systems(Path logDir, boolean withBatchComplete) {
+  List<QueueSystem> systems(Path logDir) {
     List<QueueSystem> list = new ArrayList<>();
     for (String s : systems) {
       switch (s) {
-        case "queuepilot" -> {
-          list.add(new QueuePilotSystem(logDir, false));
-          if (withBatchComplete) {
-            list.add(new QueuePilotSystem(logDir, true));
-          }
-        }
+        case "queuepilot" -> list.add(new QueuePilotSystem(logDir));
         case "graphile" -> list.add(NodePeer.graphileWorker(peersDir, logDir));
         case "pgboss" -> list.add(NodePeer.pgBoss(peersDir, logDir));
         default -> throw new CommandLine.ParameterException(
@@ -199,8 +194,8 @@ public final class BenchMain implements Callable<Integer> {
     return switch (system.name()) {
       case "graphile" -> "batching (localQueue " + spec.localQueueSize() + ", completeJobBatchDelay 0)";
       case "pgboss" -> "batchSize " + spec.batchSize() + " (burstWhenBatchFull)";
-      case "queuepilot_bc" -> "claim " + spec.batchSize() + ", complete the batch in one round trip";
-      default -> "claim " + spec.batchSize() + ", complete_job per job";
+      default -> "local queue " + spec.localQueueSize() + " per process (claim_next_job up to 1000 at a time), "
+          + "completes flushed in one round trip";
     };
   }
 
@@ -212,7 +207,7 @@ public final class BenchMain implements Callable<Integer> {
     report.line("| system | version | mode | jobs | seconds | jobs/s | CPU s per 1,000 jobs: workers / PostgreSQL | load before | load after |");
     report.line("|---|---|---|---:|---:|---:|---|---|---|");
     for (boolean batching : batchingModes()) {
-      for (QueueSystem system : systems(logDir, batching)) {
+      for (QueueSystem system : systems(logDir)) {
         WorkerSpec s = spec.withBatching(batching);
         String db = "tp_" + system.name() + (batching ? "_batched" : "_single");
         BenchServer.Db d = server.freshDatabase(db);
@@ -232,7 +227,7 @@ public final class BenchMain implements Callable<Integer> {
     report.line("");
     report.line("| system | version | p50 ms | p99 ms | max ms | avg ms | min ms | load before | load after |");
     report.line("|---|---|---:|---:|---:|---:|---:|---|---|");
-    for (QueueSystem system : systems(logDir, false)) {
+    for (QueueSystem system : systems(logDir)) {
       BenchServer.Db d = server.freshDatabase("lat_" + system.name());
       system.setup(d, 0);
       String before = Machine.loadAverage();

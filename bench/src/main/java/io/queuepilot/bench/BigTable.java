@@ -40,7 +40,7 @@ final class BigTable {
     report.line("");
     report.line("| mode | empty table jobs/s | big table jobs/s | ratio | CPU s per 1,000 jobs, workers / PostgreSQL: empty, big | load before / after (big) |");
     report.line("|---|---:|---:|---:|---|---|");
-    QueuePilotSystem system = new QueuePilotSystem(logDir, false);
+    QueuePilotSystem system = new QueuePilotSystem(logDir);
     BenchServer.Db big = null;
     String plan = "";
     for (boolean batching : options.batchingModes()) {

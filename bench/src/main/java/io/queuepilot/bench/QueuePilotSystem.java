@@ -21,20 +21,14 @@ public final class QueuePilotSystem implements QueueSystem {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Path logDir;
-  private final boolean completeInBatch;
 
-  /**
-   * @param completeInBatch when batching, complete each claimed batch in one round trip
-   *     (complete_job per job over unnest) instead of one complete_job call per job
-   */
-  public QueuePilotSystem(Path logDir, boolean completeInBatch) {
+  public QueuePilotSystem(Path logDir) {
     this.logDir = logDir;
-    this.completeInBatch = completeInBatch;
   }
 
   @Override
   public String name() {
-    return completeInBatch ? "queuepilot_bc" : "queuepilot";
+    return "queuepilot";
   }
 
   @Override
@@ -109,7 +103,7 @@ public final class QueuePilotSystem implements QueueSystem {
             .put("pool", spec.pool())
             .put("batching", spec.batching())
             .put("batchSize", spec.batchSize())
-            .put("completeInBatch", completeInBatch && spec.batching());
+            .put("localQueueSize", spec.localQueueSize());
     return start(name() + "-worker-" + index, "work", config);
   }
 

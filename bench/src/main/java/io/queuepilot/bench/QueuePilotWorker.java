@@ -112,8 +112,6 @@ public final class QueuePilotWorker {
   static void work(JsonNode config) throws Exception {
     int concurrency = config.path("concurrency").asInt();
     boolean batching = config.path("batching").asBoolean();
-    boolean completeInBatch = config.path("completeInBatch").asBoolean();
-    int batch = batching ? config.path("batchSize").asInt() : 1;
     String workerId = "bench-" + ProcessHandle.current().pid();
     Progress progress = new Progress();
     AtomicBoolean stopping = new AtomicBoolean();
@@ -121,11 +119,16 @@ public final class QueuePilotWorker {
     try (HikariDataSource ds = pool(config, config.path("pool").asInt(), "bench-worker")) {
       JobQueue queue = new PostgresJobQueue(ds);
       List<Thread> threads = new ArrayList<>();
-      for (int i = 0; i < concurrency; i++) {
-        threads.add(
-            Thread.ofPlatform()
-                .name("claim-" + i)
-                .start(() -> claimLoop(queue, ds, workerId, batch, completeInBatch, progress, stopping, lostLeases)));
+      if (batching) {
+        threads.addAll(localQueueMode(queue, ds, workerId, concurrency, config.path("localQueueSize").asInt(500),
+            progress, stopping, lostLeases));
+      } else {
+        for (int i = 0; i < concurrency; i++) {
+          threads.add(
+              Thread.ofPlatform()
+                  .name("claim-" + i)
+                  .start(() -> claimLoop(queue, workerId, progress, stopping, lostLeases)));
+        }
       }
       Thread reporter =
           Thread.ofPlatform().daemon().name("stat").start(() -> {
@@ -146,12 +149,97 @@ public final class QueuePilotWorker {
     }
   }
 
-  private static void claimLoop(
+  /**
+   * The batching mode, shaped like Graphile Worker's: one claimer per process keeps a local
+   * queue of up to {@code localQueueSize} claimed jobs (claim_next_job with p_batch up to 1000),
+   * {@code concurrency} handler threads take from it, and one completer flushes finished jobs
+   * in one round trip per flush (complete_job per job over unnest), like completeJobBatchDelay 0.
+   */
+  private static List<Thread> localQueueMode(
       JobQueue queue,
       HikariDataSource ds,
       String workerId,
-      int batch,
-      boolean completeInBatch,
+      int concurrency,
+      int localQueueSize,
+      Progress progress,
+      AtomicBoolean stopping,
+      AtomicLong lostLeases) {
+    java.util.concurrent.BlockingQueue<ClaimedJob> local = new java.util.concurrent.LinkedBlockingQueue<>();
+    java.util.concurrent.BlockingQueue<ClaimedJob> done = new java.util.concurrent.LinkedBlockingQueue<>();
+    AtomicLong handling = new AtomicLong();
+    List<Thread> threads = new ArrayList<>();
+    List<String> types = List.of("noop");
+    threads.add(Thread.ofPlatform().name("claimer").start(() -> {
+      while (!stopping.get()) {
+        int free = localQueueSize - local.size() - (int) handling.get();
+        if (free < localQueueSize / 2) {
+          LockSupport.parkNanos(1_000_000L);
+          continue;
+        }
+        try {
+          List<ClaimedJob> jobs = queue.claim(workerId, types, null, Math.min(free, 1000));
+          if (jobs.isEmpty()) {
+            LockSupport.parkNanos(20_000_000L);
+          }
+          local.addAll(jobs);
+        } catch (RuntimeException e) {
+          System.err.println("claim failed: " + e);
+          LockSupport.parkNanos(50_000_000L);
+        }
+      }
+      // Shutting down: whatever was claimed but not started goes back at once.
+      List<ClaimedJob> left = new ArrayList<>();
+      local.drainTo(left);
+      for (ClaimedJob job : left) {
+        queue.release(job.id(), job.leaseToken(), java.time.Duration.ZERO);
+      }
+    }));
+    for (int i = 0; i < concurrency; i++) {
+      threads.add(Thread.ofPlatform().name("handler-" + i).start(() -> {
+        while (!stopping.get()) {
+          try {
+            ClaimedJob job = local.poll(50, TimeUnit.MILLISECONDS);
+            if (job == null) {
+              continue;
+            }
+            handling.incrementAndGet();
+            progress.started(); // the no-op handler
+            done.add(job);
+            handling.decrementAndGet();
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      }));
+    }
+    threads.add(Thread.ofPlatform().name("completer").start(() -> {
+      List<ClaimedJob> batch = new ArrayList<>();
+      while (!stopping.get() || !done.isEmpty()) {
+        batch.clear();
+        try {
+          ClaimedJob first = done.poll(50, TimeUnit.MILLISECONDS);
+          if (first == null) {
+            continue;
+          }
+          batch.add(first);
+          done.drainTo(batch, 999);
+          int ok = completeBatch(ds, batch);
+          lostLeases.addAndGet(batch.size() - ok);
+          progress.finished(batch.size());
+        } catch (InterruptedException e) {
+          return;
+        } catch (SQLException | RuntimeException e) {
+          System.err.println("complete failed: " + e);
+        }
+      }
+    }));
+    return threads;
+  }
+
+  /** One job per claim: claim_next_job(p_batch 1), the no-op handler, complete_job. */
+  private static void claimLoop(
+      JobQueue queue,
+      String workerId,
       Progress progress,
       AtomicBoolean stopping,
       AtomicLong lostLeases) {
@@ -159,7 +247,7 @@ public final class QueuePilotWorker {
     while (!stopping.get()) {
       List<ClaimedJob> jobs;
       try {
-        jobs = queue.claim(workerId, types, null, batch);
+        jobs = queue.claim(workerId, types, null, 1);
       } catch (RuntimeException e) {
         System.err.println("claim failed: " + e);
         LockSupport.parkNanos(50_000_000L);
@@ -174,18 +262,13 @@ public final class QueuePilotWorker {
         progress.started(); // the no-op handler
       }
       try {
-        if (completeInBatch) {
-          int done = completeBatch(ds, jobs);
-          lostLeases.addAndGet(jobs.size() - done);
-        } else {
-          for (ClaimedJob job : jobs) {
-            if (!queue.complete(job.id(), job.leaseToken(), null, null)) {
-              lostLeases.incrementAndGet();
-            }
+        for (ClaimedJob job : jobs) {
+          if (!queue.complete(job.id(), job.leaseToken(), null, null)) {
+            lostLeases.incrementAndGet();
           }
         }
         progress.finished(jobs.size());
-      } catch (RuntimeException | SQLException e) {
+      } catch (RuntimeException e) {
         System.err.println("complete failed: " + e);
       }
     }

@@ -25,7 +25,7 @@ class BenchSmokeTest {
   @Test
   void burnDownDrainsEveryJobThroughWorkerProcesses() throws Exception {
     BenchServer.Db db = new BenchServer.Db(pg.databaseName(), pg.port());
-    QueuePilotSystem system = new QueuePilotSystem(logs, true);
+    QueuePilotSystem system = new QueuePilotSystem(logs);
     system.setup(db, 300);
     assertThat(db.queryLong(system.unfinishedJobsSql())).isEqualTo(300);
 
@@ -42,7 +42,7 @@ class BenchSmokeTest {
   @Test
   void latencyRunReportsEverySample() throws Exception {
     BenchServer.Db db = new BenchServer.Db(pg.databaseName(), pg.port());
-    QueuePilotSystem system = new QueuePilotSystem(logs, false);
+    QueuePilotSystem system = new QueuePilotSystem(logs);
     system.setup(db, 0);
 
     JsonNode r = system.latency(db, 20, 2, Duration.ofMinutes(2));
