@@ -91,7 +91,7 @@ public final class BenchMain implements Callable<Integer> {
   @Option(names = "--burst-jobs", defaultValue = "1000", description = "enqueues per burst")
   int burstJobs;
 
-  @Option(names = "--burst-gap-ms", defaultValue = "4000", description = "pause after each burst (Render allows 30 scale writes a minute)")
+  @Option(names = "--burst-gap-ms", defaultValue = "5000", description = "pause after each burst (Render allows 30 scale writes a minute)")
   long burstGapMs;
 
   @Option(names = "--controller-max-replicas", defaultValue = "100", description = "maxReplicas of the scaler (Render's ceiling)")
@@ -100,7 +100,8 @@ public final class BenchMain implements Callable<Integer> {
   @Option(names = "--modes", split = ",", defaultValue = "single,batched", description = "claim modes to run: single, batched")
   List<String> modes;
 
-  @Option(names = "--systems", split = ",", defaultValue = "queuepilot,graphile,pgboss", description = "systems to run")
+  @Option(names = "--systems", split = ",", defaultValue = "queuepilot,queuepilot_worker,graphile,pgboss",
+      description = "systems to run (queuepilot_worker: the worker module's Worker loop, throughput only)")
   List<String> systems;
 
   @Option(names = "--peers-dir", defaultValue = "bench/peers", description = "where bench/peers (with node_modules) is")
@@ -174,10 +175,11 @@ public final class BenchMain implements Callable<Integer> {
     for (String s : systems) {
       switch (s) {
         case "queuepilot" -> list.add(new QueuePilotSystem(logDir));
+        case "queuepilot_worker" -> list.add(new QueuePilotSystem(logDir, true));
         case "graphile" -> list.add(NodePeer.graphileWorker(peersDir, logDir));
         case "pgboss" -> list.add(NodePeer.pgBoss(peersDir, logDir));
         default -> throw new CommandLine.ParameterException(
-            new CommandLine(this), "unknown system '" + s + "' in --systems (queuepilot, graphile, pgboss)");
+            new CommandLine(this), "unknown system '" + s + "' in --systems (queuepilot, queuepilot_worker, graphile, pgboss)");
       }
     }
     return list;
@@ -194,6 +196,7 @@ public final class BenchMain implements Callable<Integer> {
     return switch (system.name()) {
       case "graphile" -> "batching (localQueue " + spec.localQueueSize() + ", completeJobBatchDelay 0)";
       case "pgboss" -> "batchSize " + spec.batchSize() + " (burstWhenBatchFull)";
+      case "queuepilot_worker" -> "production Worker loop: claims up to free capacity, thread per job, complete_job per job";
       default -> "local queue " + spec.localQueueSize() + " per process (claim_next_job up to 1000 at a time), "
           + "completes flushed in one round trip";
     };
@@ -208,6 +211,9 @@ public final class BenchMain implements Callable<Integer> {
     report.line("|---|---|---|---:|---:|---:|---|---|---|");
     for (boolean batching : batchingModes()) {
       for (QueueSystem system : systems(logDir)) {
+        if (system.name().equals("queuepilot_worker") && !batching) {
+          continue; // the Worker always claims up to its free capacity: it has no one-per-claim mode
+        }
         WorkerSpec s = spec.withBatching(batching);
         String db = "tp_" + system.name() + (batching ? "_batched" : "_single");
         BenchServer.Db d = server.freshDatabase(db);
@@ -228,6 +234,9 @@ public final class BenchMain implements Callable<Integer> {
     report.line("| system | version | p50 ms | p99 ms | max ms | avg ms | min ms | load before | load after |");
     report.line("|---|---|---:|---:|---:|---:|---:|---|---|");
     for (QueueSystem system : systems(logDir)) {
+      if (system.name().equals("queuepilot_worker")) {
+        continue; // latency is measured with the harness's own LISTEN-woken loop
+      }
       BenchServer.Db d = server.freshDatabase("lat_" + system.name());
       system.setup(d, 0);
       String before = Machine.loadAverage();

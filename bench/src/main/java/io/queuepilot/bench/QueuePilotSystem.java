@@ -21,14 +21,24 @@ public final class QueuePilotSystem implements QueueSystem {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Path logDir;
+  private final boolean productionWorker;
 
   public QueuePilotSystem(Path logDir) {
+    this(logDir, false);
+  }
+
+  /**
+   * @param productionWorker burn down with the worker module's own claim loop (Worker) and a
+   *     no-op handler instead of the harness's claim loops
+   */
+  public QueuePilotSystem(Path logDir, boolean productionWorker) {
     this.logDir = logDir;
+    this.productionWorker = productionWorker;
   }
 
   @Override
   public String name() {
-    return "queuepilot";
+    return productionWorker ? "queuepilot_worker" : "queuepilot";
   }
 
   @Override
@@ -104,7 +114,7 @@ public final class QueuePilotSystem implements QueueSystem {
             .put("batching", spec.batching())
             .put("batchSize", spec.batchSize())
             .put("localQueueSize", spec.localQueueSize());
-    return start(name() + "-worker-" + index, "work", config);
+    return start(name() + "-worker-" + index, productionWorker ? "worker" : "work", config);
   }
 
   @Override

@@ -59,6 +59,7 @@ public final class QueuePilotWorker {
     JsonNode config = JSON.readTree(args[1]);
     switch (args[0]) {
       case "work" -> work(config);
+      case "worker" -> productionWorker(config);
       case "latency" -> latency(config);
       default -> {
         System.err.println("unknown command " + args[0]);
@@ -146,6 +147,50 @@ public final class QueuePilotWorker {
       reporter.join();
       progress.report();
       OUT.println("RESULT " + JSON.createObjectNode().put("stopped", true).put("lostLeases", lostLeases.get()));
+    }
+  }
+
+  /**
+   * The production claim loop ({@link io.queuepilot.worker.Worker} of the worker module) with a
+   * no-op handler that commits through complete_job: it claims up to its free capacity, runs
+   * each job on its own thread, heartbeats in-flight jobs, completes one job per call.
+   */
+  static void productionWorker(JsonNode config) throws Exception {
+    int concurrency = config.path("concurrency").asInt();
+    String workerId = "bench-worker-" + ProcessHandle.current().pid();
+    Progress progress = new Progress();
+    AtomicBoolean stopping = new AtomicBoolean();
+    try (HikariDataSource ds = pool(config, config.path("pool").asInt(), "bench-production-worker")) {
+      JobQueue queue = new PostgresJobQueue(ds);
+      io.queuepilot.worker.Worker.Settings settings = new io.queuepilot.worker.Worker.Settings(
+          workerId, concurrency, List.of("noop"), List.of(), Duration.ofSeconds(5), Duration.ofMinutes(10),
+          Duration.ofMillis(200), Duration.ZERO, Duration.ofSeconds(60), 1L << 20, 0.6, Duration.ofSeconds(10));
+      io.queuepilot.worker.JobHandler noop = ctx -> {
+        progress.started();
+        ClaimedJob job = ctx.job();
+        if (ctx.commit(() -> queue.complete(job.id(), job.leaseToken(), null, null))) {
+          progress.finished(1);
+        }
+      };
+      io.queuepilot.worker.Worker worker = new io.queuepilot.worker.Worker(
+          settings, queue, noop, java.time.Clock.systemUTC(),
+          new io.queuepilot.worker.WorkerMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()),
+          Runtime.getRuntime().maxMemory());
+      worker.start();
+      Thread reporter =
+          Thread.ofPlatform().daemon().name("stat").start(() -> {
+            while (!stopping.get()) {
+              progress.report();
+              LockSupport.parkNanos(100_000_000L);
+            }
+          });
+      OUT.println("READY");
+      awaitStdinClosed();
+      stopping.set(true);
+      int released = worker.shutdown(Duration.ofSeconds(10));
+      reporter.join();
+      progress.report();
+      OUT.println("RESULT " + JSON.createObjectNode().put("stopped", true).put("released", released));
     }
   }
 
