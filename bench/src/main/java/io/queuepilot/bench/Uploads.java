@@ -76,6 +76,7 @@ final class Uploads {
         Map<String, Integer> errors = new ConcurrentHashMap<>();
         long burstStart;
         long burstEnd;
+        Stats sequentialHeld;
         try (HikariDataSource pool = authenticatorPool(db, o.uploadPool);
             ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
           // A running API server is warm: a few sequential calls first (their documents are drained too).
@@ -84,6 +85,9 @@ final class Uploads {
               throw new IllegalStateException("warm-up registration was not created: " + c);
             }
           }
+          sequentialHeld = HELD_MS.isEmpty() ? null : Stats.of(List.copyOf(HELD_MS));
+          WAIT_MS.clear();
+          HELD_MS.clear();
           CountDownLatch go = new CountDownLatch(1);
           CountDownLatch done = new CountDownLatch(clients);
           for (Client c : people) {
@@ -124,6 +128,14 @@ final class Uploads {
         report.format("| %,d | %,d | %s | %.1f | %.1f | %.1f | %.2f | %s |", clients, accepted.get(),
             errors.isEmpty() ? "none" : new TreeMap<>(errors).toString(), calls.p50Ms(), calls.p99Ms(), calls.maxMs(),
             (burstEnd - burstStart) / 1e9, loadBefore);
+        report.line("");
+        Stats wait = Stats.of(List.copyOf(WAIT_MS));
+        Stats held = Stats.of(List.copyOf(HELD_MS));
+        report.format("Where the call time went: waiting for one of the %d connections p50 %.1f ms / p99 %.1f ms; "
+                + "holding it (3 round trips: claims, register_shell_file, commit) p50 %.1f ms / p99 %.1f ms during the burst, "
+                + "p50 %.1f ms for the %d sequential warm-up calls.",
+            o.uploadPool, wait.p50Ms(), wait.p99Ms(), held.p50Ms(), held.p99Ms(),
+            sequentialHeld == null ? Double.NaN : sequentialHeld.p50Ms(), warmup);
         report.line("");
 
         // 2. The drain: every document extracted and written back.
@@ -257,9 +269,26 @@ final class Uploads {
     return ds;
   }
 
+  /** Where a call's time went: waiting for a pool connection, then holding it (in the database). */
+  static final List<Double> WAIT_MS = java.util.Collections.synchronizedList(new ArrayList<>());
+  static final List<Double> HELD_MS = java.util.Collections.synchronizedList(new ArrayList<>());
+
   /** One API request: role and claims for this transaction, then the function, then commit. */
   static boolean register(HikariDataSource pool, Client c) throws SQLException {
+    long asked = System.nanoTime();
     try (Connection conn = pool.getConnection()) {
+      long got = System.nanoTime();
+      WAIT_MS.add((got - asked) / 1e6);
+      try {
+        return registerOn(conn, c);
+      } finally {
+        HELD_MS.add((System.nanoTime() - got) / 1e6);
+      }
+    }
+  }
+
+  private static boolean registerOn(Connection conn, Client c) throws SQLException {
+    {
       conn.setAutoCommit(false);
       try {
         try (PreparedStatement claims = conn.prepareStatement(
