@@ -1,0 +1,249 @@
+package io.queuepilot.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * Entry point of bench/run.sh: starts one real PostgreSQL server, gives every system a fresh
+ * database, runs the named section with the same job count, worker sizes and no-op handlers
+ * for all systems, and writes bench/results/&lt;section&gt;.md. Its options are its configuration.
+ */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = "QueuePilot vs Graphile Worker vs pg-boss on one PostgreSQL server.")
+public final class BenchMain implements Callable<Integer> {
+
+  /** The sections this build can run. */
+  enum Section { throughput, latency, bigtable, uploads, controller }
+
+  @Parameters(index = "0", description = "section: ${COMPLETION-CANDIDATES}")
+  Section section;
+
+  @Option(names = "--jobs", defaultValue = "200000", description = "no-op jobs per burn-down (default ${DEFAULT-VALUE})")
+  int jobs;
+
+  @Option(names = "--processes", defaultValue = "4", description = "worker processes per system (Graphile perfTest: 4)")
+  int processes;
+
+  @Option(names = "--concurrency", defaultValue = "24", description = "concurrent jobs per process (Graphile perfTest: 24)")
+  int concurrency;
+
+  @Option(names = "--pool", defaultValue = "25", description = "connections per worker process (Graphile perfTest: concurrency + 1)")
+  int pool;
+
+  @Option(names = "--batch-size", defaultValue = "20", description = "pg-boss batchSize when batching")
+  int batchSize;
+
+  @Option(names = "--local-queue", defaultValue = "500", description = "local queue per process when batching (Graphile localQueue.size, its documented 500; QueuePilot the same)")
+  int localQueue;
+
+  @Option(names = "--samples", defaultValue = "1000", description = "latency samples (after 100 warm-up ones)")
+  int samples;
+
+  @Option(names = "--big-completed", defaultValue = "1000000", description = "completed rows present in the big-table run")
+  int bigCompleted;
+
+  @Option(names = "--big-scheduled", defaultValue = "100000", description = "future-scheduled rows present in the big-table run")
+  int bigScheduled;
+
+  @Option(names = "--big-dead", defaultValue = "10000", description = "dead-lettered rows present in the big-table run")
+  int bigDead;
+
+  @Option(names = "--upload-clients", defaultValue = "1000", description = "concurrent register_shell_file clients")
+  int uploadClients;
+
+  @Option(names = "--upload-warmup", defaultValue = "32", description = "sequential registrations before the burst (warm API side)")
+  int uploadWarmup;
+
+  @Option(names = "--upload-pool", defaultValue = "32", description = "connections the API side has for them")
+  int uploadPool;
+
+  @Option(names = "--upload-workers", defaultValue = "2", description = "worker processes draining the uploads")
+  int uploadWorkers;
+
+  @Option(names = "--upload-worker-concurrency", defaultValue = "32", description = "QUEUEPILOT_CONCURRENCY of each")
+  int uploadWorkerConcurrency;
+
+  @Option(names = "--openai-latency-ms", defaultValue = "2000", description = "how long the fake OpenAI takes per request")
+  long openAiLatencyMs;
+
+  @Option(names = "--tokens-per-minute", defaultValue = "1500000", description = "the shared OpenAI token budget")
+  long tokensPerMinute;
+
+  @Option(names = "--drain-timeout-minutes", defaultValue = "15", description = "give up waiting for the drain after this")
+  int drainTimeoutMinutes;
+
+  @Option(names = "--controller-jar", defaultValue = "controller/target/queuepilot-controller.jar", description = "the controller under test")
+  Path controllerJar;
+
+  @Option(names = "--bursts", defaultValue = "20", description = "controller bursts")
+  int bursts;
+
+  @Option(names = "--burst-jobs", defaultValue = "1000", description = "enqueues per burst")
+  int burstJobs;
+
+  @Option(names = "--burst-gap-ms", defaultValue = "5000", description = "pause after each burst (Render allows 30 scale writes a minute)")
+  long burstGapMs;
+
+  @Option(names = "--controller-max-replicas", defaultValue = "100", description = "maxReplicas of the scaler (Render's ceiling)")
+  int controllerMaxReplicas;
+
+  @Option(names = "--modes", split = ",", defaultValue = "single,batched", description = "claim modes to run: single, batched")
+  List<String> modes;
+
+  @Option(names = "--systems", split = ",", defaultValue = "queuepilot,queuepilot_worker,graphile,pgboss",
+      description = "systems to run (queuepilot_worker: the worker module's Worker loop, throughput only)")
+  List<String> systems;
+
+  @Option(names = "--peers-dir", defaultValue = "bench/peers", description = "where bench/peers (with node_modules) is")
+  Path peersDir;
+
+  @Option(names = "--results-dir", defaultValue = "bench/results", description = "where results are written")
+  Path resultsDir;
+
+  @Option(names = "--invocation", defaultValue = "", description = "the command line as typed, recorded in the report")
+  String invocation;
+
+  @Option(names = "--revision", defaultValue = "unknown", description = "git revision of the code under test, recorded in the report")
+  String revision;
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new BenchMain()).execute(args));
+  }
+
+  /** The --modes as batching flags, validated. */
+  boolean[] batchingModes() {
+    boolean[] flags = new boolean[modes.size()];
+    for (int i = 0; i < modes.size(); i++) {
+      flags[i] = switch (modes.get(i)) {
+        case "single" -> false;
+        case "batched" -> true;
+        default -> throw new CommandLine.ParameterException(
+            new CommandLine(this), "unknown mode '" + modes.get(i) + "' in --modes (single, batched)");
+      };
+    }
+    return flags;
+  }
+
+  WorkerSpec spec() {
+    return new WorkerSpec(processes, concurrency, pool, false, batchSize, localQueue);
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Path logDir = resultsDir.resolve("logs");
+    java.nio.file.Files.createDirectories(logDir);
+    Report report = new Report(resultsDir, section.name());
+    try (BenchServer server = BenchServer.start()) {
+      header(report, server);
+      switch (section) {
+        case throughput -> throughput(report, server, logDir);
+        case latency -> latency(report, server, logDir);
+        case bigtable -> BigTable.run(report, server, logDir, this);
+        case uploads -> Uploads.run(report, server, logDir, this);
+        case controller -> ControllerReaction.run(report, server, logDir, this);
+      }
+      report.format("%n- load average after the section: %s", Machine.loadAverage());
+    }
+    System.err.println("results: " + report.file());
+    return 0;
+  }
+
+  private void header(Report report, BenchServer server) {
+    report.format("## Run: %s", section);
+    report.line("");
+    report.format("- command: `%s` at revision %s", invocation.isBlank() ? "bench/run.sh " + section : invocation, revision);
+    report.line(Machine.describe().stripTrailing());
+    report.format("- PostgreSQL %s (embedded binaries, one server for all systems): %s", server.version(), server.settings());
+    report.format("- load average before the section: %s", Machine.loadAverage());
+    report.format("- other processes: %s", Machine.command("sh", "-c",
+        "ps -eo pcpu,comm --sort=-pcpu | awk 'NR>1 && $1>5 {printf \"%s(%s%%) \", $2, $1}'"));
+    report.line("");
+  }
+
+  List<QueueSystem> systems(Path logDir) {
+    List<QueueSystem> list = new ArrayList<>();
+    for (String s : systems) {
+      switch (s) {
+        case "queuepilot" -> list.add(new QueuePilotSystem(logDir));
+        case "queuepilot_worker" -> list.add(new QueuePilotSystem(logDir, true));
+        case "graphile" -> list.add(NodePeer.graphileWorker(peersDir, logDir));
+        case "pgboss" -> list.add(NodePeer.pgBoss(peersDir, logDir));
+        default -> throw new CommandLine.ParameterException(
+            new CommandLine(this), "unknown system '" + s + "' in --systems (queuepilot, queuepilot_worker, graphile, pgboss)");
+      }
+    }
+    return list;
+  }
+
+  static String mode(QueueSystem system, WorkerSpec spec) {
+    if (!spec.batching()) {
+      return switch (system.name()) {
+        case "graphile" -> "no batching (localQueue -1, completeJobBatchDelay -1)";
+        case "pgboss" -> "batchSize 1 (burstWhenReadyExceeds 1)";
+        default -> "one job per claim";
+      };
+    }
+    return switch (system.name()) {
+      case "graphile" -> "batching (localQueue " + spec.localQueueSize() + ", completeJobBatchDelay 0)";
+      case "pgboss" -> "batchSize " + spec.batchSize() + " (burstWhenBatchFull)";
+      case "queuepilot_worker" -> "production Worker loop: claims up to free capacity, thread per job, complete_job per job";
+      default -> "local queue " + spec.localQueueSize() + " per process (claim_next_job up to 1000 at a time), "
+          + "completes flushed in one round trip";
+    };
+  }
+
+  private void throughput(Report report, BenchServer server, Path logDir) throws Exception {
+    WorkerSpec spec = spec();
+    report.format("Burn-down of %,d no-op jobs inserted up front; %d worker processes x %d concurrent jobs, %d connections each.",
+        jobs, spec.processes(), spec.concurrency(), spec.pool());
+    report.line("");
+    report.line("| system | version | mode | jobs | seconds | jobs/s | CPU s per 1,000 jobs: workers / PostgreSQL | load before | load after |");
+    report.line("|---|---|---|---:|---:|---:|---|---|---|");
+    for (boolean batching : batchingModes()) {
+      for (QueueSystem system : systems(logDir)) {
+        if (system.name().equals("queuepilot_worker") && !batching) {
+          continue; // the Worker always claims up to its free capacity: it has no one-per-claim mode
+        }
+        WorkerSpec s = spec.withBatching(batching);
+        String db = "tp_" + system.name() + (batching ? "_batched" : "_single");
+        BenchServer.Db d = server.freshDatabase(db);
+        system.setup(d, jobs);
+        d.execute("VACUUM ANALYZE");
+        BurnDown.Result r = BurnDown.run(system, mode(system, s), d, s, jobs, Duration.ofMinutes(20));
+        report.format("| %s | %s | %s | %,d | %.2f | %,.0f | %s | %s | %s |",
+            r.system(), system.version(), r.mode(), r.jobs(), r.seconds(), r.jobsPerSecond(), r.cpuPerThousand(),
+            r.loadBefore(), r.loadAfter());
+      }
+    }
+  }
+
+  private void latency(Report report, BenchServer server, Path logDir) throws Exception {
+    report.format("Enqueue to handler start, %,d sequential samples (after 100 warm-up), one idle worker "
+        + "woken by LISTEN/NOTIFY, 10 ms between samples.", samples);
+    report.line("");
+    report.line("| system | version | p50 ms | p99 ms | max ms | avg ms | min ms | load before | load after |");
+    report.line("|---|---|---:|---:|---:|---:|---:|---|---|");
+    for (QueueSystem system : systems(logDir)) {
+      if (system.name().equals("queuepilot_worker")) {
+        continue; // latency is measured with the harness's own LISTEN-woken loop
+      }
+      BenchServer.Db d = server.freshDatabase("lat_" + system.name());
+      system.setup(d, 0);
+      String before = Machine.loadAverage();
+      JsonNode r = system.latency(d, samples, 100, Duration.ofMinutes(10));
+      report.format("| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %s |",
+          system.name(), system.version(), r.path("p50Ms").asDouble(), r.path("p99Ms").asDouble(),
+          r.path("maxMs").asDouble(), r.path("avgMs").asDouble(), r.path("minMs").asDouble(), before, Machine.loadAverage());
+    }
+  }
+}

@@ -1,0 +1,127 @@
+package io.queuepilot.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+
+/** What the benchmark ran on and what else was loading it: recorded with every result. */
+public final class Machine {
+
+  private Machine() {}
+
+  /** CPU model from /proc/cpuinfo. */
+  public static String cpuModel() {
+    try {
+      return Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+          .filter(l -> l.startsWith("model name"))
+          .map(l -> l.substring(l.indexOf(':') + 1).trim())
+          .findFirst()
+          .orElse("unknown");
+    } catch (IOException e) {
+      return "unknown (" + e.getMessage() + ")";
+    }
+  }
+
+  /** The 1/5/15-minute load averages from /proc/loadavg. */
+  public static String loadAverage() {
+    try {
+      String[] parts = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+      return parts[0] + " " + parts[1] + " " + parts[2];
+    } catch (IOException e) {
+      return "unknown";
+    }
+  }
+
+  /**
+   * CPU time used so far by the PostgreSQL server listening on {@code port}: the postmaster
+   * with its reaped children (exited backends, from /proc cutime/cstime) plus every live
+   * descendant. Other servers on the machine are not counted.
+   */
+  public static java.time.Duration postgresCpu(int port) {
+    long ticks = 0;
+    java.util.Optional<ProcessHandle> postmaster =
+        ProcessHandle.allProcesses()
+            .filter(p -> cmdline(p.pid()).matches(".*/postgres -D \\S+ -p " + port + " .*"))
+            .findFirst();
+    if (postmaster.isEmpty()) {
+      return java.time.Duration.ZERO;
+    }
+    ticks += cpuTicks(postmaster.get().pid(), true);
+    for (ProcessHandle child : postmaster.get().descendants().toList()) {
+      ticks += cpuTicks(child.pid(), false);
+    }
+    return java.time.Duration.ofMillis(ticks * 1000 / CLOCK_TICKS);
+  }
+
+  private static final long CLOCK_TICKS = clockTicks();
+
+  private static long clockTicks() {
+    try {
+      return Long.parseLong(command("getconf", "CLK_TCK").trim());
+    } catch (NumberFormatException e) {
+      return 100;
+    }
+  }
+
+  private static String cmdline(long pid) {
+    try {
+      return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  /** utime + stime (and the reaped children's cutime + cstime when asked) from /proc/pid/stat. */
+  private static long cpuTicks(long pid, boolean withReapedChildren) {
+    try {
+      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      // fields after the command: state(0) ... utime(11) stime(12) cutime(13) cstime(14)
+      long t = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+      if (withReapedChildren) {
+        t += Long.parseLong(f[13]) + Long.parseLong(f[14]);
+      }
+      return t;
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+  }
+
+  /** Output of a short command such as {@code nproc} or {@code free -h}. */
+  public static String command(String... cmd) {
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+      p.waitFor(10, TimeUnit.SECONDS);
+      return out;
+    } catch (IOException e) {
+      return "unavailable (" + e.getMessage() + ")";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted";
+    }
+  }
+
+  /** A markdown block describing the machine now. */
+  public static String describe() {
+    return """
+        - date (UTC): %s
+        - CPU: %s; `nproc` = %s
+        - memory (`free -h`):
+        ```
+        %s
+        ```
+        - Java: %s %s
+        """
+        .formatted(
+            Instant.now(),
+            cpuModel(),
+            command("nproc"),
+            command("free", "-h"),
+            System.getProperty("java.vm.name"),
+            System.getProperty("java.version"));
+  }
+}

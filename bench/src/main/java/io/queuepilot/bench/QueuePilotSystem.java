@@ -1,0 +1,132 @@
+package io.queuepilot.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.queuepilot.queue.Migrations;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * QueuePilot under test: the sql/ migrations applied by Flyway exactly as in production, jobs
+ * bulk-inserted through enqueue_job, and worker JVMs ({@link QueuePilotWorker}) logging in as a
+ * member of queue_worker (the producer of the latency test as a member of service_role).
+ */
+public final class QueuePilotSystem implements QueueSystem {
+
+  static final String WORKER_USER = "qp_bench_worker";
+  static final String SERVICE_USER = "qp_bench_service";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Path logDir;
+  private final boolean productionWorker;
+
+  public QueuePilotSystem(Path logDir) {
+    this(logDir, false);
+  }
+
+  /**
+   * @param productionWorker burn down with the worker module's own claim loop (Worker) and a
+   *     no-op handler instead of the harness's claim loops
+   */
+  public QueuePilotSystem(Path logDir, boolean productionWorker) {
+    this.logDir = logDir;
+    this.productionWorker = productionWorker;
+  }
+
+  @Override
+  public String name() {
+    return productionWorker ? "queuepilot_worker" : "queuepilot";
+  }
+
+  @Override
+  public String version() {
+    String v = QueuePilotSystem.class.getPackage().getImplementationVersion();
+    return "QueuePilot " + (v == null ? "0.1.0-SNAPSHOT" : v) + " (this commit) on Java " + System.getProperty("java.version");
+  }
+
+  /** Migrates {@code db} and creates the login roles the workers use. */
+  public static void migrate(BenchServer.Db db) {
+    Migrations.migrate(db.dataSource());
+    db.execute(
+        """
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%1$s') THEN
+            CREATE ROLE %1$s LOGIN PASSWORD '%1$s';
+          END IF;
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%2$s') THEN
+            CREATE ROLE %2$s LOGIN PASSWORD '%2$s';
+          END IF;
+        END $$
+        """.formatted(WORKER_USER, SERVICE_USER),
+        "GRANT queue_worker TO " + WORKER_USER,
+        "GRANT service_role TO " + SERVICE_USER);
+  }
+
+  /** Inserts {@code jobs} ready no-op jobs through enqueue_job, 50,000 per statement. */
+  public static void insertJobs(BenchServer.Db db, String jobType, int jobs) {
+    int chunk = 50_000;
+    for (int from = 1; from <= jobs; from += chunk) {
+      int to = Math.min(jobs, from + chunk - 1);
+      db.execute(
+          """
+          SELECT count(public.enqueue_job('%1$s', jsonb_build_object('id', i), '%1$s-' || i))
+            FROM generate_series(%2$d, %3$d) AS i
+          """.formatted(jobType, from, to));
+    }
+  }
+
+  @Override
+  public void setup(BenchServer.Db db, int jobs) {
+    migrate(db);
+    insertJobs(db, "noop", jobs);
+  }
+
+  private ObjectNode baseConfig(BenchServer.Db db) {
+    return JSON.createObjectNode()
+        .put("jdbcUrl", db.jdbcUrl())
+        .put("user", WORKER_USER)
+        .put("password", WORKER_USER)
+        .put("serviceUser", SERVICE_USER)
+        .put("servicePassword", SERVICE_USER);
+  }
+
+  private WorkerProcess start(String label, String command, ObjectNode config) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.add("-Xmx512m");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(QueuePilotWorker.class.getName());
+    cmd.add(command);
+    cmd.add(config.toString());
+    return WorkerProcess.start(label, cmd, Path.of("."), logDir.resolve(name() + ".stderr.log"));
+  }
+
+  @Override
+  public WorkerProcess startWorker(BenchServer.Db db, WorkerSpec spec, int index) {
+    ObjectNode config =
+        baseConfig(db)
+            .put("concurrency", spec.concurrency())
+            .put("pool", spec.pool())
+            .put("batching", spec.batching())
+            .put("batchSize", spec.batchSize())
+            .put("localQueueSize", spec.localQueueSize());
+    return start(name() + "-worker-" + index, productionWorker ? "worker" : "work", config);
+  }
+
+  @Override
+  public String unfinishedJobsSql() {
+    return "SELECT count(*) FROM public.job_queue WHERE status IN ('pending', 'processing') AND scheduled_at <= now()";
+  }
+
+  @Override
+  public JsonNode latency(BenchServer.Db db, int samples, int warmup, Duration timeout) throws Exception {
+    ObjectNode config = baseConfig(db).put("samples", samples).put("warmup", warmup).put("pool", 10);
+    try (WorkerProcess p = start(name() + "-latency", "latency", config)) {
+      return p.awaitResult(timeout);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+package io.queuepilot.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.queuepilot.queue.testing.PostgresExtension;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A tiny run of the QueuePilot side of the harness on a real PostgreSQL (the peers need
+ * npm and run only through bench/run.sh): the burn-down drains every job through the worker
+ * processes and the latency run returns its samples. It checks the harness works, not speed.
+ */
+class BenchSmokeTest {
+
+  @RegisterExtension static PostgresExtension pg = new PostgresExtension();
+
+  @TempDir Path logs;
+
+  @Test
+  void burnDownDrainsEveryJobThroughWorkerProcesses() throws Exception {
+    BenchServer.Db db = new BenchServer.Db(pg.databaseName(), pg.port());
+    QueuePilotSystem system = new QueuePilotSystem(logs);
+    system.setup(db, 300);
+    assertThat(db.queryLong(system.unfinishedJobsSql())).isEqualTo(300);
+
+    WorkerSpec spec = new WorkerSpec(2, 2, 3, true, 10, 500);
+    BurnDown.Result r = BurnDown.run(system, "smoke", db, spec, 300, Duration.ofMinutes(2));
+
+    assertThat(r.jobs()).isEqualTo(300);
+    assertThat(r.seconds()).isPositive();
+    assertThat(db.queryLong(system.unfinishedJobsSql())).isZero();
+    assertThat(db.queryLong("SELECT count(*) FROM public.job_queue WHERE job_type = 'noop' AND status = 'completed' AND attempt = 1"))
+        .as("each job claimed once and completed under its lease").isEqualTo(300);
+  }
+
+  @Test
+  void latencyRunReportsEverySample() throws Exception {
+    BenchServer.Db db = new BenchServer.Db(pg.databaseName(), pg.port());
+    QueuePilotSystem system = new QueuePilotSystem(logs);
+    system.setup(db, 0);
+
+    JsonNode r = system.latency(db, 20, 2, Duration.ofMinutes(2));
+
+    assertThat(r.path("samples").asInt()).isEqualTo(20);
+    assertThat(r.path("p50Ms").asDouble()).isPositive();
+    assertThat(r.path("maxMs").asDouble()).isGreaterThanOrEqualTo(r.path("p99Ms").asDouble());
+    assertThat(db.queryLong("SELECT count(*) FROM public.job_queue WHERE job_type = 'latency' AND status = 'completed'"))
+        .isEqualTo(22);
+    assertThat(Files.exists(logs)).isTrue();
+  }
+}
