@@ -1,0 +1,31 @@
+package io.queuepilot.controller.crd;
+
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.kubernetes.api.model.Namespaced;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Version;
+
+/**
+ * The QueueScaler custom resource (queuepilot.io/v1alpha1): scale one worker target from the
+ * depth of a PostgreSQL job queue inside a token budget. The CRD YAML in crds/ is generated
+ * from this class by fabric8's crd-generator.
+ */
+@Group(QueueScaler.GROUP)
+@Version(QueueScaler.VERSION)
+@ShortNames("qs")
+@AdditionalPrinterColumn(name = "Target", jsonPath = ".spec.scaleTarget.deployment", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Min", jsonPath = ".spec.minReplicas", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "Max", jsonPath = ".spec.maxReplicas", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "Current", jsonPath = ".status.currentReplicas", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "Desired", jsonPath = ".status.desiredReplicas", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.queue.ready", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "Processing", jsonPath = ".status.queue.processing", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "LimitedBy", jsonPath = ".status.limitedBy", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Render", jsonPath = ".spec.scaleTarget.renderServiceId", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
+@AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+public class QueueScaler extends CustomResource<QueueScalerSpec, QueueScalerStatus> implements Namespaced {
+  public static final String GROUP = "queuepilot.io";
+  public static final String VERSION = "v1alpha1";
+}

@@ -1,0 +1,56 @@
+package io.queuepilot.controller.db;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.queuepilot.queue.JobQueue;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import javax.sql.DataSource;
+
+/**
+ * One small connection pool and {@link JobQueue} per distinct set of database credentials,
+ * shared by every scaler that names the same database. Closing closes every pool.
+ */
+public final class QueueConnections implements AutoCloseable {
+
+  private final Function<DataSource, JobQueue> queueFactory;
+  private final Map<DatabaseCredentials, Entry> pools = new ConcurrentHashMap<>();
+
+  private record Entry(HikariDataSource dataSource, JobQueue queue) {}
+
+  public QueueConnections(Function<DataSource, JobQueue> queueFactory) {
+    this.queueFactory = queueFactory;
+  }
+
+  /** The queue for these credentials, opening its pool on first use. */
+  public JobQueue queue(DatabaseCredentials c) throws DatabaseConfigException {
+    try {
+      return pools.computeIfAbsent(c, this::open).queue();
+    } catch (RuntimeException e) {
+      throw new DatabaseConfigException("cannot open a connection pool to " + c + ": " + e.getMessage(), e);
+    }
+  }
+
+  private Entry open(DatabaseCredentials c) {
+    HikariConfig cfg = new HikariConfig();
+    cfg.setJdbcUrl(c.url());
+    cfg.setUsername(c.username());
+    cfg.setPassword(c.password());
+    cfg.setPoolName("queuepilot-controller-" + pools.size());
+    cfg.setMaximumPoolSize(2);
+    cfg.setMinimumIdle(0);
+    cfg.setConnectionTimeout(5_000);
+    cfg.setValidationTimeout(2_000);
+    // Do not fail construction when the database is down: queries fail and become conditions.
+    cfg.setInitializationFailTimeout(-1);
+    HikariDataSource ds = new HikariDataSource(cfg);
+    return new Entry(ds, queueFactory.apply(ds));
+  }
+
+  @Override
+  public void close() {
+    pools.values().forEach(e -> e.dataSource().close());
+    pools.clear();
+  }
+}

@@ -1,0 +1,140 @@
+package io.queuepilot.controller.k8s;
+
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
+import io.queuepilot.controller.core.CycleOutcome;
+import io.queuepilot.controller.core.ScalingCycle;
+import io.queuepilot.controller.core.SpecMapping;
+import io.queuepilot.controller.crd.QueueScaler;
+import io.queuepilot.controller.crd.QueueScalerStatus;
+import io.queuepilot.controller.db.DatabaseConfigException;
+import io.queuepilot.controller.db.DatabaseCredentials;
+import io.queuepilot.controller.db.NotificationHub;
+import io.queuepilot.controller.db.QueueConnections;
+import io.queuepilot.controller.metrics.ControllerMetrics;
+import io.queuepilot.controller.policy.ScalerSpec;
+import io.queuepilot.controller.policy.ScalingHistory;
+import io.queuepilot.controller.target.ScaleTarget;
+import io.queuepilot.queue.JobQueue;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The JOSDK reconciler of QueueScaler: per reconcile it reads the database Secret, runs one
+ * {@link ScalingCycle} against the named target and patches status (+ Events). It reconciles
+ * every {@code spec.pollIntervalSeconds} and at once when the queue NOTIFYs an enqueue.
+ */
+@ControllerConfiguration(name = QueueScalerReconciler.NAME)
+public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
+
+  public static final String NAME = "queuescaler";
+  private static final Logger log = LoggerFactory.getLogger(QueueScalerReconciler.class);
+
+  private final SecretReader secrets;
+  private final ScaleTargets targets;
+  private final QueueConnections connections;
+  private final NotificationHub notifications;
+  private final EventRecorder events;
+  private final ControllerMetrics metrics;
+  private final Clock clock;
+  private final Map<ResourceID, ScalingHistory> histories = new ConcurrentHashMap<>();
+  private final SimpleInboundEventSource<QueueScaler> wakeups = new SimpleInboundEventSource<>("queue-notify");
+  private volatile io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache<QueueScaler> primaries;
+
+  public QueueScalerReconciler(SecretReader secrets, ScaleTargets targets, QueueConnections connections,
+      NotificationHub notifications, EventRecorder events, ControllerMetrics metrics, Clock clock) {
+    this.secrets = secrets;
+    this.targets = targets;
+    this.connections = connections;
+    this.notifications = notifications;
+    this.events = events;
+    this.metrics = metrics;
+    this.clock = clock;
+  }
+
+  @Override
+  public List<EventSource<?, QueueScaler>> prepareEventSources(EventSourceContext<QueueScaler> context) {
+    primaries = context.getPrimaryCache();
+    return List.of(wakeups);
+  }
+
+  /** Triggers an immediate reconcile of {@code id}; forgets it when the QueueScaler is gone. */
+  void wake(ResourceID id) {
+    var cache = primaries;
+    if (cache != null && cache.get(id).isEmpty()) {
+      notifications.unsubscribe(id);
+      histories.remove(id);
+      return;
+    }
+    wakeups.propagateEvent(id);
+  }
+
+  @Override
+  public UpdateControl<QueueScaler> reconcile(QueueScaler qs, Context<QueueScaler> context) {
+    ResourceID id = ResourceID.fromResource(qs);
+    String ns = qs.getMetadata().getNamespace();
+    String name = qs.getMetadata().getName();
+    Long generation = qs.getMetadata().getGeneration();
+    QueueScalerStatus previous = qs.getStatus();
+    Instant now = clock.instant();
+
+    ScalerSpec policySpec;
+    Duration poll;
+    ScaleTarget target;
+    try {
+      policySpec = SpecMapping.toPolicySpec(qs.getSpec());
+      poll = SpecMapping.pollInterval(qs.getSpec());
+      target = targets.forScaler(qs);
+    } catch (IllegalArgumentException | DatabaseConfigException e) {
+      log.warn("scaler {}/{}: unusable spec: {}", ns, name, e.getMessage());
+      metrics.failure("spec");
+      StatusUpdate.Result r = StatusUpdate.invalidSpec(previous, e.getMessage(), generation, now);
+      return finish(qs, r, Duration.ofSeconds(30));
+    }
+
+    JobQueue queue = null;
+    String queueError = null;
+    try {
+      DatabaseCredentials creds = secrets.database(ns, qs.getSpec().databaseSecretName);
+      queue = connections.queue(creds);
+      if (creds.canListen()) {
+        notifications.subscribe(id, creds, SpecMapping.jobTypes(qs.getSpec()), () -> wake(id));
+      } else {
+        notifications.unsubscribe(id);
+      }
+    } catch (DatabaseConfigException e) {
+      queueError = e.getMessage();
+    }
+
+    CycleOutcome o = ScalingCycle.run(ns + "/" + name, qs.getSpec(), policySpec, queue, queueError, target,
+        histories.get(id), now);
+    if (o.history() != null) histories.put(id, o.history());
+    metrics.record(ns, name, o);
+
+    StatusUpdate.Result r = StatusUpdate.next(previous, o, target.describe(), generation, now);
+    Duration next = poll;
+    if (o.retryAt() != null) {
+      Duration untilRetry = Duration.between(now, o.retryAt());
+      if (untilRetry.compareTo(next) < 0) next = untilRetry.isNegative() ? Duration.ofSeconds(1) : untilRetry;
+    }
+    return finish(qs, r, next);
+  }
+
+  private UpdateControl<QueueScaler> finish(QueueScaler qs, StatusUpdate.Result r, Duration next) {
+    for (StatusUpdate.PendingEvent e : r.events()) events.record(qs, e.type(), e.reason(), e.message());
+    qs.setStatus(r.status());
+    return UpdateControl.patchStatus(qs).rescheduleAfter(next);
+  }
+}

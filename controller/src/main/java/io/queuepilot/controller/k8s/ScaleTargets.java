@@ -1,0 +1,49 @@
+package io.queuepilot.controller.k8s;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.queuepilot.controller.crd.QueueScaler;
+import io.queuepilot.controller.crd.ScaleTargetRef;
+import io.queuepilot.controller.db.DatabaseConfigException;
+import io.queuepilot.controller.target.KubernetesDeploymentScaleTarget;
+import io.queuepilot.controller.target.RenderApi;
+import io.queuepilot.controller.target.RenderScaleTarget;
+import io.queuepilot.controller.target.ScaleTarget;
+import java.net.URI;
+import java.time.Clock;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Builds the {@link ScaleTarget} a QueueScaler names. Render API clients are kept per key so
+ * their write-rate accounting survives across reconciles.
+ */
+public final class ScaleTargets {
+
+  private final KubernetesClient client;
+  private final SecretReader secrets;
+  private final URI renderApiUrl;
+  private final Clock clock;
+  private final Map<String, RenderApi> renderApis = new ConcurrentHashMap<>();
+
+  public ScaleTargets(KubernetesClient client, URI renderApiUrl, Clock clock) {
+    this.client = client;
+    this.secrets = new SecretReader(client);
+    this.renderApiUrl = renderApiUrl;
+    this.clock = clock;
+  }
+
+  public ScaleTarget forScaler(QueueScaler qs) throws DatabaseConfigException {
+    ScaleTargetRef ref = qs.getSpec().scaleTarget;
+    String ns = qs.getMetadata().getNamespace();
+    if (ref == null) throw new IllegalArgumentException("spec.scaleTarget is required");
+    if (ref.deployment != null && !ref.deployment.isBlank()) {
+      return new KubernetesDeploymentScaleTarget(client, ns, ref.deployment);
+    }
+    if (ref.renderServiceId != null && !ref.renderServiceId.isBlank()) {
+      String key = secrets.renderApiKey(ns, ref.renderApiKeySecretName);
+      RenderApi api = renderApis.computeIfAbsent(key, k -> new RenderApi(renderApiUrl, k, clock));
+      return new RenderScaleTarget(api, ref.renderServiceId);
+    }
+    throw new IllegalArgumentException("spec.scaleTarget: set exactly one of deployment or renderServiceId");
+  }
+}

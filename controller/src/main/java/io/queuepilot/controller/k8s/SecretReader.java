@@ -1,0 +1,61 @@
+package io.queuepilot.controller.k8s;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.queuepilot.controller.db.DatabaseConfigException;
+import io.queuepilot.controller.db.DatabaseCredentials;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Map;
+
+/** Reads the Secrets a QueueScaler names: database credentials and the Render API key. */
+public final class SecretReader {
+
+  private final KubernetesClient client;
+
+  public SecretReader(KubernetesClient client) {
+    this.client = client;
+  }
+
+  /** Keys {@code url}, {@code username}, {@code password} (required) and {@code listenUrl} (optional). */
+  public DatabaseCredentials database(String namespace, String name) throws DatabaseConfigException {
+    if (name == null || name.isBlank()) throw new DatabaseConfigException("spec.databaseSecretName is empty");
+    Map<String, String> data = read(namespace, name);
+    return new DatabaseCredentials(required(data, namespace, name, "url"), required(data, namespace, name, "username"),
+        required(data, namespace, name, "password"), data.get("listenUrl"));
+  }
+
+  /** Key {@code apiKey} of the named Secret. */
+  public String renderApiKey(String namespace, String name) throws DatabaseConfigException {
+    if (name == null || name.isBlank()) {
+      throw new DatabaseConfigException("spec.scaleTarget.renderApiKeySecretName is required for a Render target");
+    }
+    return required(read(namespace, name), namespace, name, "apiKey");
+  }
+
+  private Map<String, String> read(String namespace, String name) throws DatabaseConfigException {
+    Secret s;
+    try {
+      s = client.secrets().inNamespace(namespace).withName(name).get();
+    } catch (KubernetesClientException e) {
+      throw new DatabaseConfigException("reading secret " + namespace + "/" + name + " failed: " + e.getMessage(), e);
+    }
+    if (s == null) throw new DatabaseConfigException("secret " + namespace + "/" + name + " not found");
+    Map<String, String> out = new java.util.HashMap<>();
+    if (s.getData() != null) {
+      s.getData().forEach((k, v) -> out.put(k, new String(Base64.getDecoder().decode(v), StandardCharsets.UTF_8)));
+    }
+    if (s.getStringData() != null) out.putAll(s.getStringData());
+    return out;
+  }
+
+  private static String required(Map<String, String> data, String ns, String name, String key)
+      throws DatabaseConfigException {
+    String v = data.get(key);
+    if (v == null || v.isBlank()) {
+      throw new DatabaseConfigException("secret " + ns + "/" + name + " has no key '" + key + "'");
+    }
+    return v;
+  }
+}

@@ -1,0 +1,215 @@
+package io.queuepilot.controller.k8s;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.queuepilot.controller.core.CycleOutcome;
+import io.queuepilot.controller.crd.QueueScalerStatus;
+import io.queuepilot.controller.policy.LimitedBy;
+import io.queuepilot.controller.policy.ScalingDecision;
+import io.queuepilot.controller.target.ScaleTargetException;
+import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Pure mapping from the previous status and one cycle's outcome to the next status and the
+ * Events worth publishing (replica changes, a limit starting to bind, conditions turning bad).
+ */
+public final class StatusUpdate {
+
+  public static final String READY = "Ready";
+  public static final String SCALING_ACTIVE = "ScalingActive";
+  public static final String SCALING_LIMITED = "ScalingLimited";
+  public static final String DATABASE_REACHABLE = "DatabaseReachable";
+  public static final String TARGET_FOUND = "TargetFound";
+  public static final String CONFLICTING_AUTOSCALER = "ConflictingAutoscaler";
+
+  /** An Event to publish. */
+  public record PendingEvent(String type, String reason, String message) {}
+
+  /** The next status and its Events. */
+  public record Result(QueueScalerStatus status, List<PendingEvent> events) {}
+
+  private StatusUpdate() {}
+
+  /** Status for a spec the controller cannot use at all. */
+  public static Result invalidSpec(QueueScalerStatus previous, String message, Long generation, Instant now) {
+    QueueScalerStatus s = copyBase(previous, generation);
+    set(s, previous, READY, "False", "InvalidSpec", message, now, generation);
+    set(s, previous, SCALING_ACTIVE, "False", "InvalidSpec", message, now, generation);
+    List<PendingEvent> events = new ArrayList<>();
+    if (turned(previous, READY, "False", "InvalidSpec")) events.add(new PendingEvent("Warning", "InvalidSpec", message));
+    return new Result(s, events);
+  }
+
+  public static Result next(QueueScalerStatus previous, CycleOutcome o, String target, Long generation, Instant now) {
+    QueueScalerStatus s = copyBase(previous, generation);
+    List<PendingEvent> events = new ArrayList<>();
+
+    if (o.snapshot() != null) {
+      QueueScalerStatus.QueueStatus q = new QueueScalerStatus.QueueStatus();
+      q.ready = o.snapshot().ready();
+      q.scheduled = o.snapshot().scheduled();
+      q.processing = o.snapshot().processing();
+      q.stale = o.snapshot().stale();
+      q.deadLetter = o.snapshot().deadLetter();
+      q.oldestReadyAgeSeconds = o.snapshot().oldestReadyAgeSeconds();
+      q.avgDurationSeconds = o.snapshot().avgDurationSeconds();
+      q.avgTokensPerJob = o.snapshot().avgTokensPerJob();
+      s.queue = q;
+    }
+    s.requeuedTotal = or0(previous == null ? null : previous.requeuedTotal) + o.requeuedCount();
+    s.deadLetteredTotal = or0(previous == null ? null : previous.deadLetteredTotal) + o.deadLetteredCount();
+    if (o.requeuedCount() + o.deadLetteredCount() > 0) {
+      events.add(new PendingEvent("Normal", "RequeuedStaleJobs", o.requeuedCount() + " stale job(s) requeued, "
+          + o.deadLetteredCount() + " dead-lettered (heartbeat timeout)"));
+    }
+    if (o.replicasAfter() != null) s.currentReplicas = o.replicasAfter();
+
+    // DatabaseReachable
+    if (o.databaseError() == null && o.requeueError() == null) {
+      set(s, previous, DATABASE_REACHABLE, "True", "QueryOK", "queue_stats and requeue_stale_jobs succeeded", now, generation);
+    } else {
+      String msg = o.databaseError() != null ? o.databaseError() : o.requeueError();
+      String reason = o.databaseError() != null ? "QueryFailed" : "RequeueFailed";
+      if (turned(previous, DATABASE_REACHABLE, "False", reason)) events.add(new PendingEvent("Warning", "DatabaseUnavailable", msg));
+      set(s, previous, DATABASE_REACHABLE, "False", reason, msg, now, generation);
+    }
+
+    // TargetFound
+    if (o.targetError() == null) {
+      set(s, previous, TARGET_FOUND, "True", "Found", target + " exists", now, generation);
+    } else if (o.targetErrorKind() == ScaleTargetException.Kind.NOT_FOUND) {
+      if (turned(previous, TARGET_FOUND, "False", "NotFound")) events.add(new PendingEvent("Warning", "TargetNotFound", o.targetError()));
+      set(s, previous, TARGET_FOUND, "False", "NotFound", o.targetError(), now, generation);
+    } else {
+      if (turned(previous, TARGET_FOUND, "Unknown", "ReadFailed")) events.add(new PendingEvent("Warning", "TargetUnavailable", o.targetError()));
+      set(s, previous, TARGET_FOUND, "Unknown", "ReadFailed", o.targetError(), now, generation);
+    }
+
+    // ConflictingAutoscaler
+    if (o.conflict() != null) {
+      if (turned(previous, CONFLICTING_AUTOSCALER, "True", "OtherAutoscaler")) {
+        events.add(new PendingEvent("Warning", "ConflictingAutoscaler", o.conflict()));
+      }
+      set(s, previous, CONFLICTING_AUTOSCALER, "True", "OtherAutoscaler", o.conflict(), now, generation);
+    } else if (o.targetError() == null) {
+      set(s, previous, CONFLICTING_AUTOSCALER, "False", "None", "no other autoscaler targets " + target, now, generation);
+    }
+
+    ScalingDecision d = o.decision();
+    String activeReason;
+    String activeMessage;
+    if (d != null) {
+      s.desiredReplicas = d.replicas();
+      s.limitedBy = d.limitedBy().statusValue();
+      s.reason = d.reason();
+      if (o.scaled()) {
+        s.lastScaleTime = DateTimeFormatter.ISO_INSTANT.format(now.truncatedTo(ChronoUnit.SECONDS));
+        events.add(new PendingEvent("Normal", "Scaled", "scaled " + target + " from " + d.currentReplicas() + " to "
+            + d.replicas() + " (limitedBy " + d.limitedBy().statusValue() + "): " + d.reason()));
+      }
+      String prevLimit = previous == null ? null : previous.limitedBy;
+      boolean binds = d.limitedBy() != LimitedBy.NONE;
+      if (binds) {
+        set(s, previous, SCALING_LIMITED, "True", d.limitedBy().statusValue(), d.reason(), now, generation);
+        if (!Objects.equals(prevLimit, d.limitedBy().statusValue()) && d.limitedBy() != LimitedBy.STABILIZATION) {
+          events.add(new PendingEvent("Normal", "ScalingLimited", "limitedBy " + d.limitedBy().statusValue() + ": " + d.reason()));
+        }
+      } else {
+        set(s, previous, SCALING_LIMITED, "False", "none", "no limit binds", now, generation);
+      }
+      if (o.applyError() != null) {
+        activeReason = o.retryAt() != null ? "RateLimited" : "ScaleFailed";
+        activeMessage = "keeping " + d.currentReplicas() + " replicas: " + o.applyError();
+        if (turned(previous, SCALING_ACTIVE, "False", activeReason)) events.add(new PendingEvent("Warning", activeReason, activeMessage));
+        set(s, previous, SCALING_ACTIVE, "False", activeReason, activeMessage, now, generation);
+      } else if (d.limitedBy() == LimitedBy.PAUSED) {
+        set(s, previous, SCALING_ACTIVE, "False", "Paused", d.reason(), now, generation);
+      } else if (o.snapshot() == null) {
+        set(s, previous, SCALING_ACTIVE, "False", "DatabaseUnavailable", d.reason(), now, generation);
+      } else {
+        set(s, previous, SCALING_ACTIVE, "True", "Scaling", d.reason(), now, generation);
+      }
+    } else if (o.conflict() != null) {
+      s.reason = o.conflict();
+      set(s, previous, SCALING_ACTIVE, "False", "ConflictingAutoscaler", o.conflict(), now, generation);
+    } else {
+      s.reason = o.targetError();
+      set(s, previous, SCALING_ACTIVE, "False", "TargetUnavailable", o.targetError(), now, generation);
+    }
+
+    // Ready: everything needed to act works.
+    Condition notOk = null;
+    for (String type : List.of(DATABASE_REACHABLE, TARGET_FOUND)) {
+      Condition c = find(s.conditions, type);
+      if (c != null && !"True".equals(c.getStatus())) { notOk = c; break; }
+    }
+    Condition conflictC = find(s.conditions, CONFLICTING_AUTOSCALER);
+    Condition active = find(s.conditions, SCALING_ACTIVE);
+    if (notOk == null && conflictC != null && "True".equals(conflictC.getStatus())) notOk = conflictC;
+    if (notOk == null && active != null && "False".equals(active.getStatus()) && !"Paused".equals(active.getReason())) notOk = active;
+    if (notOk == null) {
+      set(s, previous, READY, "True", "Reconciled", "observing the queue and scaling " + target, now, generation);
+    } else {
+      set(s, previous, READY, "False", notOk.getType() + (notOk.getReason() == null ? "" : notOk.getReason()),
+          notOk.getMessage(), now, generation);
+    }
+    return new Result(s, events);
+  }
+
+  private static QueueScalerStatus copyBase(QueueScalerStatus previous, Long generation) {
+    QueueScalerStatus s = new QueueScalerStatus();
+    if (previous != null) {
+      s.currentReplicas = previous.currentReplicas;
+      s.desiredReplicas = previous.desiredReplicas;
+      s.queue = previous.queue;
+      s.limitedBy = previous.limitedBy;
+      s.reason = previous.reason;
+      s.requeuedTotal = previous.requeuedTotal;
+      s.deadLetteredTotal = previous.deadLetteredTotal;
+      s.lastScaleTime = previous.lastScaleTime;
+      if (previous.conditions != null) {
+        for (Condition c : previous.conditions) s.conditions.add(new ConditionBuilder(c).build());
+      }
+    }
+    s.observedGeneration = generation;
+    return s;
+  }
+
+  private static boolean turned(QueueScalerStatus previous, String type, String status, String reason) {
+    Condition c = previous == null ? null : find(previous.conditions, type);
+    return c == null || !status.equals(c.getStatus()) || !Objects.equals(reason, c.getReason());
+  }
+
+  static Condition find(List<Condition> list, String type) {
+    if (list == null) return null;
+    for (Condition c : list) if (type.equals(c.getType())) return c;
+    return null;
+  }
+
+  private static void set(QueueScalerStatus s, QueueScalerStatus previous, String type, String status, String reason,
+      String message, Instant now, Long generation) {
+    Condition old = previous == null ? null : find(previous.conditions, type);
+    String transition = old != null && status.equals(old.getStatus()) && old.getLastTransitionTime() != null
+        ? old.getLastTransitionTime()
+        : DateTimeFormatter.ISO_INSTANT.format(now.truncatedTo(ChronoUnit.SECONDS));
+    Condition c = new ConditionBuilder().withType(type).withStatus(status).withReason(reason)
+        .withMessage(message == null ? "" : (message.length() > 1000 ? message.substring(0, 1000) : message))
+        .withLastTransitionTime(transition).withObservedGeneration(generation).build();
+    for (int i = 0; i < s.conditions.size(); i++) {
+      if (type.equals(s.conditions.get(i).getType())) {
+        s.conditions.set(i, c);
+        return;
+      }
+    }
+    s.conditions.add(c);
+  }
+
+  private static long or0(Long v) {
+    return v == null ? 0 : v;
+  }
+}

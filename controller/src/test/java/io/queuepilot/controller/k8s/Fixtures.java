@@ -1,0 +1,92 @@
+package io.queuepilot.controller.k8s;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscalerBuilder;
+import io.queuepilot.controller.crd.QueueScaler;
+import io.queuepilot.controller.crd.QueueScalerSpec;
+import io.queuepilot.controller.crd.ScaleTargetRef;
+import io.queuepilot.queue.JobQueue;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/** Kubernetes objects and queue contents the reconciler tests and ITs build on. */
+final class Fixtures {
+
+  private Fixtures() {}
+
+  static Secret databaseSecret(String namespace, String name, String url, String user, String password) {
+    return new SecretBuilder().withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
+        .withStringData(Map.of("url", url, "username", user, "password", password)).build();
+  }
+
+  static Deployment deployment(String namespace, String name, int replicas) {
+    return new DeploymentBuilder()
+        .withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
+        .withNewSpec().withReplicas(replicas)
+          .withNewSelector().addToMatchLabels("app", name).endSelector()
+          .withNewTemplate().withNewMetadata().addToLabels("app", name).endMetadata()
+            .withNewSpec().addNewContainer().withName("worker").withImage("queuepilot/worker:test").endContainer().endSpec()
+          .endTemplate()
+        .endSpec().build();
+  }
+
+  static HorizontalPodAutoscaler hpa(String namespace, String name, String deployment) {
+    return new HorizontalPodAutoscalerBuilder()
+        .withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
+        .withNewSpec().withMinReplicas(1).withMaxReplicas(5)
+          .withNewScaleTargetRef().withApiVersion("apps/v1").withKind("Deployment").withName(deployment).endScaleTargetRef()
+        .endSpec().build();
+  }
+
+  static QueueScaler scaler(String namespace, String name, String deployment, String secret, String jobType) {
+    QueueScaler qs = new QueueScaler();
+    qs.getMetadata().setName(name);
+    qs.getMetadata().setNamespace(namespace);
+    QueueScalerSpec spec = new QueueScalerSpec();
+    spec.scaleTarget = ScaleTargetRef.deployment(deployment);
+    spec.databaseSecretName = secret;
+    spec.jobTypes = List.of(jobType);
+    spec.minReplicas = 0;
+    spec.maxReplicas = 20;
+    spec.concurrency = 4;
+    qs.setSpec(spec);
+    return qs;
+  }
+
+  /** Enqueues {@code n} jobs of {@code jobType}, each its own transaction (one NOTIFY each). */
+  static void enqueue(JobQueue q, String jobType, int n) {
+    for (int i = 0; i < n; i++) {
+      q.enqueue(JobQueue.NewJob.of(jobType, "{\"n\":" + i + "}", jobType + ":" + UUID.randomUUID()));
+    }
+  }
+
+  /** Claims one job of {@code jobType} as a worker and backdates its heartbeat by ten minutes. */
+  static UUID staleJob(JobQueue q, DataSource superuser, String jobType) throws SQLException {
+    q.enqueue(JobQueue.NewJob.of(jobType, "{}", jobType + ":stale:" + UUID.randomUUID()));
+    List<JobQueue.ClaimedJob> claimed = q.claim("worker-that-died", List.of(jobType), List.of(), 1);
+    if (claimed.size() != 1) throw new IllegalStateException("expected to claim one " + jobType + " job, got " + claimed);
+    UUID id = claimed.get(0).id();
+    try (Connection c = superuser.getConnection(); Statement s = c.createStatement()) {
+      // Test set-up only: simulate a worker whose last heartbeat was ten minutes ago.
+      s.executeUpdate("UPDATE public.job_queue SET heartbeat_at = now() - interval '10 minutes' WHERE id = '" + id + "'");
+    }
+    return id;
+  }
+
+  /** Marks every pending job of {@code jobType} completed (the queue drained). */
+  static int drain(DataSource superuser, String jobType) throws SQLException {
+    try (Connection c = superuser.getConnection(); Statement s = c.createStatement()) {
+      return s.executeUpdate("UPDATE public.job_queue SET status = 'cancelled', updated_at = now() "
+          + "WHERE job_type = '" + jobType + "' AND status IN ('pending', 'processing')");
+    }
+  }
+}

@@ -1,0 +1,291 @@
+package io.queuepilot.controller.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.queuepilot.controller.crd.QueueScaler;
+import io.queuepilot.controller.crd.QueueScalerStatus;
+import io.queuepilot.controller.crd.TokenBudget;
+import io.queuepilot.controller.db.NotificationHub;
+import io.queuepilot.controller.db.QueueConnections;
+import io.queuepilot.controller.metrics.ControllerMetrics;
+import io.queuepilot.queue.JobQueue;
+import io.queuepilot.queue.PostgresJobQueue;
+import io.queuepilot.queue.testing.PostgresExtension;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The reconciler against the fabric8 mock API server (CRUD mode) and a real PostgreSQL with the
+ * production migrations; the controller logs in as a member of queue_controller through the
+ * Secret the QueueScaler names. Each test uses its own job type so the queue rows do not mix.
+ */
+@EnableKubernetesMockClient(crud = true)
+class QueueScalerReconcilerTest {
+
+  @RegisterExtension static PostgresExtension pg = new PostgresExtension();
+
+  static KubernetesClient client;
+  static QueueConnections connections;
+  static NotificationHub notifications;
+  static JobQueue producer;
+  static JobQueue worker;
+
+  static final String NS = "test";
+  QueueScalerReconciler reconciler;
+  SimpleMeterRegistry registry;
+  MutableClock clock;
+
+  /** A clock the test moves by hand. */
+  static final class MutableClock extends Clock {
+    Instant now = Instant.parse("2026-01-01T00:00:00Z");
+
+    @Override public ZoneOffset getZone() { return ZoneOffset.UTC; }
+    @Override public Clock withZone(java.time.ZoneId zone) { return this; }
+    @Override public Instant instant() { return now; }
+    void advance(Duration d) { now = now.plus(d); }
+  }
+
+  @BeforeAll
+  static void database() throws Exception {
+    pg.loginAs("qp_controller", "queue_controller");
+    connections = new QueueConnections(PostgresJobQueue::new);
+    notifications = new NotificationHub(Duration.ofSeconds(1));
+    producer = new PostgresJobQueue(pg.superuser());
+    worker = new PostgresJobQueue(pg.loginAs("qp_worker", "queue_worker"));
+  }
+
+  @AfterAll
+  static void close() {
+    notifications.close();
+    connections.close();
+  }
+
+  @BeforeEach
+  void setUp() {
+    clock = new MutableClock();
+    registry = new SimpleMeterRegistry();
+    reconciler = new QueueScalerReconciler(new SecretReader(client), new ScaleTargets(client, URI.create("http://127.0.0.1:1"), clock),
+        connections, notifications, new KubernetesEventRecorder(client, clock), new ControllerMetrics(registry), clock);
+    client.secrets().inNamespace(NS).resource(Fixtures.databaseSecret(NS, "db", pg.jdbcUrl(), "qp_controller", "qp_controller"))
+        .createOr(r -> r.update());
+  }
+
+  QueueScaler create(QueueScaler qs) {
+    return client.resource(qs).create();
+  }
+
+  /** One reconcile as JOSDK would run it, with the status patched back to the API server. */
+  QueueScaler reconcile(QueueScaler qs) {
+    QueueScaler current = client.resources(QueueScaler.class).inNamespace(NS).withName(qs.getMetadata().getName()).get();
+    var control = reconciler.reconcile(current, null);
+    assertThat(control.isPatchStatus()).isTrue();
+    assertThat(control.getScheduleDelay()).isPresent();
+    return client.resources(QueueScaler.class).inNamespace(NS).resource(control.getResource().orElseThrow()).updateStatus();
+  }
+
+  int replicas(String deployment) {
+    return client.apps().deployments().inNamespace(NS).withName(deployment).get().getSpec().getReplicas();
+  }
+
+  static Condition condition(QueueScalerStatus s, String type) {
+    return s.conditions.stream().filter(c -> type.equals(c.getType())).findFirst()
+        .orElseThrow(() -> new AssertionError("no condition " + type + " in " + s.conditions));
+  }
+
+  List<Event> events(String scaler) {
+    return client.v1().events().inNamespace(NS).list().getItems().stream()
+        .filter(e -> scaler.equals(e.getInvolvedObject().getName())).toList();
+  }
+
+  @Test
+  void burstScalesTheDeploymentToMaxInOneStep() {
+    client.resource(Fixtures.deployment(NS, "burst-worker", 1)).create();
+    QueueScaler qs = create(Fixtures.scaler(NS, "burst", "burst-worker", "db", "burst_job"));
+    Fixtures.enqueue(producer, "burst_job", 500);
+
+    QueueScalerStatus s = reconcile(qs).getStatus();
+
+    assertThat(replicas("burst-worker")).isEqualTo(20);
+    assertThat(s.currentReplicas).isEqualTo(20);
+    assertThat(s.desiredReplicas).isEqualTo(20);
+    assertThat(s.limitedBy).isEqualTo("max");
+    assertThat(s.queue.ready).isEqualTo(500);
+    assertThat(s.lastScaleTime).isEqualTo("2026-01-01T00:00:00Z");
+    assertThat(condition(s, "Ready").getStatus()).isEqualTo("True");
+    assertThat(condition(s, "DatabaseReachable").getStatus()).isEqualTo("True");
+    assertThat(condition(s, "TargetFound").getStatus()).isEqualTo("True");
+    assertThat(condition(s, "ConflictingAutoscaler").getStatus()).isEqualTo("False");
+    assertThat(condition(s, "ScalingLimited").getReason()).isEqualTo("max");
+    assertThat(events("burst")).extracting(Event::getReason).contains("Scaled", "ScalingLimited");
+    assertThat(events("burst")).filteredOn(e -> e.getReason().equals("Scaled")).first()
+        .extracting(Event::getMessage).asString().contains("from 1 to 20");
+    assertThat(registry.get("queuepilot.replicas.desired").tag("scaler", "burst").gauge().value()).isEqualTo(20.0);
+    assertThat(registry.get("queuepilot.queue.ready").tag("scaler", "burst").gauge().value()).isEqualTo(500.0);
+  }
+
+  @Test
+  void tokenBudgetLowersTheCountAndSaysSo() {
+    client.resource(Fixtures.deployment(NS, "budget-worker", 0)).create();
+    QueueScaler qs = Fixtures.scaler(NS, "budget", "budget-worker", "db", "budget_job");
+    qs.getSpec().tokenBudget = new TokenBudget();
+    qs.getSpec().tokenBudget.tokensPerMinute = 40_000L;
+    qs.getSpec().tokenBudget.tokensPerJob = 2_000L;
+    qs.getSpec().tokenBudget.expectedJobSeconds = 30.0; // 4 per replica × 2 jobs/min × 2000 = 16000 tokens/min
+    create(qs);
+    Fixtures.enqueue(producer, "budget_job", 100);
+
+    QueueScalerStatus s = reconcile(qs).getStatus();
+
+    assertThat(replicas("budget-worker")).isEqualTo(2);
+    assertThat(s.limitedBy).isEqualTo("tokenBudget");
+    assertThat(s.reason).contains("40000 tokens/min");
+    assertThat(condition(s, "ScalingLimited").getStatus()).isEqualTo("True");
+    assertThat(condition(s, "ScalingLimited").getReason()).isEqualTo("tokenBudget");
+    assertThat(events("budget")).extracting(Event::getReason).contains("ScalingLimited");
+  }
+
+  @Test
+  void drainStepsDownOnlyAfterTheWindow() throws Exception {
+    client.resource(Fixtures.deployment(NS, "drain-worker", 0)).create();
+    QueueScaler qs = Fixtures.scaler(NS, "drain", "drain-worker", "db", "drain_job");
+    qs.getSpec().scaleDown.stabilizationWindowSeconds = 60;
+    qs.getSpec().scaleDown.maxStep = 3;
+    qs.getSpec().scaleDown.periodSeconds = 10;
+    create(qs);
+    Fixtures.enqueue(producer, "drain_job", 40);
+    reconcile(qs);
+    assertThat(replicas("drain-worker")).isEqualTo(10);
+
+    Fixtures.drain(pg.superuser(), "drain_job");
+    clock.advance(Duration.ofSeconds(30));
+    QueueScalerStatus s = reconcile(qs).getStatus();
+    assertThat(replicas("drain-worker")).as("inside the 60 s window").isEqualTo(10);
+    assertThat(s.limitedBy).isEqualTo("stabilization");
+
+    clock.advance(Duration.ofSeconds(31));
+    reconcile(qs);
+    assertThat(replicas("drain-worker")).as("window passed: one step of 3").isEqualTo(7);
+    clock.advance(Duration.ofSeconds(5));
+    reconcile(qs);
+    assertThat(replicas("drain-worker")).as("period of 10 s not yet over").isEqualTo(7);
+    clock.advance(Duration.ofSeconds(5));
+    reconcile(qs);
+    assertThat(replicas("drain-worker")).isEqualTo(4);
+  }
+
+  @Test
+  void staleJobIsRequeuedAndCounted() throws Exception {
+    client.resource(Fixtures.deployment(NS, "stale-worker", 1)).create();
+    QueueScaler qs = create(Fixtures.scaler(NS, "stale", "stale-worker", "db", "stale_job"));
+    var jobId = Fixtures.staleJob(worker, pg.superuser(), "stale_job");
+
+    QueueScalerStatus s = reconcile(qs).getStatus();
+
+    assertThat(s.requeuedTotal).isEqualTo(1);
+    assertThat(s.deadLetteredTotal).isZero();
+    assertThat(events("stale")).extracting(Event::getReason).contains("RequeuedStaleJobs");
+    List<JobQueue.ClaimedJob> again = worker.claim("worker-2", List.of("stale_job"), List.of(), 5);
+    assertThat(again).extracting(JobQueue.ClaimedJob::id).containsExactly(jobId);
+    assertThat(registry.get("queuepilot.requeued.jobs").tag("scaler", "stale").counter().count()).isEqualTo(1.0);
+  }
+
+  @Test
+  void hpaOnTheSameDeploymentMeansHandsOff() {
+    client.resource(Fixtures.deployment(NS, "hpa-worker", 2)).create();
+    client.resource(Fixtures.hpa(NS, "cpu-hpa", "hpa-worker")).create();
+    QueueScaler qs = create(Fixtures.scaler(NS, "hpa", "hpa-worker", "db", "hpa_job"));
+    Fixtures.enqueue(producer, "hpa_job", 60);
+
+    QueueScalerStatus s = reconcile(qs).getStatus();
+
+    assertThat(replicas("hpa-worker")).isEqualTo(2);
+    assertThat(condition(s, "ConflictingAutoscaler").getStatus()).isEqualTo("True");
+    assertThat(condition(s, "ConflictingAutoscaler").getMessage()).contains("HorizontalPodAutoscaler cpu-hpa");
+    assertThat(condition(s, "ScalingActive").getStatus()).isEqualTo("False");
+    assertThat(condition(s, "Ready").getStatus()).isEqualTo("False");
+    assertThat(s.queue.ready).as("still observes the queue").isEqualTo(60);
+    assertThat(events("hpa")).extracting(Event::getReason).contains("ConflictingAutoscaler").doesNotContain("Scaled");
+  }
+
+  @Test
+  void failedQueryKeepsTheLastGoodCountInsteadOfScalingToZero() {
+    client.resource(Fixtures.deployment(NS, "dbfail-worker", 5)).create();
+    client.secrets().inNamespace(NS).resource(Fixtures.databaseSecret(NS, "bad-db",
+        pg.jdbcUrl().replace(pg.databaseName(), "no_such_database"), "qp_controller", "qp_controller"))
+        .create();
+    QueueScaler qs = Fixtures.scaler(NS, "dbfail", "dbfail-worker", "bad-db", "dbfail_job");
+    qs.getSpec().scaleDown.stabilizationWindowSeconds = 0;
+    create(qs);
+
+    QueueScalerStatus s = reconcile(qs).getStatus();
+    clock.advance(Duration.ofMinutes(10));
+    s = reconcile(qs).getStatus();
+
+    assertThat(replicas("dbfail-worker")).isEqualTo(5);
+    assertThat(condition(s, "DatabaseReachable").getStatus()).isEqualTo("False");
+    assertThat(condition(s, "DatabaseReachable").getMessage()).contains("queue_stats failed");
+    assertThat(condition(s, "ScalingActive").getReason()).isEqualTo("DatabaseUnavailable");
+    assertThat(s.desiredReplicas).isEqualTo(5);
+    assertThat(events("dbfail")).extracting(Event::getReason).containsOnlyOnce("DatabaseUnavailable");
+  }
+
+  @Test
+  void missingSecretAndMissingDeploymentBecomeConditions() {
+    QueueScaler qs = create(Fixtures.scaler(NS, "missing", "no-such-deployment", "no-such-secret", "missing_job"));
+
+    QueueScalerStatus s = reconcile(qs).getStatus();
+
+    assertThat(condition(s, "DatabaseReachable").getStatus()).isEqualTo("False");
+    assertThat(condition(s, "DatabaseReachable").getMessage()).contains("secret test/no-such-secret not found");
+    assertThat(condition(s, "TargetFound").getStatus()).isEqualTo("False");
+    assertThat(condition(s, "TargetFound").getMessage()).contains("deployment test/no-such-deployment not found");
+    assertThat(condition(s, "Ready").getStatus()).isEqualTo("False");
+    assertThat(events("missing")).extracting(Event::getReason).contains("TargetNotFound", "DatabaseUnavailable");
+  }
+
+  @Test
+  void pausedObservesButNeverScales() {
+    client.resource(Fixtures.deployment(NS, "paused-worker", 1)).create();
+    QueueScaler qs = Fixtures.scaler(NS, "paused", "paused-worker", "db", "paused_job");
+    qs.getSpec().paused = true;
+    create(qs);
+    Fixtures.enqueue(producer, "paused_job", 50);
+
+    QueueScalerStatus s = reconcile(qs).getStatus();
+
+    assertThat(replicas("paused-worker")).isEqualTo(1);
+    assertThat(s.limitedBy).isEqualTo("paused");
+    assertThat(s.queue.ready).isEqualTo(50);
+    assertThat(condition(s, "ScalingActive").getReason()).isEqualTo("Paused");
+    assertThat(condition(s, "Ready").getStatus()).isEqualTo("True");
+  }
+
+  @Test
+  void invalidSpecIsReportedNotApplied() {
+    client.resource(Fixtures.deployment(NS, "invalid-worker", 3)).create();
+    QueueScaler qs = Fixtures.scaler(NS, "invalid", "invalid-worker", "db", "invalid_job");
+    qs.getSpec().minReplicas = 9;
+    qs.getSpec().maxReplicas = 2;
+    create(qs); // the mock server has no CEL; the real API server rejects this (see QueueScalerIT)
+
+    QueueScalerStatus s = reconcile(qs).getStatus();
+
+    assertThat(replicas("invalid-worker")).isEqualTo(3);
+    assertThat(condition(s, "Ready").getReason()).isEqualTo("InvalidSpec");
+    assertThat(condition(s, "Ready").getMessage()).contains("spec.minReplicas must be less than or equal to spec.maxReplicas");
+  }
+}

@@ -1,0 +1,179 @@
+package io.queuepilot.helm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * `helm install` of the chart into a real kube-apiserver + etcd (kube-api-test): every object
+ * is accepted, an upgrade keeps the replica count the controller set, and the controller's
+ * ServiceAccount can do its job and nothing else.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ChartInstallIT {
+
+  static final String NAMESPACE = "queuepilot";
+  static final String RELEASE = "qp";
+  static final String WORKER = "qp-queuepilot-worker";
+  static final String CONTROLLER = "qp-queuepilot-controller";
+
+  private static KubeApiServers.Running api;
+  private static KubernetesClient admin;
+  private static HelmCli helm;
+
+  @BeforeAll
+  static void startApiServerAndInstallFixtures() throws Exception {
+    api = KubeApiServers.start();
+    admin = api.adminClient();
+    helm = new HelmCli(api.kubeConfigFile());
+    try (InputStream crds = ChartInstallIT.class.getResourceAsStream("/fixtures/prometheus-operator-crds.yaml")) {
+      List<HasMetadata> created = admin.load(crds).create();
+      for (HasMetadata crd : created) {
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> established(crd.getMetadata().getName()));
+      }
+    }
+    admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build()).create();
+    secret("queuepilot-db", Map.of("url", "jdbc:postgresql://10.20.0.5:5432/postgres", "username", "queuepilot_worker_1",
+        "password", "not-a-real-password", "listen-url", "jdbc:postgresql://10.20.0.5:5432/postgres"));
+    secret("queuepilot-openai", Map.of("api-key", "sk-test"));
+    secret("queuepilot-supabase", Map.of("service-role-key", "service-role-test"));
+    admin.apps().deployments().inNamespace(NAMESPACE).resource(otherDeployment()).create();
+    admin.pods().inNamespace(NAMESPACE).resource(new PodBuilder().withNewMetadata().withName("some-pod").endMetadata()
+        .withNewSpec().addNewContainer().withName("app").withImage("registry.example/app:1").endContainer().endSpec()
+        .build()).create();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (admin != null) {
+      admin.close();
+    }
+    if (api != null) {
+      api.close();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void installCreatesEveryObjectOfTheChart() {
+    Tools.Result install = helm.upgradeInstall(RELEASE, NAMESPACE, installArgs("--set", "worker.concurrency=8"));
+    assertThat(install.exitCode()).as(install.stdout() + install.stderr()).isZero();
+    assertThat(install.stdout()).contains("STATUS: deployed").contains("the controller owns its replica count");
+
+    List<JsonNode> objects = ChartRenderer.Manifests.parse(helm.run("get", "manifest", RELEASE, "-n", NAMESPACE)
+        .requireSuccess().stdout()).objects();
+    assertThat(objects.stream().map(o -> o.path("kind").asText()).distinct())
+        .contains("Deployment", "Role", "RoleBinding", "ServiceAccount", "PodDisruptionBudget", "NetworkPolicy",
+            "Service", "ConfigMap", "ServiceMonitor", "PrometheusRule");
+    for (JsonNode object : objects) {
+      GenericKubernetesResource stored = admin.genericKubernetesResources(object.path("apiVersion").asText(),
+          object.path("kind").asText()).inNamespace(NAMESPACE).withName(object.path("metadata").path("name").asText()).get();
+      assertThat(stored).as("%s/%s stored", object.path("kind").asText(), object.path("metadata").path("name").asText())
+          .isNotNull();
+    }
+    Deployment worker = admin.apps().deployments().inNamespace(NAMESPACE).withName(WORKER).get();
+    assertThat(worker.getSpec().getReplicas()).as("API default until the controller decides").isEqualTo(1);
+    assertThat(admin.apps().deployments().inNamespace(NAMESPACE).withName(CONTROLLER).get().getSpec().getReplicas())
+        .isEqualTo(2);
+  }
+
+  @Test
+  @Order(2)
+  void upgradeKeepsTheReplicaCountTheControllerSet() {
+    admin.apps().deployments().inNamespace(NAMESPACE).withName(WORKER).scale(4);
+
+    Tools.Result upgrade = helm.upgradeInstall(RELEASE, NAMESPACE, installArgs("--set", "worker.concurrency=6"));
+    assertThat(upgrade.exitCode()).as(upgrade.stdout() + upgrade.stderr()).isZero();
+
+    Deployment worker = admin.apps().deployments().inNamespace(NAMESPACE).withName(WORKER).get();
+    assertThat(worker.getSpec().getReplicas()).isEqualTo(4);
+    assertThat(worker.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv())
+        .anySatisfy(e -> {
+          assertThat(e.getName()).isEqualTo("QUEUEPILOT_CONCURRENCY");
+          assertThat(e.getValue()).isEqualTo("6");
+        });
+    assertThat(worker.getMetadata().getGeneration()).isGreaterThan(1L);
+  }
+
+  @Test
+  @Order(3)
+  void controllerServiceAccountCanDoItsJobAndNothingElse() {
+    ControllerPermissions permissions = new ControllerPermissions(admin, new ControllerPermissions.Names(
+        NAMESPACE, CONTROLLER, WORKER, "other-app", "queuepilot-db", "queuepilot-openai", "some-pod"));
+    try (KubernetesClient controller = permissions.controllerClient()) {
+      permissions.assertCanDoItsJob(controller);
+      permissions.assertIsRefusedEverythingElse(controller);
+    }
+  }
+
+  @Test
+  @Order(4)
+  void defaultQueueScalerIsAcceptedOnceTheGeneratedCrdIsInTheChart() throws Exception {
+    boolean crdInChart = Files.isDirectory(Tools.chartDir().resolve("crds"))
+        && !Files.list(Tools.chartDir().resolve("crds")).toList().isEmpty();
+    Assumptions.assumeTrue(crdInChart, "helm/queuepilot/crds/ is generated by the controller build (issue-5) and not "
+        + "merged here yet: the QueueScaler parts of the install test are skipped");
+    Tools.Result upgrade = helm.upgradeInstall(RELEASE, NAMESPACE, installArgs("--set", "queueScaler.enabled=true"));
+    assertThat(upgrade.exitCode()).as(upgrade.stdout() + upgrade.stderr()).isZero();
+    GenericKubernetesResource scaler = admin.genericKubernetesResources("queuepilot.io/v1alpha1", "QueueScaler")
+        .inNamespace(NAMESPACE).withName(WORKER).get();
+    assertThat(scaler).isNotNull();
+    try (KubernetesClient controller = new ControllerPermissions(admin, new ControllerPermissions.Names(
+        NAMESPACE, CONTROLLER, WORKER, "other-app", "queuepilot-db", "queuepilot-openai", "some-pod")).controllerClient()) {
+      assertThat(controller.genericKubernetesResources("queuepilot.io/v1alpha1", "QueueScaler").inNamespace(NAMESPACE)
+          .list().getItems()).extracting(r -> r.getMetadata().getName()).contains(WORKER);
+    }
+  }
+
+  private static String[] installArgs(String... extra) {
+    boolean crdInChart = Files.isDirectory(Tools.chartDir().resolve("crds"));
+    List<String> args = new java.util.ArrayList<>(List.of("-f", ChartRenderer.ciValues("production-values.yaml").toString()));
+    if (!crdInChart) {
+      args.addAll(List.of("--set", "queueScaler.enabled=false"));
+    }
+    args.addAll(List.of(extra));
+    return args.toArray(String[]::new);
+  }
+
+  private static boolean established(String crdName) {
+    CustomResourceDefinition crd = admin.apiextensions().v1().customResourceDefinitions().withName(crdName).get();
+    return crd != null && crd.getStatus() != null && crd.getStatus().getConditions().stream()
+        .anyMatch(c -> "Established".equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  private static void secret(String name, Map<String, String> data) {
+    admin.secrets().inNamespace(NAMESPACE).resource(new SecretBuilder().withNewMetadata().withName(name).endMetadata()
+        .withStringData(data).build()).create();
+  }
+
+  private static Deployment otherDeployment() {
+    return new DeploymentBuilder().withNewMetadata().withName("other-app").endMetadata()
+        .withNewSpec().withReplicas(1)
+        .withNewSelector().addToMatchLabels("app", "other").endSelector()
+        .withNewTemplate().withNewMetadata().addToLabels("app", "other").endMetadata()
+        .withNewSpec().addNewContainer().withName("app").withImage("registry.example/other:1").endContainer().endSpec()
+        .endTemplate().endSpec().build();
+  }
+}
