@@ -184,12 +184,13 @@ public final class RuleBasedExtractor {
             null, date, 0.8, page));
       }
       case CONDITIONS, PROCEDURES -> {
-        Matcher c = ICD10.matcher(item);
+        String withoutDate = ISO_DATE.matcher(item).replaceAll(" ");
+        Matcher c = ICD10.matcher(withoutDate);
         String code = null;
-        String name = item;
+        String name = withoutDate;
         if (c.find()) {
           code = c.group(1);
-          name = (item.substring(0, c.start()) + item.substring(c.end())).replaceAll("[()\\[\\]]", " ");
+          name = (withoutDate.substring(0, c.start()) + withoutDate.substring(c.end())).replaceAll("[()\\[\\]]", " ");
         }
         add(new ClinicalEvent(section == Section.CONDITIONS ? "condition" : "procedure", clean(name), code,
             code == null ? null : "ICD-10", null, null, date, code == null ? 0.7 : 0.85, page));
