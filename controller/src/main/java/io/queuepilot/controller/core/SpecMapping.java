@@ -21,20 +21,20 @@ public final class SpecMapping {
     QueueScalerSpec d = new QueueScalerSpec();
     int min = or(s.minReplicas, d.minReplicas);
     int max = or(s.maxReplicas, d.maxReplicas);
-    int concurrency = or(s.concurrency, d.concurrency);
+    int concurrency = or(s.concurrencyPerReplica, d.concurrencyPerReplica);
     if (min < 0) throw new IllegalArgumentException("spec.minReplicas must not be negative, was " + min);
     if (max < min) {
       throw new IllegalArgumentException("spec.minReplicas must be less than or equal to spec.maxReplicas (min "
           + min + ", max " + max + ")");
     }
-    if (concurrency < 1) throw new IllegalArgumentException("spec.concurrency must be at least 1, was " + concurrency);
+    if (concurrency < 1) throw new IllegalArgumentException("spec.concurrencyPerReplica must be at least 1, was " + concurrency);
     ScaleUpBehavior up = s.scaleUp == null ? new ScaleUpBehavior() : s.scaleUp;
     ScaleDownBehavior down = s.scaleDown == null ? new ScaleDownBehavior() : s.scaleDown;
     ScaleDownBehavior downDefaults = new ScaleDownBehavior();
     try {
       return new ScalerSpec(min, max, concurrency, budget(s.tokenBudget),
           ScalerSpec.Behavior.of(seconds("spec.scaleUp.stabilizationWindowSeconds", or(up.stabilizationWindowSeconds, 0)),
-              up.maxStep, Duration.ZERO),
+              up.maxStep == null || up.maxStep == 0 ? null : up.maxStep, Duration.ZERO),
           ScalerSpec.Behavior.of(
               seconds("spec.scaleDown.stabilizationWindowSeconds",
                   or(down.stabilizationWindowSeconds, downDefaults.stabilizationWindowSeconds)),
@@ -77,8 +77,9 @@ public final class SpecMapping {
         b.expectedJobSeconds == null ? d.expectedJobSeconds : b.expectedJobSeconds);
   }
 
+  /** Unset and 0 both mean "no limit" / "observe it" (the chart writes 0). */
   private static OptionalLong opt(Long v) {
-    return v == null ? OptionalLong.empty() : OptionalLong.of(v);
+    return v == null || v == 0 ? OptionalLong.empty() : OptionalLong.of(v);
   }
 
   private static int or(Integer v, int d) {

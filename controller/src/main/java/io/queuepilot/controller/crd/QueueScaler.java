@@ -15,7 +15,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Group(QueueScaler.GROUP)
 @Version(QueueScaler.VERSION)
 @ShortNames("qs")
-@AdditionalPrinterColumn(name = "Target", jsonPath = ".spec.scaleTarget.deployment", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Target", jsonPath = ".spec.scaleTargetRef.name", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Min", jsonPath = ".spec.minReplicas", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Max", jsonPath = ".spec.maxReplicas", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Current", jsonPath = ".status.currentReplicas", type = AdditionalPrinterColumn.Type.INTEGER)
@@ -23,7 +23,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.queue.ready", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Processing", jsonPath = ".status.queue.processing", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "LimitedBy", jsonPath = ".status.limitedBy", type = AdditionalPrinterColumn.Type.STRING)
-@AdditionalPrinterColumn(name = "Render", jsonPath = ".spec.scaleTarget.renderServiceId", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
+@AdditionalPrinterColumn(name = "Kind", jsonPath = ".spec.scaleTargetRef.kind", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class QueueScaler extends CustomResource<QueueScalerSpec, QueueScalerStatus> implements Namespaced {
   public static final String GROUP = "queuepilot.io";

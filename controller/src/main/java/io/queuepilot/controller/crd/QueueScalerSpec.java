@@ -18,12 +18,12 @@ import java.util.List;
 public class QueueScalerSpec {
   @JsonPropertyDescription("What to scale: a Deployment, or a Render service.")
   @Required
-  public ScaleTargetRef scaleTarget;
+  public ScaleTargetRef scaleTargetRef;
 
-  @JsonPropertyDescription("Secret (same namespace) with the database connection: keys url (JDBC URL), username, password. "
-      + "The login must be a member of queue_controller.")
-  @Required
-  public String databaseSecretName;
+  @JsonPropertyDescription("Secret (same namespace) with the database connection: keys url (JDBC URL), username, "
+      + "password, optional listenUrl (direct connection for LISTEN). The login must be a member of queue_controller. "
+      + "Not used by the standalone Render mode, which reads QUEUEPILOT_DB_*.")
+  public SecretRef databaseSecretRef;
 
   @JsonPropertyDescription("Job types whose jobs the target's workers process; empty = all.")
   public List<String> jobTypes = new ArrayList<>();
@@ -43,8 +43,8 @@ public class QueueScalerSpec {
 
   @JsonPropertyDescription("Jobs one replica processes at once (the worker's QUEUEPILOT_CONCURRENCY).")
   @Default("4")
-  @ValidationRule(value = "self >= 1", message = "spec.concurrency must be at least 1")
-  public Integer concurrency = 4;
+  @ValidationRule(value = "self >= 1", message = "spec.concurrencyPerReplica must be at least 1")
+  public Integer concurrencyPerReplica = 4;
 
   @JsonPropertyDescription("Per-minute token / request budget that caps the replica count; unset = no cap.")
   public TokenBudget tokenBudget;

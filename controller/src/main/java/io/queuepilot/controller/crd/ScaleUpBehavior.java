@@ -13,7 +13,7 @@ public class ScaleUpBehavior {
   @ValidationRule(value = "self >= 0", message = "spec.scaleUp.stabilizationWindowSeconds must not be negative")
   public Integer stabilizationWindowSeconds = 0;
 
-  @JsonPropertyDescription("Most replicas one decision adds; unset = straight to the recommendation.")
-  @ValidationRule(value = "self >= 1", message = "spec.scaleUp.maxStep must be at least 1")
+  @JsonPropertyDescription("Most replicas one decision adds; unset or 0 = straight to the recommendation.")
+  @ValidationRule(value = "self >= 0", message = "spec.scaleUp.maxStep must not be negative")
   public Integer maxStep;
 }

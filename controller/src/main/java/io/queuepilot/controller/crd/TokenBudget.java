@@ -8,16 +8,16 @@ import io.fabric8.generator.annotation.ValidationRule;
 /** The model provider's per-minute budget shared by all replicas of the target. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class TokenBudget {
-  @JsonPropertyDescription("Tokens per minute all replicas together may spend; unset = no token cap.")
-  @ValidationRule(value = "self > 0", message = "spec.tokenBudget.tokensPerMinute must be positive")
+  @JsonPropertyDescription("Tokens per minute all replicas together may spend; unset or 0 = no token cap.")
+  @ValidationRule(value = "self >= 0", message = "spec.tokenBudget.tokensPerMinute must not be negative")
   public Long tokensPerMinute;
 
-  @JsonPropertyDescription("Requests per minute all replicas together may send; unset = no request cap.")
-  @ValidationRule(value = "self > 0", message = "spec.tokenBudget.requestsPerMinute must be positive")
+  @JsonPropertyDescription("Requests per minute all replicas together may send; unset or 0 = no request cap.")
+  @ValidationRule(value = "self >= 0", message = "spec.tokenBudget.requestsPerMinute must not be negative")
   public Long requestsPerMinute;
 
-  @JsonPropertyDescription("Tokens one job uses; unset = observed average of recently finished jobs (queue_stats).")
-  @ValidationRule(value = "self > 0", message = "spec.tokenBudget.tokensPerJob must be positive")
+  @JsonPropertyDescription("Tokens one job uses; unset or 0 = observed average of recently finished jobs (queue_stats).")
+  @ValidationRule(value = "self >= 0", message = "spec.tokenBudget.tokensPerJob must not be negative")
   public Long tokensPerJob;
 
   @JsonPropertyDescription("Model requests one job makes.")

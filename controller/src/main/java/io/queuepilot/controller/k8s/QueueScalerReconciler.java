@@ -107,7 +107,8 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
     JobQueue queue = null;
     String queueError = null;
     try {
-      DatabaseCredentials creds = secrets.database(ns, qs.getSpec().databaseSecretName);
+      DatabaseCredentials creds = secrets.database(ns,
+          qs.getSpec().databaseSecretRef == null ? null : qs.getSpec().databaseSecretRef.name);
       queue = connections.queue(creds);
       if (creds.canListen()) {
         notifications.subscribe(id, creds, SpecMapping.jobTypes(qs.getSpec()), () -> wake(id));

@@ -33,17 +33,19 @@ public final class ScaleTargets {
   }
 
   public ScaleTarget forScaler(QueueScaler qs) throws DatabaseConfigException {
-    ScaleTargetRef ref = qs.getSpec().scaleTarget;
+    ScaleTargetRef ref = qs.getSpec().scaleTargetRef;
     String ns = qs.getMetadata().getNamespace();
-    if (ref == null) throw new IllegalArgumentException("spec.scaleTarget is required");
-    if (ref.deployment != null && !ref.deployment.isBlank()) {
-      return new KubernetesDeploymentScaleTarget(client, ns, ref.deployment);
+    if (ref == null) throw new IllegalArgumentException("spec.scaleTargetRef is required");
+    if (ref.name == null || ref.name.isBlank()) throw new IllegalArgumentException("spec.scaleTargetRef.name must not be empty");
+    String kind = ref.kind == null ? ScaleTargetRef.DEPLOYMENT : ref.kind;
+    if (ScaleTargetRef.DEPLOYMENT.equals(kind)) {
+      return new KubernetesDeploymentScaleTarget(client, ns, ref.name);
     }
-    if (ref.renderServiceId != null && !ref.renderServiceId.isBlank()) {
-      String key = secrets.renderApiKey(ns, ref.renderApiKeySecretName);
+    if (ScaleTargetRef.RENDER_SERVICE.equals(kind)) {
+      String key = secrets.renderApiKey(ns, ref.apiKeySecretRef);
       RenderApi api = renderApis.computeIfAbsent(key, k -> new RenderApi(renderApiUrl, k, clock));
-      return new RenderScaleTarget(api, ref.renderServiceId);
+      return new RenderScaleTarget(api, ref.name);
     }
-    throw new IllegalArgumentException("spec.scaleTarget: set exactly one of deployment or renderServiceId");
+    throw new IllegalArgumentException("spec.scaleTargetRef.kind must be Deployment or RenderService, was " + kind);
   }
 }

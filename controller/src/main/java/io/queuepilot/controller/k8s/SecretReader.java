@@ -20,18 +20,19 @@ public final class SecretReader {
 
   /** Keys {@code url}, {@code username}, {@code password} (required) and {@code listenUrl} (optional). */
   public DatabaseCredentials database(String namespace, String name) throws DatabaseConfigException {
-    if (name == null || name.isBlank()) throw new DatabaseConfigException("spec.databaseSecretName is empty");
+    if (name == null || name.isBlank()) throw new DatabaseConfigException("spec.databaseSecretRef.name is required in Kubernetes mode");
     Map<String, String> data = read(namespace, name);
     return new DatabaseCredentials(required(data, namespace, name, "url"), required(data, namespace, name, "username"),
         required(data, namespace, name, "password"), data.get("listenUrl"));
   }
 
-  /** Key {@code apiKey} of the named Secret. */
-  public String renderApiKey(String namespace, String name) throws DatabaseConfigException {
-    if (name == null || name.isBlank()) {
-      throw new DatabaseConfigException("spec.scaleTarget.renderApiKeySecretName is required for a Render target");
+  /** The Render API key: key {@code ref.key} (default apiKey) of Secret {@code ref.name}. */
+  public String renderApiKey(String namespace, io.queuepilot.controller.crd.ScaleTargetRef.SecretKeyRef ref)
+      throws DatabaseConfigException {
+    if (ref == null || ref.name == null || ref.name.isBlank()) {
+      throw new DatabaseConfigException("spec.scaleTargetRef.apiKeySecretRef is required when kind is RenderService");
     }
-    return required(read(namespace, name), namespace, name, "apiKey");
+    return required(read(namespace, ref.name), namespace, ref.name, ref.key == null ? "apiKey" : ref.key);
   }
 
   private Map<String, String> read(String namespace, String name) throws DatabaseConfigException {

@@ -12,9 +12,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The controller's own {@code queuepilot_*} metrics, per scaler (tags namespace, scaler):
- * queue depth, desired / current replicas, which limit binds, requeued and dead-lettered jobs,
- * and failures per stage.
+ * The controller's own {@code queuepilot_*} metrics, per scaler (tags namespace, queuescaler):
+ * {@code queuepilot_queue_jobs{state}}, {@code queuepilot_scaler_replicas{kind=desired|current}},
+ * {@code queuepilot_scaler_limited_by{reason}}, requeued and dead-lettered job counters,
+ * failures per stage and the leader gauge; the names the chart's dashboard and alerts use.
  */
 public final class ControllerMetrics {
 
@@ -43,19 +44,20 @@ public final class ControllerMetrics {
     final Tags tags;
 
     ScalerGauges(String namespace, String name) {
-      tags = Tags.of("namespace", namespace, "scaler", name);
-      gauge("queuepilot.queue.ready", "Jobs ready to run now", ready);
-      gauge("queuepilot.queue.processing", "Jobs being processed", processing);
-      gauge("queuepilot.queue.stale", "Processing jobs whose heartbeat is stale", stale);
-      gauge("queuepilot.queue.dead.letter", "Dead-lettered jobs", deadLetter);
-      gauge("queuepilot.replicas.desired", "Replicas the last decision asked for", desired);
-      gauge("queuepilot.replicas.current", "Replicas the target runs", current);
+      tags = Tags.of("namespace", namespace, "queuescaler", name);
+      jobs("ready", ready);
+      jobs("processing", processing);
+      jobs("stale", stale);
+      jobs("dead_letter", deadLetter);
+      gauge("queuepilot.scaler.replicas", "Replicas: desired by the last decision, current on the target",
+          desired, Tags.of("kind", "desired"));
+      gauge("queuepilot.scaler.replicas", "Replicas: desired by the last decision, current on the target",
+          current, Tags.of("kind", "current"));
       for (LimitedBy l : LimitedBy.values()) {
         AtomicLong v = new AtomicLong();
         limited.put(l, v);
-        Gauge.builder("queuepilot.scaler.limited", v, AtomicLong::get)
-            .description("1 for the limit that bound the last decision")
-            .tags(tags.and("limited_by", l.statusValue())).register(registry);
+        gauge("queuepilot.scaler.limited.by", "1 for the limit that bound the last decision", v,
+            Tags.of("reason", l.statusValue()));
       }
       requeued = Counter.builder("queuepilot.requeued.jobs").description("Stale jobs requeued")
           .tags(tags).register(registry);
@@ -65,8 +67,12 @@ public final class ControllerMetrics {
           .tags(tags).register(registry);
     }
 
-    private void gauge(String name, String description, AtomicLong v) {
-      Gauge.builder(name, v, AtomicLong::get).description(description).tags(tags).register(registry);
+    private void jobs(String state, AtomicLong v) {
+      gauge("queuepilot.queue.jobs", "Jobs in the queue by state", v, Tags.of("state", state));
+    }
+
+    private void gauge(String name, String description, AtomicLong v, Tags extra) {
+      Gauge.builder(name, v, AtomicLong::get).description(description).tags(tags.and(extra)).register(registry);
     }
   }
 
@@ -91,6 +97,12 @@ public final class ControllerMetrics {
     if (o.requeueError() != null) failure("requeue");
     if (o.targetError() != null) failure("target");
     if (o.applyError() != null) failure("apply");
+  }
+
+  /** Publishes {@code queuepilot_controller_leader}: 1 while this replica holds the Lease. */
+  public void leader(AtomicLong isLeader) {
+    Gauge.builder("queuepilot.controller.leader", isLeader, AtomicLong::get)
+        .description("1 while this controller replica is the leader").register(registry);
   }
 
   /** Counts a failure of one stage (observe, requeue, target, apply, listen, reconcile). */

@@ -51,7 +51,7 @@ class CrdUpToDateTest {
     QueueScalerSpec javaDefaults = new QueueScalerSpec();
     assertThat(spec.at("/minReplicas/default").asInt()).isEqualTo(javaDefaults.minReplicas);
     assertThat(spec.at("/maxReplicas/default").asInt()).isEqualTo(javaDefaults.maxReplicas);
-    assertThat(spec.at("/concurrency/default").asInt()).isEqualTo(javaDefaults.concurrency);
+    assertThat(spec.at("/concurrencyPerReplica/default").asInt()).isEqualTo(javaDefaults.concurrencyPerReplica);
     assertThat(spec.at("/heartbeatTimeoutSeconds/default").asInt()).isEqualTo(javaDefaults.heartbeatTimeoutSeconds);
     assertThat(spec.at("/pollIntervalSeconds/default").asInt()).isEqualTo(javaDefaults.pollIntervalSeconds);
     assertThat(spec.at("/paused/default").asBoolean()).isEqualTo(javaDefaults.paused);

@@ -19,16 +19,16 @@ import java.util.UUID;
 import javax.sql.DataSource;
 
 /** Kubernetes objects and queue contents the reconciler tests and ITs build on. */
-final class Fixtures {
+public final class Fixtures {
 
   private Fixtures() {}
 
-  static Secret databaseSecret(String namespace, String name, String url, String user, String password) {
+  public static Secret databaseSecret(String namespace, String name, String url, String user, String password) {
     return new SecretBuilder().withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
         .withStringData(Map.of("url", url, "username", user, "password", password)).build();
   }
 
-  static Deployment deployment(String namespace, String name, int replicas) {
+  public static Deployment deployment(String namespace, String name, int replicas) {
     return new DeploymentBuilder()
         .withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
         .withNewSpec().withReplicas(replicas)
@@ -39,7 +39,7 @@ final class Fixtures {
         .endSpec().build();
   }
 
-  static HorizontalPodAutoscaler hpa(String namespace, String name, String deployment) {
+  public static HorizontalPodAutoscaler hpa(String namespace, String name, String deployment) {
     return new HorizontalPodAutoscalerBuilder()
         .withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
         .withNewSpec().withMinReplicas(1).withMaxReplicas(5)
@@ -47,30 +47,30 @@ final class Fixtures {
         .endSpec().build();
   }
 
-  static QueueScaler scaler(String namespace, String name, String deployment, String secret, String jobType) {
+  public static QueueScaler scaler(String namespace, String name, String deployment, String secret, String jobType) {
     QueueScaler qs = new QueueScaler();
     qs.getMetadata().setName(name);
     qs.getMetadata().setNamespace(namespace);
     QueueScalerSpec spec = new QueueScalerSpec();
-    spec.scaleTarget = ScaleTargetRef.deployment(deployment);
-    spec.databaseSecretName = secret;
+    spec.scaleTargetRef = ScaleTargetRef.deployment(deployment);
+    spec.databaseSecretRef = new io.queuepilot.controller.crd.SecretRef(secret);
     spec.jobTypes = List.of(jobType);
     spec.minReplicas = 0;
     spec.maxReplicas = 20;
-    spec.concurrency = 4;
+    spec.concurrencyPerReplica = 4;
     qs.setSpec(spec);
     return qs;
   }
 
   /** Enqueues {@code n} jobs of {@code jobType}, each its own transaction (one NOTIFY each). */
-  static void enqueue(JobQueue q, String jobType, int n) {
+  public static void enqueue(JobQueue q, String jobType, int n) {
     for (int i = 0; i < n; i++) {
       q.enqueue(JobQueue.NewJob.of(jobType, "{\"n\":" + i + "}", jobType + ":" + UUID.randomUUID()));
     }
   }
 
   /** Claims one job of {@code jobType} as a worker and backdates its heartbeat by ten minutes. */
-  static UUID staleJob(JobQueue q, DataSource superuser, String jobType) throws SQLException {
+  public static UUID staleJob(JobQueue q, DataSource superuser, String jobType) throws SQLException {
     q.enqueue(JobQueue.NewJob.of(jobType, "{}", jobType + ":stale:" + UUID.randomUUID()));
     List<JobQueue.ClaimedJob> claimed = q.claim("worker-that-died", List.of(jobType), List.of(), 1);
     if (claimed.size() != 1) throw new IllegalStateException("expected to claim one " + jobType + " job, got " + claimed);
@@ -83,7 +83,7 @@ final class Fixtures {
   }
 
   /** Marks every pending job of {@code jobType} completed (the queue drained). */
-  static int drain(DataSource superuser, String jobType) throws SQLException {
+  public static int drain(DataSource superuser, String jobType) throws SQLException {
     try (Connection c = superuser.getConnection(); Statement s = c.createStatement()) {
       return s.executeUpdate("UPDATE public.job_queue SET status = 'cancelled', updated_at = now() "
           + "WHERE job_type = '" + jobType + "' AND status IN ('pending', 'processing')");

@@ -16,11 +16,9 @@ import io.queuepilot.controller.metrics.ControllerMetrics;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.PostgresJobQueue;
 import io.queuepilot.queue.testing.PostgresExtension;
+import io.queuepilot.controller.testing.MutableClock;
 import java.net.URI;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -48,16 +46,6 @@ class QueueScalerReconcilerTest {
   QueueScalerReconciler reconciler;
   SimpleMeterRegistry registry;
   MutableClock clock;
-
-  /** A clock the test moves by hand. */
-  static final class MutableClock extends Clock {
-    Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-    @Override public ZoneOffset getZone() { return ZoneOffset.UTC; }
-    @Override public Clock withZone(java.time.ZoneId zone) { return this; }
-    @Override public Instant instant() { return now; }
-    void advance(Duration d) { now = now.plus(d); }
-  }
 
   @BeforeAll
   static void database() throws Exception {
@@ -133,8 +121,8 @@ class QueueScalerReconcilerTest {
     assertThat(events("burst")).extracting(Event::getReason).contains("Scaled", "ScalingLimited");
     assertThat(events("burst")).filteredOn(e -> e.getReason().equals("Scaled")).first()
         .extracting(Event::getMessage).asString().contains("from 1 to 20");
-    assertThat(registry.get("queuepilot.replicas.desired").tag("scaler", "burst").gauge().value()).isEqualTo(20.0);
-    assertThat(registry.get("queuepilot.queue.ready").tag("scaler", "burst").gauge().value()).isEqualTo(500.0);
+    assertThat(registry.get("queuepilot.scaler.replicas").tag("queuescaler", "burst").tag("kind", "desired").gauge().value()).isEqualTo(20.0);
+    assertThat(registry.get("queuepilot.queue.jobs").tag("queuescaler", "burst").tag("state", "ready").gauge().value()).isEqualTo(500.0);
   }
 
   @Test
@@ -200,7 +188,7 @@ class QueueScalerReconcilerTest {
     assertThat(events("stale")).extracting(Event::getReason).contains("RequeuedStaleJobs");
     List<JobQueue.ClaimedJob> again = worker.claim("worker-2", List.of("stale_job"), List.of(), 5);
     assertThat(again).extracting(JobQueue.ClaimedJob::id).containsExactly(jobId);
-    assertThat(registry.get("queuepilot.requeued.jobs").tag("scaler", "stale").counter().count()).isEqualTo(1.0);
+    assertThat(registry.get("queuepilot.requeued.jobs").tag("queuescaler", "stale").counter().count()).isEqualTo(1.0);
   }
 
   @Test

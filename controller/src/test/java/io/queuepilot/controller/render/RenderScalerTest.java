@@ -1,0 +1,217 @@
+package io.queuepilot.controller.render;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.queuepilot.controller.core.CycleOutcome;
+import io.queuepilot.controller.crd.QueueScalerSpec;
+import io.queuepilot.controller.crd.ScaleTargetRef;
+import io.queuepilot.controller.metrics.ControllerMetrics;
+import io.queuepilot.controller.target.RenderApi;
+import io.queuepilot.controller.target.RenderScaleTarget;
+import io.queuepilot.controller.target.ScaleTargetException;
+import io.queuepilot.controller.testing.MutableClock;
+import io.queuepilot.queue.JobQueue;
+import io.queuepilot.queue.PostgresJobQueue;
+import io.queuepilot.queue.testing.PostgresExtension;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The standalone Render mode end to end: real PostgreSQL queue (logged in as a
+ * queue_controller member), the real RenderApi client, and a loopback server speaking Render's
+ * API (202 on scale, 429 with Ratelimit-Reset, autoscaling-enabled services).
+ */
+class RenderScalerTest {
+
+  @RegisterExtension static PostgresExtension pg = new PostgresExtension();
+  static JobQueue producer;
+  static JobQueue controllerQueue;
+
+  FakeRenderServer render;
+  MutableClock clock;
+  RenderApi api;
+
+  @BeforeAll
+  static void database() throws Exception {
+    producer = new PostgresJobQueue(pg.superuser());
+    controllerQueue = new PostgresJobQueue(pg.loginAs("qp_render_ctl", "queue_controller"));
+  }
+
+  @BeforeEach
+  void setUp() throws Exception {
+    render = new FakeRenderServer();
+    clock = new MutableClock();
+    api = new RenderApi(render.baseUrl(), FakeRenderServer.API_KEY, clock);
+  }
+
+  @AfterEach
+  void tearDown() {
+    render.close();
+  }
+
+  static QueueScalerSpec spec(String serviceId, String jobType, int min, int max, int concurrency) {
+    QueueScalerSpec s = new QueueScalerSpec();
+    s.scaleTargetRef = ScaleTargetRef.render(serviceId, null);
+    s.jobTypes = List.of(jobType);
+    s.minReplicas = min;
+    s.maxReplicas = max;
+    s.concurrencyPerReplica = concurrency;
+    s.scaleDown.stabilizationWindowSeconds = 0;
+    return s;
+  }
+
+  RenderScaler scaler(QueueScalerSpec spec) {
+    return new RenderScaler(spec.scaleTargetRef.name, spec, controllerQueue, new RenderScaleTarget(api, spec.scaleTargetRef.name),
+        new ControllerMetrics(new SimpleMeterRegistry()), clock);
+  }
+
+  static void enqueue(String jobType, int n) {
+    for (int i = 0; i < n; i++) producer.enqueue(JobQueue.NewJob.of(jobType, "{}", jobType + ":" + UUID.randomUUID()));
+  }
+
+  @Test
+  void scalesTheServiceWithABearerKeyAndA202() {
+    render.services.put("srv-a", new FakeRenderServer.Service(1, false));
+    enqueue("render_a", 40);
+
+    CycleOutcome o = scaler(spec("srv-a", "render_a", 1, 20, 4)).runOnce();
+
+    assertThat(o.scaled()).isTrue();
+    assertThat(o.decision().replicas()).isEqualTo(10);
+    assertThat(render.services.get("srv-a").numInstances).isEqualTo(10);
+    FakeRenderServer.Request post = render.requests.stream().filter(r -> r.method().equals("POST")).findFirst().orElseThrow();
+    assertThat(post.path()).isEqualTo("/v1/services/srv-a/scale");
+    assertThat(post.authorization()).isEqualTo("Bearer " + FakeRenderServer.API_KEY);
+    assertThat(post.body()).isEqualTo("{\"numInstances\":10}");
+    assertThat(render.requests.get(0).method()).as("reads the service before writing").isEqualTo("GET");
+  }
+
+  @Test
+  void clampsToRendersOneToHundredInstances() {
+    render.services.put("srv-low", new FakeRenderServer.Service(3, false));
+    CycleOutcome low = scaler(spec("srv-low", "render_empty", 0, 10, 4)).runOnce();
+    assertThat(low.decision().replicas()).as("zero wanted, Render's minimum is 1").isEqualTo(1);
+    assertThat(render.services.get("srv-low").numInstances).isEqualTo(1);
+
+    render.services.put("srv-high", new FakeRenderServer.Service(1, false));
+    enqueue("render_big", 400);
+    CycleOutcome high = scaler(spec("srv-high", "render_big", 1, 300, 1)).runOnce();
+    assertThat(high.decision().replicas()).as("300 wanted, Render's maximum is 100").isEqualTo(100);
+    assertThat(render.services.get("srv-high").numInstances).isEqualTo(100);
+  }
+
+  @Test
+  void a429WithRatelimitResetHoldsWritesUntilTheReset() {
+    render.services.put("srv-429", new FakeRenderServer.Service(1, false));
+    enqueue("render_429", 20);
+    render.rateLimitNextScales.set(1);
+    render.rateLimitResetSeconds = 30;
+    RenderScaler s = scaler(spec("srv-429", "render_429", 1, 20, 4));
+
+    CycleOutcome first = s.runOnce();
+    assertThat(first.scaled()).isFalse();
+    assertThat(first.applyError()).contains("429");
+    assertThat(first.retryAt()).isEqualTo(clock.instant().plusSeconds(30));
+    assertThat(render.services.get("srv-429").numInstances).as("kept the last good count").isEqualTo(1);
+
+    clock.advance(Duration.ofSeconds(10));
+    CycleOutcome second = s.runOnce();
+    assertThat(second.applyError()).contains("rate limit");
+    assertThat(render.scaleCalls()).as("no write sent before Ratelimit-Reset").isEqualTo(1);
+
+    clock.advance(Duration.ofSeconds(21));
+    CycleOutcome third = s.runOnce();
+    assertThat(third.scaled()).isTrue();
+    assertThat(render.services.get("srv-429").numInstances).isEqualTo(5);
+    assertThat(render.scaleCalls()).isEqualTo(2);
+  }
+
+  @Test
+  void neverMoreThanThirtyWritesPerMinute() throws Exception {
+    render.services.put("srv-busy", new FakeRenderServer.Service(1, false));
+    for (int i = 0; i < RenderApi.WRITES_PER_MINUTE; i++) {
+      api.scale("srv-busy", 1 + (i % 2));
+      clock.advance(Duration.ofSeconds(1));
+    }
+    assertThatThrownBy(() -> api.scale("srv-busy", 5))
+        .isInstanceOf(ScaleTargetException.class)
+        .hasMessageContaining("rate limit")
+        .extracting(e -> ((ScaleTargetException) e).kind()).isEqualTo(ScaleTargetException.Kind.RATE_LIMITED);
+    assertThat(render.scaleCalls()).isEqualTo(30);
+
+    clock.advance(Duration.ofSeconds(31)); // the first write is now older than a minute
+    api.scale("srv-busy", 5);
+    assertThat(render.scaleCalls()).isEqualTo(31);
+    assertThat(render.services.get("srv-busy").numInstances).isEqualTo(5);
+  }
+
+  @Test
+  void refusesAServiceWithRenderAutoscalingEnabled() {
+    render.services.put("srv-auto", new FakeRenderServer.Service(2, true));
+    enqueue("render_auto", 40);
+
+    CycleOutcome o = scaler(spec("srv-auto", "render_auto", 1, 20, 4)).runOnce();
+
+    assertThat(o.conflict()).contains("srv-auto").contains("autoscaling enabled").contains("refuses");
+    assertThat(o.decision()).isNull();
+    assertThat(render.scaleCalls()).isZero();
+    assertThat(render.services.get("srv-auto").numInstances).isEqualTo(2);
+    assertThat(o.snapshot().ready()).as("still observes the queue").isEqualTo(40);
+  }
+
+  @Test
+  void wrongKeyAndUnknownServiceAreClearErrors() {
+    render.services.put("srv-k", new FakeRenderServer.Service(1, false));
+    RenderApi wrong = new RenderApi(render.baseUrl(), "wrong", clock);
+    assertThatThrownBy(() -> wrong.getService("srv-k")).hasMessageContaining("401").hasMessageContaining("check the Render API key");
+    assertThatThrownBy(() -> api.getService("srv-missing"))
+        .extracting(e -> ((ScaleTargetException) e).kind()).isEqualTo(ScaleTargetException.Kind.NOT_FOUND);
+  }
+
+  @Test
+  void yamlConfigHasTheCrdSpecSchema(@TempDir Path dir) throws Exception {
+    Path ok = dir.resolve("scaler.yaml");
+    Files.writeString(ok, """
+        scaleTargetRef:
+          kind: RenderService
+          name: srv-yaml
+        jobTypes: [document_extraction]
+        minReplicas: 1
+        maxReplicas: 8
+        concurrencyPerReplica: 2
+        tokenBudget:
+          tokensPerMinute: 90000
+        scaleDown:
+          stabilizationWindowSeconds: 120
+        """);
+    QueueScalerSpec spec = RenderScalerConfig.load(ok);
+    assertThat(spec.scaleTargetRef.name).isEqualTo("srv-yaml");
+    assertThat(spec.maxReplicas).isEqualTo(8);
+    assertThat(spec.tokenBudget.tokensPerMinute).isEqualTo(90_000L);
+    assertThat(spec.scaleDown.maxStep).as("defaults as in the CRD").isEqualTo(2);
+
+    Path typo = dir.resolve("typo.yaml");
+    Files.writeString(typo, "scaleTargetRef: {kind: RenderService, name: srv-x}\nmaxReplica: 3\n");
+    assertThatThrownBy(() -> RenderScalerConfig.load(typo)).hasMessageContaining("unknown field 'maxReplica'");
+
+    Path bad = dir.resolve("bad.yaml");
+    Files.writeString(bad, "scaleTargetRef: {kind: RenderService, name: srv-x}\nminReplicas: 5\nmaxReplicas: 2\n");
+    assertThatThrownBy(() -> RenderScalerConfig.load(bad))
+        .hasMessageContaining("spec.minReplicas must be less than or equal to spec.maxReplicas");
+
+    Path deployment = dir.resolve("deployment.yaml");
+    Files.writeString(deployment, "scaleTargetRef: {name: worker}\n");
+    assertThatThrownBy(() -> RenderScalerConfig.load(deployment)).hasMessageContaining("kind must be RenderService");
+  }
+}
