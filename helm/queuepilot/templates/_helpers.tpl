@@ -93,9 +93,9 @@ seccompProfile:
 {{- toJson (uniq $names) -}}
 {{- end -}}
 
-{{/* Secrets the controller may read: the database Secret plus rbac.extraSecrets. */}}
+{{/* Secrets the controller may read: its database Secret (the QueueScaler's) plus rbac.extraSecrets. */}}
 {{- define "queuepilot.controllerSecrets" -}}
-{{- $names := list .Values.database.existingSecret -}}
+{{- $names := list .Values.queueScaler.databaseSecretName -}}
 {{- range .Values.rbac.extraSecrets }}{{ $names = append $names . }}{{ end -}}
 {{- toJson (uniq $names) -}}
 {{- end -}}

@@ -201,7 +201,7 @@ class ChartTemplateTest {
     assertThat(rules).containsExactlyInAnyOrder(
         "apps|deployments|[get]|[qp-queuepilot-worker, queuepilot-worker-batch]",
         "apps|deployments/scale|[get, patch, update]|[qp-queuepilot-worker, queuepilot-worker-batch]",
-        "|secrets|[get]|[queuepilot-db, queuepilot-render-api-key]",
+        "|secrets|[get]|[queuepilot-controller-db, queuepilot-render-api-key]",
         "|events|[create, patch]|[]",
         "events.k8s.io|events|[create, patch]|[]",
         "coordination.k8s.io|leases|[get, create, update]|[]",
@@ -265,18 +265,26 @@ class ChartTemplateTest {
 
     assertThat(alerts.keySet()).containsExactlyInAnyOrder("QueuePilotWorkerDown", "QueuePilotControllerDown",
         "QueuePilotControllerNotLeading", "QueuePilotQueueBacklog", "QueuePilotHighErrorRate",
-        "QueuePilotTokenBudgetSaturated", "QueuePilotFastLaneLatencySLO", "QueuePilotAiLaneLatencySLO",
+        "QueuePilotTokenBudgetSaturated", "QueuePilotFastJobLatencySLO", "QueuePilotAiJobLatencySLO",
         "QueuePilotSuccessRateSLO", "QueuePilotDeadLetterRateSLO");
     // 3 failed health checks at a 30 s scrape interval
     assertThat(alerts.get("QueuePilotWorkerDown").path("expr").asText())
         .contains("up{namespace=\"queuepilot\", service=\"qp-queuepilot-worker\"} == 0");
     assertThat(alerts.get("QueuePilotWorkerDown").path("for").asText()).isEqualTo("90s");
     assertThat(alerts.get("QueuePilotQueueBacklog").path("expr").asText()).endsWith("> 1000");
-    assertThat(alerts.get("QueuePilotHighErrorRate").path("expr").asText()).contains("[5m]").endsWith("> 0.1");
-    assertThat(alerts.get("QueuePilotTokenBudgetSaturated").path("expr").asText()).contains("reason=\"tokenBudget\"");
-    assertThat(alerts.get("QueuePilotControllerNotLeading").path("expr").asText()).contains("absent(queuepilot_controller_leader");
-    assertThat(alerts.get("QueuePilotFastLaneLatencySLO").path("expr").asText()).contains("job_lane!~\"ai\"").endsWith("> 120");
-    assertThat(alerts.get("QueuePilotAiLaneLatencySLO").path("expr").asText()).contains("job_lane=~\"ai\"").endsWith("> 600");
+    assertThat(alerts.get("QueuePilotHighErrorRate").path("expr").asText())
+        .startsWith("sum(rate(queuepilot_worker_jobs_failed_total{namespace=\"queuepilot\"}[5m])) / (").endsWith("> 0.1");
+    assertThat(alerts.get("QueuePilotQueueBacklog").path("expr").asText())
+        .contains("queuepilot_queue_jobs{namespace=\"queuepilot\", state=\"ready\"}");
+    assertThat(alerts.get("QueuePilotTokenBudgetSaturated").path("expr").asText())
+        .contains("queuepilot_scaler_limited_by{namespace=\"queuepilot\", reason=\"tokenBudget\"}");
+    assertThat(alerts.get("QueuePilotControllerNotLeading").path("expr").asText())
+        .contains("max(queuepilot_controller_leader{namespace=\"queuepilot\"}) < 1")
+        .contains("absent(queuepilot_controller_leader{namespace=\"queuepilot\"})");
+    assertThat(alerts.get("QueuePilotFastJobLatencySLO").path("expr").asText())
+        .contains("job_type!~\"document_extraction\"").endsWith("> 120");
+    assertThat(alerts.get("QueuePilotAiJobLatencySLO").path("expr").asText())
+        .contains("job_type=~\"document_extraction\"").endsWith("> 600");
     assertThat(alerts.get("QueuePilotSuccessRateSLO").path("expr").asText()).endsWith("< 0.995");
     assertThat(alerts.get("QueuePilotDeadLetterRateSLO").path("expr").asText()).endsWith("> 0.001");
     alerts.values().forEach(a -> {
@@ -330,19 +338,25 @@ class ChartTemplateTest {
 
   @Test
   void defaultQueueScalerTargetsTheChartsWorkerDeployment() {
-    Manifests m = chart().values("production-values.yaml").set("queueScaler.extraSpec.conflictPolicy", "refuse").render();
+    Manifests m = chart().values("production-values.yaml")
+        .set("queueScaler.extraSpec.tokenBudget.expectedJobSeconds", "90").render();
     JsonNode scaler = m.get("QueueScaler", WORKER);
     JsonNode spec = scaler.path("spec");
 
     assertThat(scaler.path("apiVersion").asText()).startsWith("queuepilot.io/");
+    assertThat(spec.path("scaleTargetRef").path("kind").asText()).isEqualTo("Deployment");
     assertThat(spec.path("scaleTargetRef").path("name").asText()).isEqualTo(WORKER);
-    assertThat(spec.path("databaseSecretRef").path("name").asText()).isEqualTo("queuepilot-db");
+    assertThat(spec.path("databaseSecretRef").path("name").asText())
+        .as("the controller's own login, not the workers' Secret").isEqualTo("queuepilot-controller-db");
     assertThat(spec.path("maxReplicas").asInt()).isEqualTo(20);
     assertThat(spec.path("minReplicas").asInt()).isZero();
     assertThat(spec.path("concurrencyPerReplica").asInt()).isEqualTo(8);
     assertThat(spec.path("tokenBudget").path("tokensPerMinute").asLong()).isEqualTo(2_000_000L);
+    assertThat(spec.path("tokenBudget").path("requestsPerMinute").asLong()).isEqualTo(5000L);
+    assertThat(spec.path("tokenBudget").path("tokensPerJob").asInt()).as("0 = observed").isZero();
+    assertThat(spec.path("tokenBudget").path("expectedJobSeconds").asInt()).isEqualTo(90);
+    assertThat(spec.path("scaleDown").path("periodSeconds").asInt()).isEqualTo(15);
     assertThat(texts(spec.path("lanes"))).isEqualTo("[ai, default]");
-    assertThat(spec.path("conflictPolicy").asText()).isEqualTo("refuse");
     assertThat(chart().values("production-values.yaml").set("queueScaler.enabled", "false").render()
         .ofKind("QueueScaler")).isEmpty();
   }

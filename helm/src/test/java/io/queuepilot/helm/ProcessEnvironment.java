@@ -1,12 +1,14 @@
 package io.queuepilot.helm;
 
+import io.queuepilot.worker.WorkerConfig;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * The environment variables the worker and controller processes read (the cross-branch
- * contract in BRIEF.md), which the chart and render.yaml must provide — and nothing else.
+ * The environment variables the worker and controller processes read, which the chart and
+ * render.yaml must provide — and nothing else. The worker's come from its configuration class
+ * (WorkerConfig.KEYS); the controller's from the cross-branch contract in BRIEF.md.
  */
 final class ProcessEnvironment {
 
@@ -17,12 +19,10 @@ final class ProcessEnvironment {
       "QUEUEPILOT_DB_URL", "QUEUEPILOT_DB_USER", "QUEUEPILOT_DB_PASSWORD", "QUEUEPILOT_DB_LISTEN_URL",
       "QUEUEPILOT_DB_PREPARED_STATEMENTS", "QUEUEPILOT_HTTP_PORT", "QUEUEPILOT_LOG_FORMAT");
 
-  static final Set<String> WORKER_ONLY = Set.of(
-      "QUEUEPILOT_WORKER_ID", "POD_NAME", "RENDER_INSTANCE_ID",
-      "QUEUEPILOT_CONCURRENCY", "QUEUEPILOT_JOB_TYPES", "QUEUEPILOT_LANES", "QUEUEPILOT_PROCESSOR",
-      "OPENAI_API_KEY", "OPENAI_BASE_URL", "QUEUEPILOT_OPENAI_MODEL", "QUEUEPILOT_STORE",
-      "QUEUEPILOT_STORE_DIR", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "QUEUEPILOT_STORAGE_BUCKET",
-      "QUEUEPILOT_HEARTBEAT_INTERVAL_SECONDS", "QUEUEPILOT_MAX_RUNTIME_SECONDS", "QUEUEPILOT_GRACE_PERIOD_SECONDS");
+  /** Every key WorkerConfig reads, plus the identity fallbacks it consults for the worker id. */
+  static final Set<String> WORKER_KEYS = Stream.concat(
+          WorkerConfig.KEYS.stream().map(WorkerConfig.Key::name), Stream.of("POD_NAME", "RENDER_INSTANCE_ID"))
+      .collect(Collectors.toUnmodifiableSet());
 
   static final Set<String> CONTROLLER_ONLY = Set.of(
       "QUEUEPILOT_CONTROLLER_MODE", "QUEUEPILOT_RENDER_CONFIG", "RENDER_API_KEY", "RENDER_API_URL",
@@ -31,7 +31,7 @@ final class ProcessEnvironment {
   /** Variables the deployment platform sets for us (Kubernetes downward API, the JVM). */
   static final Set<String> PLATFORM = Set.of("POD_NAME", "POD_NAMESPACE", "JAVA_TOOL_OPTIONS");
 
-  static final Set<String> WORKER = union(COMMON, WORKER_ONLY);
+  static final Set<String> WORKER = WORKER_KEYS;
   static final Set<String> CONTROLLER = union(COMMON, CONTROLLER_ONLY);
 
   /** Values that are secrets: only ever from a Secret (Kubernetes) or sync:false (Render). */
