@@ -93,7 +93,7 @@ public final class Invariants {
         v.add(open.size() + " job(s) not completed or dead-lettered: " + head(open));
       }
       List<String> noReason = list(c, "SELECT id::text FROM public.job_queue WHERE status = 'dead_letter' AND ("
-          + "error IS NULL OR NOT (error ? 'code' OR error ? 'reason' OR error ? 'message')) AND NOT (job_type = ANY (?))", unclaimed);
+          + "error IS NULL OR coalesce(error ->> 'code', error ->> 'reason', error ->> 'message') IS NULL) AND NOT (job_type = ANY (?))", unclaimed);
       if (!noReason.isEmpty()) {
         v.add(noReason.size() + " dead-lettered job(s) without a reason: " + head(noReason));
       }

@@ -21,9 +21,14 @@ final class ScenarioReport {
           + "|---|---|---|---|---|---|---|---|---|\n";
 
   static void row(String scenario, Invariants.Result r, String faults, String lateWritesRefused, String recovery) {
-    String line = String.format(Locale.ROOT, "| %s | %d | %s | %d | %d (%s) | %d | %d | %s | %s |%n",
-        scenario, r.jobs(), faults, r.completed(), r.deadLettered(), r.deadLetterSummary(), r.duplicates(), r.lost(),
-        lateWritesRefused, recovery);
+    row(scenario, r.jobs(), faults, Long.toString(r.completed()), r.deadLettered() + " (" + r.deadLetterSummary() + ")",
+        r.duplicates(), r.lost(), lateWritesRefused, recovery);
+  }
+
+  static void row(String scenario, long jobs, String faults, String completed, String deadLettered, long duplicates,
+      long lost, String lateWritesRefused, String recovery) {
+    String line = String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %d | %d | %s | %s |%n",
+        scenario, jobs, faults, completed, deadLettered, duplicates, lost, lateWritesRefused, recovery);
     Path dir = Path.of(System.getProperty("reliability.reportDir", "target/reliability-report"));
     try {
       Files.createDirectories(dir);
