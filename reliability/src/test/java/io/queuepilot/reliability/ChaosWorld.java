@@ -442,6 +442,21 @@ public final class ChaosWorld implements AutoCloseable {
     });
   }
 
+  /** Waits until every job except those of {@code unclaimedTypes} is completed or dead-lettered. */
+  public void awaitDrainedExcept(List<String> unclaimedTypes, Duration atMost) {
+    await(name + ": every claimable job settled").atMost(atMost).pollInterval(Duration.ofMillis(500)).until(() -> {
+      try (Connection c = superuser.getConnection();
+          PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM public.job_queue "
+              + "WHERE status NOT IN ('completed', 'dead_letter', 'cancelled') AND NOT (job_type = ANY (?))")) {
+        ps.setArray(1, c.createArrayOf("text", unclaimedTypes.toArray()));
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getLong(1) == 0;
+        }
+      }
+    });
+  }
+
   /** Jobs {@code worker} holds (status processing under its id) right now. */
   public List<UUID> heldBy(String workerId) {
     List<UUID> ids = new ArrayList<>();
