@@ -28,7 +28,7 @@ public final class PgServer implements AutoCloseable {
   /** Initialises a fresh cluster in {@code dataDir} and starts it. */
   public static PgServer start(Path dataDir) {
     PgServer s = new PgServer(dataDir, freePort());
-    s.boot(true);
+    s.boot(false); // never "clean": zonky deletes a clean data directory on close, which a restart needs
     return s;
   }
 
