@@ -57,6 +57,13 @@ public final class PgServer implements AutoCloseable {
     boot(false);
   }
 
+  /** Starts the stopped server again on its data directory and port. */
+  public synchronized void start() {
+    if (postgres == null) {
+      boot(false);
+    }
+  }
+
   /** Stops the server, keeping its data directory. */
   public synchronized void stop() {
     if (postgres == null) {
