@@ -59,7 +59,7 @@ class ControllerChaosIT {
   static final String NS = "reliability";
   static final String JOB_TYPE = "ctrl_chaos";
   static final ResourceDefinitionContext SCALERS = new ResourceDefinitionContext.Builder()
-      .withGroup("queuepilot.io").withVersion("v1").withPlural("queuescalers").withKind("QueueScaler").withNamespaced(true).build();
+      .withGroup("queuepilot.io").withVersion("v1alpha1").withPlural("queuescalers").withKind("QueueScaler").withNamespaced(true).build();
   /** JOSDK's default Lease duration (the controller does not override it). */
   static final Duration LEASE = Duration.ofSeconds(10);
 
@@ -217,7 +217,7 @@ class ControllerChaosIT {
   @Order(1)
   void leaderKilledMidScaleStandbyTakesOverAndFinishesTheScale() throws Exception {
     client.resource("""
-        apiVersion: queuepilot.io/v1
+        apiVersion: queuepilot.io/v1alpha1
         kind: QueueScaler
         metadata: {name: failover, namespace: %s}
         spec:
@@ -324,20 +324,23 @@ class ControllerChaosIT {
   @Order(3)
   void invalidQueueScalersAreRefusedNamingTheField() {
     String base = """
-        apiVersion: queuepilot.io/v1
+        apiVersion: queuepilot.io/v1alpha1
         kind: QueueScaler
         metadata: {name: %s, namespace: %s}
         spec:
-          scaleTargetRef: {kind: Deployment, name: workers}
           databaseSecretRef: {name: queuepilot-db}
         %s
         """;
+    String target = "  scaleTargetRef: {kind: Deployment, name: workers}\n";
     Map<String, String> invalid = Map.of(
-        "min-above-max", "  minReplicas: 5\n  maxReplicas: 2\n",
-        "negative-budget", "  tokenBudget: {tokensPerMinute: -1}\n",
-        "zero-concurrency", "  concurrencyPerReplica: 0\n",
-        "negative-step", "  scaleUp: {maxStep: -3}\n",
-        "wrong-type", "  maxReplicas: \"ten\"\n");
+        "min-above-max", target + "  minReplicas: 5\n  maxReplicas: 2\n",
+        "negative-budget", target + "  tokenBudget: {tokensPerMinute: -1}\n",
+        "zero-concurrency", target + "  concurrencyPerReplica: 0\n",
+        "negative-step", target + "  scaleUp: {maxStep: -3}\n",
+        "wrong-type", target + "  maxReplicas: \"ten\"\n",
+        "unknown-target-kind", "  scaleTargetRef: {kind: StatefulSet, name: workers}\n",
+        "render-without-api-key", "  scaleTargetRef: {kind: RenderService, name: srv-123}\n",
+        "no-target", "  minReplicas: 1\n");
     Map<String, String> refusals = new java.util.TreeMap<>();
     invalid.forEach((name, spec) -> {
       String yaml = base.formatted(name, NS, spec);
