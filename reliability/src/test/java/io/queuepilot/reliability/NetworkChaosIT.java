@@ -34,7 +34,7 @@ class NetworkChaosIT {
       // a WAN-like 100 ms on every response keeps calls in flight, so cuts land inside claims,
       // heartbeats and write-backs rather than only on idle pooled connections
       world.proxy().latency(Duration.ofMillis(100));
-      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(15), Duration.ofSeconds(100)), 40);
+      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(10), Duration.ofSeconds(100)), 40);
       List<Instant> cuts = new CopyOnWriteArrayList<>();
       AtomicInteger reset = new AtomicInteger();
       ScheduledExecutorService chaos = Executors.newSingleThreadScheduledExecutor();
@@ -74,20 +74,21 @@ class NetworkChaosIT {
     try (ChaosWorld world = ChaosWorld.create("latency", HEARTBEAT_TIMEOUT)) {
       world.startWorkers(3);
       world.proxy().slice(7); // every chunk in 7-byte writes for the whole run
-      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(25), Duration.ofSeconds(120)), 40);
+      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(15), Duration.ofSeconds(120)), 40);
       List<Instant> spikeEnds = new CopyOnWriteArrayList<>();
       AtomicInteger spikes = new AtomicInteger();
+      long spikeMs = Scale.pick(3000, 4000);
       ScheduledExecutorService chaos = Executors.newSingleThreadScheduledExecutor();
       try {
-        // 4 s of +2 s on every response, then 4–6 s calm, repeated
+        // 4 s (FAST: 3 s) of +2 s on every response, then calm, repeated every 9 s (FAST: 6 s)
         chaos.scheduleWithFixedDelay(() -> {
           world.proxy().latency(Duration.ofSeconds(2));
           spikes.incrementAndGet();
           chaos.schedule(() -> {
             world.proxy().latency(Duration.ZERO);
             spikeEnds.add(Instant.now());
-          }, 4, TimeUnit.SECONDS);
-        }, 3, 9, TimeUnit.SECONDS);
+          }, spikeMs, TimeUnit.MILLISECONDS);
+        }, 2, Scale.pick(6, 9), TimeUnit.SECONDS);
         world.awaitUploaded(jobs, Duration.ofMinutes(5));
         world.awaitDrained(jobs, Scale.pick(Duration.ofMinutes(3), Duration.ofMinutes(15)));
       } finally {
@@ -104,7 +105,7 @@ class NetworkChaosIT {
       assertThat(r.completed() + r.deadLettered()).isEqualTo(jobs);
       double recovery = spikeEnds.stream().map(world::secondsToNextCompletion).filter(java.util.Objects::nonNull)
           .mapToDouble(Double::doubleValue).max().orElse(0);
-      ScenarioReport.row("2 s latency spikes (4 s each), 7-byte slices", r,
+      ScenarioReport.row("2 s latency spikes (" + spikeMs / 1000 + " s each), 7-byte slices", r,
           spikes.get() + " spikes; requeued as stale " + world.requeued() + "; heartbeat errors " + hits.get("heartbeat").intValue(),
           hits.get("leaseLost").intValue() + "", "≤ " + ScenarioReport.seconds(recovery) + " to next completion after a spike");
     }
@@ -113,8 +114,8 @@ class NetworkChaosIT {
   @Test
   void blackholeThenLinkReturnsWithoutDoubleProcessing() {
     int jobs = Scale.jobs();
-    Duration blackhole = Scale.pick(Duration.ofSeconds(15), Duration.ofSeconds(30));
-    try (ChaosWorld world = ChaosWorld.create("blackhole", HEARTBEAT_TIMEOUT)) {
+    Duration blackhole = Scale.pick(Duration.ofSeconds(10), Duration.ofSeconds(30));
+    try (ChaosWorld world = ChaosWorld.create("blackhole", Duration.ofSeconds(5))) {
       List<WorkerProcess> behindProxy = world.startWorkers(2);
       // a third worker reaches the database on another path and takes the requeued jobs over
       String proxied = "jdbc:postgresql://127.0.0.1:" + world.proxy().port() + "/postgres";
@@ -122,7 +123,7 @@ class NetworkChaosIT {
       WorkerProcess direct = world.startWorker();
       world.awaitReady(direct);
       world.workerEnv("QUEUEPILOT_DB_URL", proxied);
-      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(30), Duration.ofSeconds(120)), 40);
+      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(20), Duration.ofSeconds(120)), 40);
 
       await().atMost(Duration.ofSeconds(60)).until(() -> behindProxy.stream().mapToInt(w -> world.heldBy(w.workerId()).size()).sum() >= 2);
       world.proxy().blackhole(true);

@@ -35,12 +35,12 @@ class OpenAiChaosIT {
   @Test
   void hundredPercent429sThenRecovery() {
     int jobs = Scale.jobs();
-    Duration storm = Scale.pick(Duration.ofSeconds(12), Duration.ofSeconds(30));
+    Duration storm = Scale.pick(Duration.ofSeconds(8), Duration.ofSeconds(30));
     try (OpenAiFake fake = OpenAiFake.start(); ChaosWorld world = world("openai429", fake)) {
       world.startWorkers(3);
       fake.mode(OpenAiFake.Mode.RATE_LIMITED);
       Instant stormStart = Instant.now();
-      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(20), Duration.ofSeconds(90)), 10);
+      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(12), Duration.ofSeconds(90)), 10);
       await().atMost(storm.plusSeconds(30)).until(() -> Duration.between(stormStart, Instant.now()).compareTo(storm) >= 0);
       long completedDuringStorm = world.completed();
       fake.mode(OpenAiFake.Mode.OK);
@@ -69,10 +69,10 @@ class OpenAiChaosIT {
   @Test
   void streamOf500sAndAnswersThatHang() {
     int jobs = Scale.jobs();
-    Duration phase = Scale.pick(Duration.ofSeconds(6), Duration.ofSeconds(20));
+    Duration phase = Scale.pick(Duration.ofSeconds(4), Duration.ofSeconds(20));
     try (OpenAiFake fake = OpenAiFake.start(); ChaosWorld world = world("openai500hang", fake)) {
       world.startWorkers(3);
-      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(25), Duration.ofSeconds(100)), 10);
+      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(15), Duration.ofSeconds(100)), 10);
       await().atMost(Duration.ofSeconds(60)).until(() -> world.completed() >= Math.min(20, jobs / 10));
 
       fake.mode(OpenAiFake.Mode.SERVER_ERROR);

@@ -22,7 +22,7 @@ class PostgresRestartIT {
     try (ChaosWorld world = ChaosWorld.create("pgrestart", Duration.ofSeconds(8))) {
       world.proxy().latency(Duration.ofMillis(20));
       world.startWorkers(3);
-      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(25), Duration.ofSeconds(120)), 40);
+      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(15), Duration.ofSeconds(120)), 40);
       double worstDowntime = 0;
       double worstRecovery = 0;
       for (int i = 0; i < restarts; i++) {
@@ -31,7 +31,7 @@ class PostgresRestartIT {
         Instant down = Instant.now();
         world.pg().stop();
         // stays down a while (a managed database restarting): workers meet refused connections
-        Instant back = down.plus(Scale.pick(Duration.ofSeconds(5), Duration.ofSeconds(20)));
+        Instant back = down.plus(Scale.pick(Duration.ofSeconds(3), Duration.ofSeconds(20)));
         await().atMost(Duration.ofSeconds(60)).until(() -> !Instant.now().isBefore(back));
         world.pg().start();
         Instant up = Instant.now();

@@ -29,7 +29,7 @@ class ProcessChaosIT {
       // every job spends a little time on the wire so kills land mid-job, not only between jobs
       world.proxy().latency(Duration.ofMillis(50));
       world.startWorkers(3);
-      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(40), Duration.ofSeconds(150)), 40);
+      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(25), Duration.ofSeconds(150)), 40);
       List<UUID> orphans = new ArrayList<>();
       List<Instant> killTimes = new ArrayList<>();
       Map<Instant, List<UUID>> orphansByKill = new java.util.LinkedHashMap<>();
@@ -40,8 +40,8 @@ class ProcessChaosIT {
         List<WorkerProcess> ready = live.stream().filter(WorkerProcess::healthy).toList();
         List<WorkerProcess> pool = ready.isEmpty() ? live : ready;
         WorkerProcess victim = pool.get(ThreadLocalRandom.current().nextInt(pool.size()));
-        // a random point: somewhere 0.3–1.5 s from now
-        long pause = ThreadLocalRandom.current().nextLong(300, 1500);
+        // a random point: somewhere 0.2–0.9 s (SOAK: 0.3–2.5 s) from now
+        long pause = Scale.soak() ? ThreadLocalRandom.current().nextLong(300, 2500) : ThreadLocalRandom.current().nextLong(200, 900);
         Instant at = Instant.now().plusMillis(pause);
         await().atMost(Duration.ofSeconds(5)).until(() -> !Instant.now().isBefore(at));
         world.kill(victim);
@@ -84,7 +84,7 @@ class ProcessChaosIT {
       world.proxy().latency(Duration.ofMillis(50));
       List<WorkerProcess> ws = world.startWorkers(3);
       WorkerProcess frozen = ws.get(0);
-      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(25), Duration.ofSeconds(100)), 40);
+      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(15), Duration.ofSeconds(100)), 40);
 
       // freeze it while it holds work
       List<UUID> held = new ArrayList<>();
