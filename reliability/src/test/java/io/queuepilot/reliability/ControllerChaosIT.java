@@ -225,7 +225,7 @@ class ControllerChaosIT {
           minReplicas: 0
           maxReplicas: 20
           concurrencyPerReplica: 4
-          pollIntervalSeconds: 2
+          pollIntervalSeconds: 1
           heartbeatTimeoutSeconds: 60
           scaleUp: {stabilizationWindowSeconds: 0, maxStep: 2}
           scaleDown: {stabilizationWindowSeconds: 0, maxStep: 20, periodSeconds: 0}
@@ -255,7 +255,7 @@ class ControllerChaosIT {
       await("standby finishes the scale-up").atMost(Duration.ofSeconds(90)).until(() -> replicas() == 20);
       Duration finished = Duration.between(killed, Instant.now());
       // stays there: nothing doubled afterwards
-      Instant settle = Instant.now().plusSeconds(6);
+      Instant settle = Instant.now().plusSeconds(3);
       await().atMost(Duration.ofSeconds(20)).until(() -> !Instant.now().isBefore(settle));
       assertThat(replicas()).isEqualTo(20);
 

@@ -74,7 +74,7 @@ class NetworkChaosIT {
     try (ChaosWorld world = ChaosWorld.create("latency", HEARTBEAT_TIMEOUT)) {
       world.startWorkers(3);
       world.proxy().slice(7); // every chunk in 7-byte writes for the whole run
-      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(15), Duration.ofSeconds(120)), 40);
+      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(12), Duration.ofSeconds(120)), 40);
       List<Instant> spikeEnds = new CopyOnWriteArrayList<>();
       AtomicInteger spikes = new AtomicInteger();
       long spikeMs = Scale.pick(3000, 4000);
@@ -123,7 +123,7 @@ class NetworkChaosIT {
       WorkerProcess direct = world.startWorker();
       world.awaitReady(direct);
       world.workerEnv("QUEUEPILOT_DB_URL", proxied);
-      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(20), Duration.ofSeconds(120)), 40);
+      world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(15), Duration.ofSeconds(120)), 40);
 
       await().atMost(Duration.ofSeconds(60)).until(() -> behindProxy.stream().mapToInt(w -> world.heldBy(w.workerId()).size()).sum() >= 2);
       world.proxy().blackhole(true);
