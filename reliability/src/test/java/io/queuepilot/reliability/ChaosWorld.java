@@ -74,6 +74,7 @@ public final class ChaosWorld implements AutoCloseable {
   private final AtomicLong requeueErrors = new AtomicLong();
   private final Duration heartbeatTimeout;
   private volatile boolean requeuing = true;
+  private StorageFake storage;
 
   /** One registered upload: the shell file and its job. */
   public record Registered(UUID shellFileId, UUID jobId, String storagePath) {}
@@ -164,6 +165,21 @@ public final class ChaosWorld implements AutoCloseable {
 
   public long requeued() {
     return requeued.get();
+  }
+
+  /**
+   * Workers started from now on read documents from a loopback Supabase Storage serving this
+   * world's store directory, downloading each to a temp file (the local store reads in place).
+   */
+  public StorageFake useSupabaseStore() {
+    if (storage == null) {
+      storage = StorageFake.start(storeDir, "service-role-key-reliability");
+    }
+    workerEnv("QUEUEPILOT_STORE", "supabase");
+    workerEnv("SUPABASE_URL", storage.url());
+    workerEnv("SUPABASE_SERVICE_ROLE_KEY", "service-role-key-reliability");
+    workerEnv("QUEUEPILOT_STORAGE_BUCKET", BUCKET);
+    return storage;
   }
 
   /** Pauses or resumes the controller stand-in (a controller that is down requeues nothing). */
@@ -546,6 +562,9 @@ public final class ChaosWorld implements AutoCloseable {
       }
     }
     proxy.close();
+    if (storage != null) {
+      storage.close();
+    }
     pg.close();
   }
 }

@@ -29,6 +29,7 @@ class OpenAiChaosIT {
         .workerEnv("OPENAI_BASE_URL", fake.baseUrl())
         .workerEnv("QUEUEPILOT_OPENAI_TIMEOUT_SECONDS", "3")
         .workerEnv("QUEUEPILOT_RATE_LIMIT_DEFAULT_DELAY_SECONDS", "1");
+    w.useSupabaseStore(); // documents downloaded to temp files: the temp-directory invariant has something to check
     return w;
   }
 
@@ -50,6 +51,8 @@ class OpenAiChaosIT {
       Map<String, Integer> exits = world.stopWorkers();
       Invariants.Result r = world.check().assertHolds();
 
+      assertThat(world.useSupabaseStore().downloads()).as("documents downloaded to temp files").isGreaterThanOrEqualTo(jobs);
+      assertThat(world.useSupabaseStore().refused()).isZero();
       assertThat(fake.rateLimited()).as("429s served").isPositive();
       assertThat(fake.malformedRequests()).isZero();
       assertThat(completedDuringStorm).as("nothing completes while every call is refused").isZero();
@@ -94,6 +97,8 @@ class OpenAiChaosIT {
       Map<String, Integer> exits = world.stopWorkers();
       Invariants.Result r = world.check().assertHolds();
 
+      assertThat(world.useSupabaseStore().downloads()).as("documents downloaded to temp files").isGreaterThanOrEqualTo(jobs);
+      assertThat(world.useSupabaseStore().refused()).isZero();
       assertThat(fake.serverErrors()).as("500s served").isPositive();
       assertThat(fake.hung()).as("hung answers").isPositive();
       assertThat(fake.malformedRequests()).isZero();

@@ -82,6 +82,8 @@ class ProcessChaosIT {
     int jobs = Scale.jobs();
     try (ChaosWorld world = ChaosWorld.create("sigstop", HEARTBEAT_TIMEOUT)) {
       world.proxy().latency(Duration.ofMillis(50));
+      // downloads to temp files: the resumed worker must clean up after its cancelled jobs too
+      StorageFake storage = world.useSupabaseStore();
       List<WorkerProcess> ws = world.startWorkers(3);
       WorkerProcess frozen = ws.get(0);
       world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(15), Duration.ofSeconds(100)), 40);
@@ -121,13 +123,15 @@ class ProcessChaosIT {
       Invariants.Result r = world.check().assertHolds();
 
       assertThat(Duration.between(stopped, resumed)).isGreaterThan(HEARTBEAT_TIMEOUT);
+      assertThat(storage.downloads()).as("documents downloaded to temp files").isGreaterThanOrEqualTo(jobs);
+      assertThat(r.tempFilesLeft()).isZero();
       assertThat(refused).as("late writes / heartbeats of the frozen worker refused").isGreaterThanOrEqualTo(1);
       assertThat(exits.values()).containsOnly(0);
       assertThat(r.duplicates()).isZero();
       assertThat(r.lateWrites()).isZero();
       assertThat(r.lost()).isZero();
       assertThat(r.completed() + r.deadLettered()).isEqualTo(jobs);
-      ScenarioReport.row("worker SIGSTOPped " + Duration.between(stopped, resumed).toSeconds() + " s (timeout "
+      ScenarioReport.row("worker SIGSTOPped " + ScenarioReport.seconds(Duration.between(stopped, resumed).toMillis() / 1000.0) + " (timeout "
               + HEARTBEAT_TIMEOUT.toSeconds() + " s), then SIGCONT", r,
           "1 freeze holding " + held.size() + " jobs", (int) refused + "",
           "its jobs settled by others " + ScenarioReport.seconds(world.secondsUntilSettled(held, stopped)) + " after the freeze");
