@@ -103,14 +103,20 @@ BEGIN
     RETURN QUERY SELECT true, v_id, 0::bigint;
     RETURN;
   END IF;
-  -- the earliest moment enough reservations leave the window
-  SELECT min(s.active_until) INTO v_free
-    FROM (SELECT r.active_until,
-                 sum(r.tokens) OVER w AS freed_tokens,
-                 sum(r.requests) OVER w AS freed_requests
-            FROM public.token_budget_reservation r
-           WHERE r.budget_name = p_budget
-          WINDOW w AS (ORDER BY r.active_until, r.id)) s
+  -- The earliest moment enough reservations may leave the window. An unsettled call usually
+  -- settles within moments, so it is counted as leaving one window after now (a hint only: if
+  -- it is still running then, the caller is simply told to wait again).
+  SELECT min(s.free_at) INTO v_free
+    FROM (SELECT f.free_at,
+                 sum(f.tokens) OVER w AS freed_tokens,
+                 sum(f.requests) OVER w AS freed_requests
+            FROM (SELECT CASE WHEN r.settled_at IS NULL
+                              THEN least(r.active_until, v_now + make_interval(secs => b.window_seconds))
+                              ELSE r.active_until END AS free_at,
+                         r.tokens, r.requests, r.id
+                    FROM public.token_budget_reservation r
+                   WHERE r.budget_name = p_budget) f
+          WINDOW w AS (ORDER BY f.free_at, f.id)) s
    WHERE s.freed_tokens >= v_tokens + p_tokens - b.tokens_per_window
      AND s.freed_requests >= v_reqs + p_requests - b.requests_per_window;
   RETURN QUERY SELECT false, NULL::uuid,
@@ -182,9 +188,9 @@ REVOKE ALL ON FUNCTION public.settle_tokens(uuid, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.block_token_budget(text, bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.token_budget_status(text) FROM PUBLIC;
 
-GRANT EXECUTE ON FUNCTION public.configure_token_budget(text, bigint, integer, integer) TO queue_worker, queue_controller, service_role;
-GRANT EXECUTE ON FUNCTION public.token_budget_exists(text) TO queue_worker, queue_controller, service_role;
+GRANT EXECUTE ON FUNCTION public.configure_token_budget(text, bigint, integer, integer) TO queue_worker, queue_controller;
+GRANT EXECUTE ON FUNCTION public.token_budget_exists(text) TO queue_worker, queue_controller;
 GRANT EXECUTE ON FUNCTION public.reserve_tokens(text, bigint, integer, uuid, integer) TO queue_worker;
 GRANT EXECUTE ON FUNCTION public.settle_tokens(uuid, bigint) TO queue_worker;
 GRANT EXECUTE ON FUNCTION public.block_token_budget(text, bigint, text) TO queue_worker;
-GRANT EXECUTE ON FUNCTION public.token_budget_status(text) TO queue_worker, queue_controller, service_role;
+GRANT EXECUTE ON FUNCTION public.token_budget_status(text) TO queue_worker, queue_controller;

@@ -65,6 +65,7 @@ public final class Worker {
   private final WorkerMetrics metrics;
   private final FailureDecider decider;
   private final int capacity;
+  /** Keyed by lease token: the same job may come back to this worker under a new lease. */
   private final Map<UUID, RunningJob> inFlight = new ConcurrentHashMap<>();
   private final Semaphore wake = new Semaphore(0);
   private final Object idle = new Object();
@@ -185,7 +186,7 @@ public final class Worker {
       }
       return;
     }
-    inFlight.put(job.id(), rj);
+    inFlight.put(job.leaseToken(), rj);
     rj.thread = Thread.ofPlatform().name("qp-job-" + job.id()).unstarted(() -> run(rj));
     rj.thread.start();
   }
@@ -198,6 +199,7 @@ public final class Worker {
     }
     MDC.put("job_type", job.jobType());
     MDC.put("worker_id", settings.workerId());
+    long allocatedBefore = allocatedBytes();
     try {
       log.info("processing job (attempt {}/{})", job.attempt(), job.maxAttempts());
       try {
@@ -226,13 +228,26 @@ public final class Worker {
         }
       }
     } finally {
-      inFlight.remove(job.id());
+      long allocatedAfter = allocatedBytes();
+      if (allocatedBefore >= 0 && allocatedAfter >= allocatedBefore) {
+        metrics.allocated(job.jobType(), allocatedAfter - allocatedBefore);
+      }
+      inFlight.remove(job.leaseToken());
       MDC.clear();
       wake.release();
       synchronized (idle) {
         idle.notifyAll();
       }
     }
+  }
+
+  /** Heap bytes allocated so far by the current thread, or -1 where the JVM cannot tell. */
+  private static long allocatedBytes() {
+    if (java.lang.management.ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t
+        && t.isThreadAllocatedMemoryEnabled()) {
+      return t.getCurrentThreadAllocatedBytes();
+    }
+    return -1;
   }
 
   private void settle(RunningJob rj, Decision d) {
@@ -387,8 +402,14 @@ public final class Worker {
         rj.thread.interrupt();
       }
     }
+    // Their outcome is recorded; threads stuck in uninterruptible I/O only get a moment to
+    // leave (they can no longer write anything) before the caller closes the clients under them.
+    long joinUntil = System.nanoTime() + Duration.ofSeconds(1).toNanos();
     for (RunningJob rj : remaining) {
-      joinQuietly(rj.thread, Duration.ofSeconds(5));
+      long left = joinUntil - System.nanoTime();
+      if (left > 0) {
+        joinQuietly(rj.thread, Duration.ofNanos(left));
+      }
     }
     ticker.shutdownNow();
     log.info("worker {} stopped; {} job(s) released at shutdown", settings.workerId(), released);

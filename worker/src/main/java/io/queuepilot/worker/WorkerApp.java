@@ -160,6 +160,11 @@ public final class WorkerApp implements AutoCloseable {
     return worker;
   }
 
+  /** True while the LISTEN connection is up (false when polling only). */
+  public boolean listening() {
+    return listener.map(JobNotificationListener::isConnected).orElse(false);
+  }
+
   public int httpPort() {
     return http.port();
   }

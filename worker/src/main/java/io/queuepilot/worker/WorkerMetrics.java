@@ -85,6 +85,19 @@ public final class WorkerMetrics {
     counter("queuepilot.worker.notifications", "queuepilot_jobs notifications received").increment();
   }
 
+  /** Bytes the job's thread allocated (a measure for tuning QUEUEPILOT_HEAP_PER_JOB_MB). */
+  public void allocated(String jobType, long bytes) {
+    io.micrometer.core.instrument.DistributionSummary.builder("queuepilot.worker.job.allocated.bytes")
+        .description("Heap bytes allocated by one job's thread (not retained size): a guide for QUEUEPILOT_HEAP_PER_JOB_MB")
+        .baseUnit("bytes")
+        .tags("job_type", jobType)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(1024.0 * 1024)
+        .maximumExpectedValue(8.0 * 1024 * 1024 * 1024)
+        .register(registry)
+        .record(bytes);
+  }
+
   private void duration(String jobType, String outcome, Duration took) {
     Timer.builder("queuepilot.worker.job.duration")
         .description("Processing time of a job from claim to its final write")

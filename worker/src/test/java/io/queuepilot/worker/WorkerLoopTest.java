@@ -91,6 +91,7 @@ class WorkerLoopTest {
         .until(() -> queue.rows().stream().allMatch(r -> r.status == JobStatus.COMPLETED));
     assertThat(maxRunning.get()).isEqualTo(3);
     assertThat(queue.claimBatches).allSatisfy(b -> assertThat(b).isBetween(1, 3));
+    await().atMost(5, TimeUnit.SECONDS).until(() -> worker.inFlight() == 0);
     assertThat(count("queuepilot.worker.jobs.completed", "job_type", "document_extraction")).isEqualTo(10);
     assertThat(count("queuepilot.worker.jobs.claimed", "job_type", "document_extraction")).isEqualTo(10);
   }
@@ -182,8 +183,8 @@ class WorkerLoopTest {
     assertThat(error.get("message").asText()).isEqualTo("the PDF could not be parsed: missing xref");
     assertThat(error.get("parser").asText()).isEqualTo("pdfbox");
     assertThat(error.get("attempt").asInt()).isEqualTo(1);
-    assertThat(count("queuepilot.worker.jobs.dead.lettered", "job_type", "document_extraction", "code", "corrupt_pdf"))
-        .isEqualTo(1);
+    await().atMost(5, TimeUnit.SECONDS).until(() ->
+        count("queuepilot.worker.jobs.dead.lettered", "job_type", "document_extraction", "code", "corrupt_pdf") == 1);
   }
 
   @Test

@@ -140,7 +140,18 @@ public final class OpenAiProcessor implements Processor {
 
   /** Reserve → call → settle, feeding 429s and rate-limit headers into the shared budget. */
   private ModelClient.Response call(JobContext context, ModelClient.Request request, long estimate) throws Exception {
-    Reservation r = budget.reserve(estimate, 1, context.job().id());
+    Reservation r;
+    try {
+      r = budget.reserve(estimate, 1, context.job().id());
+    } catch (io.queuepilot.worker.budget.PostgresTokenBudget.BudgetException e) {
+      if (e.getCause() instanceof java.sql.SQLException sql && "22023".equals(sql.getSQLState())) {
+        // larger than a whole window: waiting can never help
+        throw JobFailure.permanent("document_exceeds_token_budget",
+            "the call needs ~" + estimate + " tokens, more than the shared budget allows per window: " + sql.getMessage(),
+            Map.of("estimated_tokens", estimate));
+      }
+      throw e;
+    }
     if (r instanceof Reservation.Denied d) {
       metrics.budgetWait("token_budget");
       throw JobFailure.rateLimited("token_budget_exhausted",

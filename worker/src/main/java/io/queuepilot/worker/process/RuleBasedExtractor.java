@@ -200,6 +200,9 @@ public final class RuleBasedExtractor {
   }
 
   private void vitals(String line, int page) {
+    if (!hasDigit(line)) {
+      return; // every vital sign and lab value has a number: skip the regexes on prose
+    }
     for (Vital v : VITALS) {
       Matcher m = v.pattern().matcher(line);
       while (m.find()) {
@@ -207,6 +210,16 @@ public final class RuleBasedExtractor {
         add(new ClinicalEvent("observation", v.name(), null, null, m.group(1).replaceAll("\\s", ""), unit, date(line), 0.8, page));
       }
     }
+  }
+
+  private static boolean hasDigit(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c >= '0' && c <= '9') {
+        return true;
+      }
+    }
+    return false;
   }
 
   private String date(String line) {

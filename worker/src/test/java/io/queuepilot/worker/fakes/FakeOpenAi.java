@@ -52,7 +52,10 @@ public final class FakeOpenAi implements AutoCloseable {
   private static final Pattern HOLD = Pattern.compile("#HOLD:(\\S+)");
 
   private final HttpServer server;
-  private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2);
+  private final java.util.concurrent.ExecutorService executor =
+      Executors.newFixedThreadPool(4, r -> Thread.ofPlatform().daemon().unstarted(r));
+  private final ScheduledExecutorService scheduler =
+      Executors.newScheduledThreadPool(2, r -> Thread.ofPlatform().daemon().unstarted(r));
   private final Random random;
   private final List<Call> calls = new ArrayList<>();
   private final Map<String, CompletableFuture<Void>> holds = new ConcurrentHashMap<>();
@@ -70,7 +73,7 @@ public final class FakeOpenAi implements AutoCloseable {
     this.random = new Random(seed);
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 128);
     server.createContext("/v1/chat/completions", this::handle);
-    server.setExecutor(Executors.newFixedThreadPool(4));
+    server.setExecutor(executor);
     server.start();
   }
 
@@ -301,6 +304,7 @@ public final class FakeOpenAi implements AutoCloseable {
   public void close() {
     holds.values().forEach(f -> f.complete(null));
     server.stop(0);
+    executor.shutdownNow();
     scheduler.shutdownNow();
   }
 }

@@ -33,6 +33,8 @@ public final class FakeStorage implements AutoCloseable {
   private record Obj(String contentType, Content content) {}
 
   private final HttpServer server;
+  private final java.util.concurrent.ExecutorService executor =
+      Executors.newFixedThreadPool(8, r -> Thread.ofPlatform().daemon().unstarted(r));
   private final String serviceKey;
   private final Map<String, Boolean> buckets = new ConcurrentHashMap<>();
   private final Map<String, Obj> objects = new ConcurrentHashMap<>();
@@ -44,7 +46,7 @@ public final class FakeStorage implements AutoCloseable {
     this.serviceKey = serviceKey;
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 128);
     server.createContext("/storage/v1/", this::handle);
-    server.setExecutor(Executors.newFixedThreadPool(8));
+    server.setExecutor(executor);
     server.start();
   }
 
@@ -159,5 +161,6 @@ public final class FakeStorage implements AutoCloseable {
   @Override
   public void close() {
     server.stop(0);
+    executor.shutdownNow();
   }
 }
