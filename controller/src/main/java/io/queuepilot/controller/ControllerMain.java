@@ -38,7 +38,7 @@ public final class ControllerMain {
     } catch (IllegalArgumentException e) {
       System.err.println("queuepilot-controller: bad configuration: " + e.getMessage());
       System.err.println("keys:");
-      ControllerConfig.KEYS.forEach((k, d) -> System.err.println("  " + k + " — " + d));
+      ControllerConfig.KEYS.forEach((k, d) -> System.err.println("  " + k + " - " + d));
       System.exit(2);
       return;
     }
@@ -53,7 +53,9 @@ public final class ControllerMain {
     CountDownLatch stop = new CountDownLatch(1);
 
     if (config.mode() == ControllerConfig.Mode.KUBERNETES) {
-      KubernetesClient client = new KubernetesClientBuilder().build();
+      // One explicit HTTP client (JDK); the classpath carries two fabric8 factories otherwise picked at random.
+      KubernetesClient client = new KubernetesClientBuilder()
+          .withHttpClientFactory(new io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory()).build();
       KubernetesController controller = KubernetesController.start(client, registry, new KubernetesController.Options(
           config.watchNamespaces(), config.leaderElection() ? config.podNamespace() : null, config.podName(),
           config.renderApiUrl(), clock,
@@ -74,7 +76,7 @@ public final class ControllerMain {
       RenderScaleTarget target = new RenderScaleTarget(new RenderApi(config.renderApiUrl(), config.renderApiKey(), clock),
           spec.scaleTargetRef.name);
       RenderScaler scaler = new RenderScaler(spec.scaleTargetRef.name, spec, new PostgresJobQueue(pool), target, metrics, clock);
-      NotificationHub hub = new NotificationHub(Duration.ofSeconds(5));
+      NotificationHub hub = new NotificationHub(Duration.ofSeconds(5), Duration.ofMillis(500));
       config.database().effectiveListenUrl().ifPresentOrElse(
           url -> hub.subscribe("render", new DatabaseCredentials(config.database().url(),
               nullToEmpty(config.database().user()), nullToEmpty(config.database().password()), url),

@@ -84,17 +84,9 @@ class ChartInstallIT {
     assertThat(install.exitCode()).as(install.stdout() + install.stderr()).isZero();
     assertThat(install.stdout()).contains("STATUS: deployed").contains("the controller owns its replica count");
 
-    List<JsonNode> objects = ChartRenderer.Manifests.parse(helm.run("get", "manifest", RELEASE, "-n", NAMESPACE)
-        .requireSuccess().stdout()).objects();
+    List<JsonNode> objects = ChartInstallChecks.assertEveryObjectStored(helm, admin, RELEASE, NAMESPACE);
     assertThat(objects.stream().map(o -> o.path("kind").asText()).distinct())
-        .contains("Deployment", "Role", "RoleBinding", "ServiceAccount", "PodDisruptionBudget", "NetworkPolicy",
-            "Service", "ConfigMap", "ServiceMonitor", "PrometheusRule", "QueueScaler");
-    for (JsonNode object : objects) {
-      GenericKubernetesResource stored = admin.genericKubernetesResources(object.path("apiVersion").asText(),
-          object.path("kind").asText()).inNamespace(NAMESPACE).withName(object.path("metadata").path("name").asText()).get();
-      assertThat(stored).as("%s/%s stored", object.path("kind").asText(), object.path("metadata").path("name").asText())
-          .isNotNull();
-    }
+        .contains("PodDisruptionBudget", "NetworkPolicy", "ConfigMap", "ServiceMonitor", "PrometheusRule");
     Deployment worker = admin.apps().deployments().inNamespace(NAMESPACE).withName(WORKER).get();
     assertThat(worker.getSpec().getReplicas()).as("API default until the controller decides").isEqualTo(1);
     assertThat(admin.apps().deployments().inNamespace(NAMESPACE).withName(CONTROLLER).get().getSpec().getReplicas())
@@ -104,19 +96,10 @@ class ChartInstallIT {
   @Test
   @Order(2)
   void upgradeKeepsTheReplicaCountTheControllerSet() {
-    admin.apps().deployments().inNamespace(NAMESPACE).withName(WORKER).scale(4);
-
-    Tools.Result upgrade = helm.upgradeInstall(RELEASE, NAMESPACE, installArgs("--set", "worker.concurrency=6"));
-    assertThat(upgrade.exitCode()).as(upgrade.stdout() + upgrade.stderr()).isZero();
-
-    Deployment worker = admin.apps().deployments().inNamespace(NAMESPACE).withName(WORKER).get();
-    assertThat(worker.getSpec().getReplicas()).isEqualTo(4);
-    assertThat(worker.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv())
-        .anySatisfy(e -> {
-          assertThat(e.getName()).isEqualTo("QUEUEPILOT_CONCURRENCY");
-          assertThat(e.getValue()).isEqualTo("6");
-        });
-    assertThat(worker.getMetadata().getGeneration()).isGreaterThan(1L);
+    ChartInstallChecks.assertUpgradeKeepsControllerOwnedReplicas(helm, admin, RELEASE, NAMESPACE, WORKER, 4,
+        "QUEUEPILOT_CONCURRENCY", "6", installArgs("--set", "worker.concurrency=6"));
+    assertThat(admin.apps().deployments().inNamespace(NAMESPACE).withName(WORKER).get().getMetadata().getGeneration())
+        .isGreaterThan(1L);
   }
 
   @Test

@@ -8,7 +8,8 @@ import java.util.stream.Stream;
 /**
  * The environment variables the worker and controller processes read, which the chart and
  * render.yaml must provide — and nothing else. The worker's come from its configuration class
- * (WorkerConfig.KEYS); the controller's from the cross-branch contract in BRIEF.md.
+ * (WorkerConfig.KEYS); the controller's from BRIEF.md and ControllerConfig.KEYS (copied: the controller
+ * module cannot be a test dependency while its io.queuepilot.controller.target package is missing from git).
  */
 final class ProcessEnvironment {
 
@@ -17,7 +18,7 @@ final class ProcessEnvironment {
   /** Read by both processes. */
   static final Set<String> COMMON = Set.of(
       "QUEUEPILOT_DB_URL", "QUEUEPILOT_DB_USER", "QUEUEPILOT_DB_PASSWORD", "QUEUEPILOT_DB_LISTEN_URL",
-      "QUEUEPILOT_DB_PREPARED_STATEMENTS", "QUEUEPILOT_HTTP_PORT", "QUEUEPILOT_LOG_FORMAT");
+      "QUEUEPILOT_DB_PREPARED_STATEMENTS", "QUEUEPILOT_DB_POOL_SIZE", "QUEUEPILOT_HTTP_PORT", "QUEUEPILOT_LOG_FORMAT");
 
   /** Every key WorkerConfig reads, plus the identity fallbacks it consults for the worker id. */
   static final Set<String> WORKER_KEYS = Stream.concat(
@@ -26,7 +27,7 @@ final class ProcessEnvironment {
 
   static final Set<String> CONTROLLER_ONLY = Set.of(
       "QUEUEPILOT_CONTROLLER_MODE", "QUEUEPILOT_RENDER_CONFIG", "RENDER_API_KEY", "RENDER_API_URL",
-      "POD_NAMESPACE", "QUEUEPILOT_LEADER_ELECTION", "POD_NAME");
+      "POD_NAMESPACE", "QUEUEPILOT_LEADER_ELECTION", "POD_NAME", "QUEUEPILOT_WATCH_NAMESPACES");
 
   /** Variables the deployment platform sets for us (Kubernetes downward API, the JVM). */
   static final Set<String> PLATFORM = Set.of("POD_NAME", "POD_NAMESPACE", "JAVA_TOOL_OPTIONS");

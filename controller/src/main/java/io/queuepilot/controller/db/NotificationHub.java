@@ -1,154 +1,151 @@
 package io.queuepilot.controller.db;
 
-import java.sql.Connection;
+import io.queuepilot.queue.JobNotificationListener;
 import java.sql.DriverManager;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.postgresql.PGConnection;
-import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * LISTENs on {@code queuepilot_jobs} once per database and wakes every subscriber whose job
- * types match the NOTIFY payload (the enqueued job's type). Each database gets one daemon
- * thread with a dedicated connection that reconnects with back-off; failures are logged and
- * counted, and polling still covers the gap.
+ * Wakes scalers on the queue's NOTIFY: one {@link JobNotificationListener} (LISTEN
+ * {@code queuepilot_jobs} on a dedicated connection, reconnecting) per distinct database, and
+ * per subscriber a wake-up when the payload (the enqueued job's type) matches its job types,
+ * and after every (re)connect (notifications may have been missed). A burst of NOTIFYs wakes a
+ * subscriber at most once per {@code minGap}, the last one always followed by a wake-up.
  */
 public final class NotificationHub implements AutoCloseable {
 
-  public static final String CHANNEL = "queuepilot_jobs";
   private static final Logger log = LoggerFactory.getLogger(NotificationHub.class);
 
-  private record Subscription(DatabaseCredentials credentials, List<String> jobTypes, Runnable wake) {}
+  private final class Subscription {
+    final DatabaseCredentials credentials;
+    final List<String> jobTypes;
+    final Runnable wake;
+    long lastRunNanos = Long.MIN_VALUE / 2;
+    boolean pending;
 
-  private final Map<Object, Subscription> subscriptions = new ConcurrentHashMap<>();
-  private final Map<DatabaseCredentials, Listener> listeners = new ConcurrentHashMap<>();
-  private final AtomicLong notifications = new AtomicLong();
-  private final AtomicLong failures = new AtomicLong();
-  private final Duration reconnectDelay;
+    Subscription(DatabaseCredentials credentials, List<String> jobTypes, Runnable wake) {
+      this.credentials = credentials;
+      this.jobTypes = List.copyOf(jobTypes);
+      this.wake = wake;
+    }
 
-  public NotificationHub(Duration reconnectDelay) {
-    this.reconnectDelay = reconnectDelay;
+    /** Runs the wake-up now, or once at the end of the current gap. */
+    void trigger() {
+      long delay;
+      synchronized (this) {
+        if (pending) return;
+        long since = System.nanoTime() - lastRunNanos;
+        if (since >= minGap.toNanos()) {
+          lastRunNanos = System.nanoTime();
+          delay = 0;
+        } else {
+          pending = true;
+          delay = minGap.toNanos() - since;
+        }
+      }
+      if (delay == 0) {
+        run();
+      } else {
+        scheduler.schedule(() -> {
+          synchronized (this) {
+            pending = false;
+            lastRunNanos = System.nanoTime();
+          }
+          run();
+        }, delay, TimeUnit.NANOSECONDS);
+      }
+    }
+
+    private void run() {
+      try {
+        wake.run();
+      } catch (RuntimeException e) {
+        log.warn("waking a scaler after NOTIFY failed", e);
+      }
+    }
   }
 
-  /** Subscribes (or re-subscribes) {@code key}: {@code wake} runs on each matching NOTIFY. */
+  private final Map<Object, Subscription> subscriptions = new ConcurrentHashMap<>();
+  private final Map<DatabaseCredentials, JobNotificationListener> listeners = new ConcurrentHashMap<>();
+  private final AtomicLong notifications = new AtomicLong();
+  private final Duration reconnectDelay;
+  private final Duration minGap;
+  private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "queuepilot-notify-throttle");
+    t.setDaemon(true);
+    return t;
+  });
+
+  /** {@code minGap}: least time between two wake-ups of one subscriber. */
+  public NotificationHub(Duration reconnectDelay, Duration minGap) {
+    this.reconnectDelay = reconnectDelay;
+    this.minGap = minGap;
+  }
+
+  /** Subscribes (or re-subscribes) {@code key}: {@code wake} runs on matching NOTIFYs. */
   public void subscribe(Object key, DatabaseCredentials c, List<String> jobTypes, Runnable wake) {
-    Subscription previous = subscriptions.put(key, new Subscription(c, List.copyOf(jobTypes), wake));
-    listeners.computeIfAbsent(c, Listener::new);
-    if (previous != null && !previous.credentials().equals(c)) stopUnused(previous.credentials());
+    Subscription previous = subscriptions.get(key);
+    if (previous != null && previous.credentials.equals(c) && previous.jobTypes.equals(jobTypes)) return;
+    subscriptions.put(key, new Subscription(c, jobTypes, wake));
+    listeners.computeIfAbsent(c, this::listen);
+    if (previous != null && !previous.credentials.equals(c)) stopUnused(previous.credentials);
   }
 
   public void unsubscribe(Object key) {
     Subscription s = subscriptions.remove(key);
-    if (s != null) stopUnused(s.credentials());
+    if (s != null) stopUnused(s.credentials);
   }
 
   /** Whether a LISTEN connection for these credentials is currently established. */
   public boolean listening(DatabaseCredentials c) {
-    Listener l = listeners.get(c);
-    return l != null && l.connected;
+    JobNotificationListener l = listeners.get(c);
+    return l != null && l.isConnected();
   }
 
   public long notificationsReceived() {
     return notifications.get();
   }
 
-  public long listenFailures() {
-    return failures.get();
+  private JobNotificationListener listen(DatabaseCredentials c) {
+    JobNotificationListener l = new JobNotificationListener(
+        () -> DriverManager.getConnection(c.listenJdbcUrl(), c.username(), c.password()), reconnectDelay)
+        .onAnyJob(jobType -> dispatch(c, jobType))
+        .onConnect(() -> {
+          log.info("listening on {} at {}", JobNotificationListener.CHANNEL, c);
+          subscriptions.values().stream().filter(s -> s.credentials.equals(c)).forEach(Subscription::trigger);
+        });
+    l.start();
+    return l;
   }
 
   private void stopUnused(DatabaseCredentials c) {
-    boolean used = subscriptions.values().stream().anyMatch(s -> s.credentials().equals(c));
+    boolean used = subscriptions.values().stream().anyMatch(s -> s.credentials.equals(c));
     if (!used) {
-      Listener l = listeners.remove(c);
-      if (l != null) l.stop();
+      JobNotificationListener l = listeners.remove(c);
+      if (l != null) l.close();
     }
   }
 
   private void dispatch(DatabaseCredentials c, String jobType) {
     notifications.incrementAndGet();
     for (Subscription s : subscriptions.values()) {
-      if (s.credentials().equals(c) && (s.jobTypes().isEmpty() || s.jobTypes().contains(jobType))) {
-        try {
-          s.wake().run();
-        } catch (RuntimeException e) {
-          log.warn("waking a scaler on NOTIFY {} failed", jobType, e);
-        }
-      }
+      if (s.credentials.equals(c) && (s.jobTypes.isEmpty() || s.jobTypes.contains(jobType))) s.trigger();
     }
   }
 
   @Override
   public void close() {
     subscriptions.clear();
-    listeners.values().forEach(Listener::stop);
+    listeners.values().forEach(JobNotificationListener::close);
     listeners.clear();
-  }
-
-  private final class Listener implements Runnable {
-    private final DatabaseCredentials credentials;
-    private final Thread thread;
-    private volatile boolean running = true;
-    private volatile boolean connected;
-    private volatile Connection connection;
-
-    Listener(DatabaseCredentials credentials) {
-      this.credentials = credentials;
-      this.thread = Thread.ofPlatform().daemon().name("queuepilot-listen-" + credentials.username()).start(this);
-    }
-
-    @Override
-    public void run() {
-      while (running) {
-        try (Connection c = DriverManager.getConnection(credentials.listenJdbcUrl(), credentials.username(),
-            credentials.password())) {
-          connection = c;
-          try (Statement st = c.createStatement()) {
-            st.execute("LISTEN " + CHANNEL);
-          }
-          connected = true;
-          log.info("listening on {} at {}", CHANNEL, credentials);
-          PGConnection pg = c.unwrap(PGConnection.class);
-          while (running) {
-            PGNotification[] batch = pg.getNotifications(1_000);
-            if (batch == null) continue;
-            for (PGNotification n : batch) dispatch(credentials, n.getParameter());
-          }
-        } catch (SQLException | RuntimeException e) {
-          connected = false;
-          if (!running) break;
-          failures.incrementAndGet();
-          log.warn("LISTEN {} at {} failed, reconnecting in {}: {}", CHANNEL, credentials, reconnectDelay, e.toString());
-          try {
-            Thread.sleep(reconnectDelay);
-          } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-            break;
-          }
-        } finally {
-          connected = false;
-          connection = null;
-        }
-      }
-    }
-
-    void stop() {
-      running = false;
-      Connection c = connection;
-      if (c != null) {
-        try {
-          c.close();
-        } catch (SQLException e) {
-          log.debug("closing LISTEN connection", e);
-        }
-      }
-      thread.interrupt();
-    }
+    scheduler.shutdownNow();
   }
 }

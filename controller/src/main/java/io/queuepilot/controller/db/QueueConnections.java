@@ -48,6 +48,17 @@ public final class QueueConnections implements AutoCloseable {
     return new Entry(ds, queueFactory.apply(ds));
   }
 
+  /** Closes the pool of credentials no scaler uses any more (a rotated password, a deleted scaler). */
+  public void release(DatabaseCredentials c) {
+    Entry e = pools.remove(c);
+    if (e != null) e.dataSource().close();
+  }
+
+  /** Number of open pools (metrics, tests). */
+  public int openPools() {
+    return pools.size();
+  }
+
   @Override
   public void close() {
     pools.values().forEach(e -> e.dataSource().close());

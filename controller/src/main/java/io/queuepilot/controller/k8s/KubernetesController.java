@@ -57,7 +57,7 @@ public final class KubernetesController implements AutoCloseable {
   public static KubernetesController start(KubernetesClient client, MeterRegistry registry, Options o) {
     ControllerMetrics metrics = new ControllerMetrics(registry);
     QueueConnections connections = new QueueConnections(PostgresJobQueue::new);
-    NotificationHub notifications = new NotificationHub(Duration.ofSeconds(5));
+    NotificationHub notifications = new NotificationHub(Duration.ofSeconds(5), Duration.ofMillis(500));
     AtomicLong leader = new AtomicLong(o.leaseNamespace() == null ? 1 : 0);
     java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
     metrics.leader(leader);

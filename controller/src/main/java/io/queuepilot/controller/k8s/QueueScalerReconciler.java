@@ -50,6 +50,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
   private final ControllerMetrics metrics;
   private final Clock clock;
   private final Map<ResourceID, ScalingHistory> histories = new ConcurrentHashMap<>();
+  private final Map<ResourceID, DatabaseCredentials> credentialsInUse = new ConcurrentHashMap<>();
   private final SimpleInboundEventSource<QueueScaler> wakeups = new SimpleInboundEventSource<>("queue-notify");
   private volatile io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache<QueueScaler> primaries;
 
@@ -74,8 +75,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
   void wake(ResourceID id) {
     var cache = primaries;
     if (cache != null && cache.get(id).isEmpty()) {
-      notifications.unsubscribe(id);
-      histories.remove(id);
+      forget(id);
       return;
     }
     wakeups.propagateEvent(id);
@@ -89,6 +89,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
     Long generation = qs.getMetadata().getGeneration();
     QueueScalerStatus previous = qs.getStatus();
     Instant now = clock.instant();
+    pruneDeleted();
 
     ScalerSpec policySpec;
     Duration poll;
@@ -110,6 +111,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
       DatabaseCredentials creds = secrets.database(ns,
           qs.getSpec().databaseSecretRef == null ? null : qs.getSpec().databaseSecretRef.name);
       queue = connections.queue(creds);
+      useCredentials(id, creds);
       if (creds.canListen()) {
         notifications.subscribe(id, creds, SpecMapping.jobTypes(qs.getSpec()), () -> wake(id));
       } else {
@@ -131,6 +133,30 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
       if (untilRetry.compareTo(next) < 0) next = untilRetry.isNegative() ? Duration.ofSeconds(1) : untilRetry;
     }
     return finish(qs, r, next);
+  }
+
+  private void pruneDeleted() {
+    var cache = primaries;
+    if (cache == null) return;
+    for (ResourceID known : List.copyOf(credentialsInUse.keySet())) {
+      if (cache.get(known).isEmpty()) forget(known);
+    }
+  }
+
+  /** Drops everything kept for a QueueScaler that no longer exists. */
+  void forget(ResourceID id) {
+    notifications.unsubscribe(id);
+    histories.remove(id);
+    DatabaseCredentials old = credentialsInUse.remove(id);
+    if (old != null && !credentialsInUse.containsValue(old)) connections.release(old);
+  }
+
+  private void useCredentials(ResourceID id, DatabaseCredentials creds) {
+    DatabaseCredentials old = credentialsInUse.put(id, creds);
+    if (old != null && !old.equals(creds) && !credentialsInUse.containsValue(old)) {
+      log.info("scaler {}: database credentials changed, closing the pool for {}", id, old);
+      connections.release(old);
+    }
   }
 
   private UpdateControl<QueueScaler> finish(QueueScaler qs, StatusUpdate.Result r, Duration next) {

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
+import java.util.Map;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -51,7 +54,7 @@ class QueueScalerReconcilerTest {
   static void database() throws Exception {
     pg.loginAs("qp_controller", "queue_controller");
     connections = new QueueConnections(PostgresJobQueue::new);
-    notifications = new NotificationHub(Duration.ofSeconds(1));
+    notifications = new NotificationHub(Duration.ofSeconds(1), Duration.ofMillis(500));
     producer = new PostgresJobQueue(pg.superuser());
     worker = new PostgresJobQueue(pg.loginAs("qp_worker", "queue_worker"));
   }
@@ -275,5 +278,45 @@ class QueueScalerReconcilerTest {
     assertThat(replicas("invalid-worker")).isEqualTo(3);
     assertThat(condition(s, "Ready").getReason()).isEqualTo("InvalidSpec");
     assertThat(condition(s, "Ready").getMessage()).contains("spec.minReplicas must be less than or equal to spec.maxReplicas");
+  }
+
+  @Test
+  void kedaScaledObjectOnTheSameDeploymentMeansHandsOff() {
+    client.resource(Fixtures.deployment(NS, "keda-worker", 3)).create();
+    GenericKubernetesResource so = new GenericKubernetesResourceBuilder()
+        .withApiVersion("keda.sh/v1alpha1").withKind("ScaledObject")
+        .withNewMetadata().withName("keda-pg").withNamespace(NS).endMetadata()
+        .addToAdditionalProperties("spec", Map.of("scaleTargetRef", Map.of("name", "keda-worker"),
+            "triggers", List.of(Map.of("type", "postgresql"))))
+        .build();
+    client.genericKubernetesResources(KubernetesDeploymentScaleTargetAccess.KEDA).inNamespace(NS).resource(so).create();
+    QueueScaler qs = create(Fixtures.scaler(NS, "keda", "keda-worker", "db", "keda_job"));
+    Fixtures.enqueue(producer, "keda_job", 60);
+
+    QueueScalerStatus s = reconcile(qs).getStatus();
+
+    assertThat(replicas("keda-worker")).isEqualTo(3);
+    assertThat(condition(s, "ConflictingAutoscaler").getMessage()).contains("KEDA ScaledObject keda-pg");
+  }
+
+  @Test
+  void rotatedDatabaseSecretClosesTheOldPool() throws Exception {
+    pg.loginAs("qp_controller_2", "queue_controller");
+    try (QueueConnections own = new QueueConnections(PostgresJobQueue::new)) {
+      QueueScalerReconciler r = new QueueScalerReconciler(new SecretReader(client),
+          new ScaleTargets(client, URI.create("http://127.0.0.1:1"), clock), own, notifications,
+          new KubernetesEventRecorder(client, clock), new ControllerMetrics(registry), clock);
+      client.resource(Fixtures.deployment(NS, "rotate-worker", 1)).create();
+      client.secrets().inNamespace(NS).resource(Fixtures.databaseSecret(NS, "rotating", pg.jdbcUrl(), "qp_controller", "qp_controller")).create();
+      create(Fixtures.scaler(NS, "rotate", "rotate-worker", "rotating", "rotate_job"));
+      r.reconcile(client.resources(QueueScaler.class).inNamespace(NS).withName("rotate").get(), null);
+      assertThat(own.openPools()).isEqualTo(1);
+
+      client.secrets().inNamespace(NS).resource(Fixtures.databaseSecret(NS, "rotating", pg.jdbcUrl(), "qp_controller_2", "qp_controller_2")).update();
+      var control = r.reconcile(client.resources(QueueScaler.class).inNamespace(NS).withName("rotate").get(), null);
+
+      assertThat(own.openPools()).as("the old credentials' pool is closed").isEqualTo(1);
+      assertThat(condition(control.getResource().orElseThrow().getStatus(), "DatabaseReachable").getStatus()).isEqualTo("True");
+    }
   }
 }

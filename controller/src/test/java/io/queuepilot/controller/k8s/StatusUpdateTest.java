@@ -1,0 +1,82 @@
+package io.queuepilot.controller.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.queuepilot.controller.core.CycleOutcome;
+import io.queuepilot.controller.crd.QueueScalerStatus;
+import io.queuepilot.controller.policy.LimitedBy;
+import io.queuepilot.controller.policy.QueueSnapshot;
+import io.queuepilot.controller.policy.ScalingDecision;
+import io.queuepilot.controller.target.ScaleTargetException;
+import io.queuepilot.queue.JobQueue;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/** The pure status/Event mapping: transitions keep their time, Events fire on change only. */
+class StatusUpdateTest {
+
+  static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+  static CycleOutcome scaled(int from, int to, LimitedBy limit) {
+    return new CycleOutcome(from, null, null, null, QueueSnapshot.of(40, 0), null, List.of(), null,
+        new ScalingDecision(to, from, to, limit, "because"), from != to, null, null, null);
+  }
+
+  static Condition condition(QueueScalerStatus s, String type) {
+    return s.conditions.stream().filter(c -> c.getType().equals(type)).findFirst().orElseThrow();
+  }
+
+  @Test
+  void scaleAndLimitEventsOnlyWhenSomethingChanges() {
+    StatusUpdate.Result first = StatusUpdate.next(null, scaled(0, 10, LimitedBy.MAX), "deployment/w", 1L, T0);
+    assertThat(first.events()).extracting(StatusUpdate.PendingEvent::reason).containsExactly("Scaled", "ScalingLimited");
+    assertThat(first.status().lastScaleTime).isEqualTo("2026-01-01T00:00:00Z");
+    assertThat(first.status().observedGeneration).isEqualTo(1L);
+
+    StatusUpdate.Result steady = StatusUpdate.next(first.status(), scaled(10, 10, LimitedBy.MAX), "deployment/w", 1L,
+        T0.plusSeconds(15));
+    assertThat(steady.events()).as("same count, same limit: quiet").isEmpty();
+    assertThat(steady.status().lastScaleTime).isEqualTo("2026-01-01T00:00:00Z");
+    assertThat(condition(steady.status(), "ScalingLimited").getLastTransitionTime()).isEqualTo("2026-01-01T00:00:00Z");
+    assertThat(condition(steady.status(), "Ready").getStatus()).isEqualTo("True");
+  }
+
+  @Test
+  void failedQueryTurnsConditionsAndWarnsOnce() {
+    QueueScalerStatus ok = StatusUpdate.next(null, scaled(5, 5, LimitedBy.NONE), "deployment/w", 1L, T0).status();
+    CycleOutcome failed = new CycleOutcome(5, null, null, null, null, "queue_stats failed: connection refused", List.of(),
+        null, new ScalingDecision(5, 5, 5, LimitedBy.NONE, "queue statistics unavailable"), false, null, null, null);
+
+    StatusUpdate.Result r1 = StatusUpdate.next(ok, failed, "deployment/w", 1L, T0.plusSeconds(15));
+    StatusUpdate.Result r2 = StatusUpdate.next(r1.status(), failed, "deployment/w", 1L, T0.plusSeconds(30));
+
+    assertThat(r1.events()).extracting(StatusUpdate.PendingEvent::reason).containsExactly("DatabaseUnavailable");
+    assertThat(r2.events()).isEmpty();
+    assertThat(condition(r2.status(), "DatabaseReachable").getStatus()).isEqualTo("False");
+    assertThat(condition(r2.status(), "DatabaseReachable").getLastTransitionTime()).isEqualTo("2026-01-01T00:00:15Z");
+    assertThat(condition(r2.status(), "Ready").getStatus()).isEqualTo("False");
+    assertThat(r2.status().queue.ready).as("last good snapshot kept").isEqualTo(40);
+    assertThat(r2.status().currentReplicas).isEqualTo(5);
+  }
+
+  @Test
+  void requeueTotalsAccumulateAndTargetNotFoundIsReported() {
+    var requeued = List.of(new JobQueue.RequeuedJob(UUID.randomUUID(), JobQueue.JobStatus.PENDING, "w1"),
+        new JobQueue.RequeuedJob(UUID.randomUUID(), JobQueue.JobStatus.DEAD_LETTER, "w1"));
+    CycleOutcome missing = new CycleOutcome(null, "deployment ns/w not found", ScaleTargetException.Kind.NOT_FOUND, null,
+        QueueSnapshot.of(1, 0), null, requeued, null, null, false, null, null, null);
+    QueueScalerStatus prior = new QueueScalerStatus();
+    prior.requeuedTotal = 3L;
+
+    StatusUpdate.Result r = StatusUpdate.next(prior, missing, "deployment/w", 2L, T0);
+
+    assertThat(r.status().requeuedTotal).isEqualTo(4L);
+    assertThat(r.status().deadLetteredTotal).isEqualTo(1L);
+    assertThat(condition(r.status(), "TargetFound").getStatus()).isEqualTo("False");
+    assertThat(condition(r.status(), "ScalingActive").getReason()).isEqualTo("TargetUnavailable");
+    assertThat(r.events()).extracting(StatusUpdate.PendingEvent::reason).contains("RequeuedStaleJobs", "TargetNotFound");
+  }
+}
