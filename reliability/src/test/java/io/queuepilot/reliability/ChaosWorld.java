@@ -566,5 +566,14 @@ public final class ChaosWorld implements AutoCloseable {
       storage.close();
     }
     pg.close();
+    // logs and the store stay for post-mortems; the database (tens of MB per scenario) goes
+    // unless -Dreliability.keepData=true
+    if (!Boolean.getBoolean("reliability.keepData")) {
+      try (java.util.stream.Stream<Path> files = Files.walk(root.resolve("pgdata"))) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      } catch (IOException e) {
+        log.warn("could not delete {}", root.resolve("pgdata"), e);
+      }
+    }
   }
 }
