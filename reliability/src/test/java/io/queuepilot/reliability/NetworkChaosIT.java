@@ -125,11 +125,23 @@ class NetworkChaosIT {
       world.workerEnv("QUEUEPILOT_DB_URL", proxied);
       world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(15), Duration.ofSeconds(120)), 40);
 
-      await().atMost(Duration.ofSeconds(60)).until(() -> behindProxy.stream().mapToInt(w -> world.heldBy(w.workerId()).size()).sum() >= 2);
-      world.proxy().blackhole(true);
-      Instant start = Instant.now();
+      // the proxied path is a slower link, so its workers hold jobs for a while
+      world.proxy().latency(Duration.ofMillis(50));
+      // partition them at a moment they hold jobs (try again at once when they hold none)
       List<UUID> stranded = new ArrayList<>();
-      behindProxy.forEach(w -> stranded.addAll(world.heldBy(w.workerId())));
+      await("blackhole while the proxied workers hold jobs").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(50))
+          .until(() -> {
+            world.proxy().blackhole(true);
+            List<UUID> held = new ArrayList<>();
+            behindProxy.forEach(w -> held.addAll(world.heldBy(w.workerId())));
+            if (held.isEmpty()) {
+              world.proxy().blackhole(false);
+              return false;
+            }
+            stranded.addAll(held);
+            return true;
+          });
+      Instant start = Instant.now();
       // the controller stand-in requeues the stranded jobs after the heartbeat timeout; the direct worker finishes them
       await().atMost(blackhole.plus(Duration.ofSeconds(30))).until(() -> Duration.between(start, Instant.now()).compareTo(blackhole) >= 0);
       List<UUID> takenOver = stranded.stream().filter(id -> !world.heldBy(behindProxy.get(0).workerId()).contains(id)
