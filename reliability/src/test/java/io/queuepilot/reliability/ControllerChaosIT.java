@@ -28,8 +28,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -231,14 +229,27 @@ class ControllerChaosIT {
           scaleDown: {stabilizationWindowSeconds: 0, maxStep: 20, periodSeconds: 0}
         """.formatted(NS, JOB_TYPE)).create();
     List<Integer> timeline = new CopyOnWriteArrayList<>();
-    ScheduledExecutorService watch = Executors.newSingleThreadScheduledExecutor();
+    // every change of spec.replicas, from a watch (polling could miss two decisions in quick succession)
+    timeline.add(replicas());
+    io.fabric8.kubernetes.client.Watch watch = client.apps().deployments().inNamespace(NS).withName("workers")
+        .watch(new io.fabric8.kubernetes.client.Watcher<io.fabric8.kubernetes.api.model.apps.Deployment>() {
+          @Override
+          public void eventReceived(Action action, io.fabric8.kubernetes.api.model.apps.Deployment d) {
+            Integer r = d.getSpec().getReplicas();
+            int v = r == null ? 0 : r;
+            synchronized (timeline) {
+              if (timeline.get(timeline.size() - 1) != v) {
+                timeline.add(v);
+              }
+            }
+          }
+
+          @Override
+          public void onClose(io.fabric8.kubernetes.client.WatcherException cause) {
+            // the test ends the watch
+          }
+        });
     try {
-      watch.scheduleWithFixedDelay(() -> {
-        int r = replicas();
-        if (timeline.isEmpty() || timeline.get(timeline.size() - 1) != r) {
-          timeline.add(r);
-        }
-      }, 0, 100, TimeUnit.MILLISECONDS);
       enqueue(80); // 80 jobs / 4 per replica = 20 replicas, at most 2 more per decision
       await("scale-up under way").atMost(Duration.ofSeconds(60)).until(() -> replicas() >= 4);
       String leader = leaseHolder();
@@ -278,7 +289,7 @@ class ControllerChaosIT {
           "standby leader after " + ScenarioReport.seconds(takeover.toMillis() / 1000.0) + ", scale finished "
               + ScenarioReport.seconds(finished.toMillis() / 1000.0) + " after the kill");
     } finally {
-      watch.shutdownNow();
+      watch.close();
     }
   }
 
