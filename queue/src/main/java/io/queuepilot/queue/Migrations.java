@@ -27,6 +27,10 @@ public final class Migrations {
         .baselineOnMigrate(true)
         .baselineVersion("0")
         .table("queuepilot_schema_history")
+        // Session-level advisory lock instead of one long transaction holding a lock on the
+        // history table: with the transactional lock, V015 (ALTER TABLE on the history table)
+        // waits forever for Flyway's own lock connection.
+        .configuration(java.util.Map.of("flyway.postgresql.transactional.lock", "false"))
         .load();
   }
 }
