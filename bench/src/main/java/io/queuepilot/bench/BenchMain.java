@@ -97,6 +97,13 @@ public final class BenchMain implements Callable<Integer> {
   @Option(names = "--controller-max-replicas", defaultValue = "100", description = "maxReplicas of the scaler (Render's ceiling)")
   int controllerMaxReplicas;
 
+  @Option(names = "--controller-modes", split = ",", defaultValue = "kubernetes,render",
+      description = "controller variants: kubernetes (real kube-apiserver, Deployment + QueueScaler status), render (fake Render API)")
+  List<String> controllerModes;
+
+  @Option(names = "--k8s-drain-timeout-seconds", defaultValue = "60", description = "kubernetes mode: wait this long for the scale-down to 0 between bursts")
+  int k8sDrainTimeoutSeconds;
+
   @Option(names = "--modes", split = ",", defaultValue = "single,batched", description = "claim modes to run: single, batched")
   List<String> modes;
 
@@ -150,7 +157,17 @@ public final class BenchMain implements Callable<Integer> {
         case latency -> latency(report, server, logDir);
         case bigtable -> BigTable.run(report, server, logDir, this);
         case uploads -> Uploads.run(report, server, logDir, this);
-        case controller -> ControllerReaction.run(report, server, logDir, this);
+        case controller -> {
+          for (String m : controllerModes) {
+            switch (m) {
+              case "kubernetes" -> KubernetesControllerReaction.run(report, server, logDir, this);
+              case "render" -> ControllerReaction.run(report, server, logDir, this);
+              default -> throw new CommandLine.ParameterException(
+                  new CommandLine(this), "unknown mode '" + m + "' in --controller-modes (kubernetes, render)");
+            }
+            report.line("");
+          }
+        }
       }
       report.format("%n- load average after the section: %s", Machine.loadAverage());
     }

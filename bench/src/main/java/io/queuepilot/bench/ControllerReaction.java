@@ -172,7 +172,7 @@ final class ControllerReaction {
   }
 
   /** Enqueues {@code jobs} from 8 threads, one commit each; returns when the first one committed. */
-  private static long burst(HikariDataSource service, ExecutorService producers, int burst, int jobs) throws Exception {
+  static long burst(HikariDataSource service, ExecutorService producers, int burst, int jobs) throws Exception {
     AtomicLong first = new AtomicLong(Long.MAX_VALUE);
     AtomicInteger next = new AtomicInteger();
     List<Future<?>> futures = new ArrayList<>();
@@ -197,7 +197,7 @@ final class ControllerReaction {
     return first.get();
   }
 
-  private static HikariDataSource servicePool(BenchServer.Db db) {
+  static HikariDataSource servicePool(BenchServer.Db db) {
     HikariConfig hc = new HikariConfig();
     hc.setJdbcUrl(db.jdbcUrl());
     hc.setUsername(QueuePilotSystem.SERVICE_USER);
