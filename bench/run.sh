@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# One command per benchmark: bench/run.sh throughput|latency|bigtable|all [options]
+# One command per benchmark: bench/run.sh throughput|latency|bigtable|uploads|controller|all [options]
 # Installs the peers (npm ci into bench/peers/node_modules, Node.js 22 included), builds the
 # bench jar, starts ONE embedded PostgreSQL server and runs the section; results go to
 # bench/results/<section>.md (copied into docs/benchmarks.md by hand, with the context).
 # Options (after the section) go to io.queuepilot.bench.BenchMain: --jobs, --processes,
-# --concurrency, --pool, --batch-size, --samples, --systems ... (see --help).
+# --concurrency, --pool, --batch-size, --samples, --systems, --controller-modes ... (see --help).
+# Section controller (kubernetes mode) needs kube-apiserver + etcd from tools/k8s/prepare.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 section="${1:-}"

@@ -53,6 +53,8 @@ final class ControllerReaction {
     int maxReplicas = o.controllerMaxReplicas;
     int perReplica = 4;
     int target = Math.min(maxReplicas, (o.burstJobs + perReplica - 1) / perReplica);
+    report.line("### Render mode (fake Render API)");
+    report.line("");
     report.format("Controller (`queuepilot-controller.jar`, render mode, NOTIFY on, poll interval 15 s) against a fake "
             + "Render API on loopback; %d bursts of %,d enqueues (8 connections, one commit each) of a job type the "
             + "scaler watches; concurrencyPerReplica %d, min 1, max %d, so each burst asks for %d instances. Between "
