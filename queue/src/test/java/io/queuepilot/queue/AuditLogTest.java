@@ -61,7 +61,8 @@ class AuditLogTest {
     UUID job = UUID.randomUUID();
     UUID corr = UUID.randomUUID();
     UUID patient = UUID.randomUUID();
-    try (Connection c = pg.superuser().getConnection();
+    // the operator's session on Supabase: postgres, a member of service_role
+    try (Connection c = pg.migrationRole().getConnection();
         Statement s = c.createStatement()) {
       s.execute("SELECT set_config('request.jwt.claims', '{\"sub\":\"" + user + "\",\"role\":\"service_role\"}', false)");
       s.execute("SET ROLE service_role");

@@ -166,7 +166,8 @@ class PrivilegesTest {
 
   @Test
   void serviceRoleSeesJobsAndRunsOperatorFunctions() throws Exception {
-    try (Connection c = pg.superuser().getConnection();
+    // the operator's session on Supabase: postgres, a member of service_role
+    try (Connection c = pg.migrationRole().getConnection();
         Statement s = c.createStatement()) {
       s.execute("SET ROLE service_role");
       try (ResultSet rs = s.executeQuery("SELECT count(*) FROM public.job_queue")) {

@@ -128,6 +128,8 @@ class AccessMatrixTest {
   static UUID extractionJob;
   static UUID pendingProbeJob;
   static UUID deadProbeJob;
+  /** A signed-up user without any grant yet: whom the grant-insert probes name. */
+  static final UUID newDelegate = UUID.randomUUID();
 
   /** A column of the matrix: who is asking, with which token. */
   record Actor(String column, UUID self, String token) {}
@@ -141,6 +143,7 @@ class AccessMatrixTest {
   @BeforeAll
   static void seed() throws SQLException {
     world = SecurityWorld.create(pg);
+    pg.createAuthUsers(newDelegate);
     SecurityWorld.Registration first = world.register(world.owner, "matrix-file");
     SecurityWorld.Registration second = world.register(world.owner, "matrix-file-2");
     shellFile = first.shellFileId();
@@ -311,7 +314,7 @@ class AccessMatrixTest {
         "SELECT count(*) FROM public.profile_access_permissions WHERE profile_id = ?", p));
     m.put("profile_access_permissions insert", (a, c) -> write(c,
         "INSERT INTO public.profile_access_permissions (profile_id, user_id, access_level) VALUES (?, ?, 'read_only')",
-        p, UUID.randomUUID()));
+        p, newDelegate));
     m.put("profile_access_permissions update", (a, c) -> write(c,
         "UPDATE public.profile_access_permissions SET expires_at = expires_at WHERE profile_id = ?", p));
     m.put("profile_access_permissions delete", (a, c) -> write(c,

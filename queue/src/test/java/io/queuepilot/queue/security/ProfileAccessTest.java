@@ -142,6 +142,7 @@ class ProfileAccessTest {
   void revocationTakesEffectOnTheNextRequest() throws SQLException {
     UUID profile = UUID.randomUUID();
     UUID delegate = UUID.randomUUID();
+    world.pg.createAuthUsers(delegate);
     world.execute("INSERT INTO public.user_profiles (id, account_owner_id, display_name) VALUES (?, ?, 'Rev')",
         profile, world.owner);
     world.execute("INSERT INTO public.profile_access_permissions (profile_id, user_id, access_level) VALUES (?, ?, 'read_write')",

@@ -84,6 +84,7 @@ final class SecurityWorld implements AutoCloseable {
   }
 
   private void seedPeople() throws SQLException {
+    pg.createAuthUsers(owner, fullAccess, readWrite, readOnly, emergency, notStarted, expired, revoked, stranger);
     try (Connection c = pg.superuser().getConnection()) {
       try (PreparedStatement ps = c.prepareStatement(
           "INSERT INTO public.user_profiles (id, account_owner_id, display_name, profile_type) VALUES (?, ?, ?, ?)")) {
