@@ -88,6 +88,20 @@ class AccessMatrixTest {
       queuepilot_schema_history         insert  denied denied denied denied denied denied denied  denied  denied   denied denied
       queuepilot_schema_history         update  denied denied denied denied denied denied denied  denied  denied   denied denied
       queuepilot_schema_history         delete  denied denied denied denied denied denied denied  denied  denied   denied denied
+      token_budget                      select  denied denied denied denied denied denied denied denied denied denied denied
+      token_budget                      insert  denied denied denied denied denied denied denied denied denied denied denied
+      token_budget                      update  denied denied denied denied denied denied denied denied denied denied denied
+      token_budget                      delete  denied denied denied denied denied denied denied denied denied denied denied
+      token_budget_reservation          select  denied denied denied denied denied denied denied denied denied denied denied
+      token_budget_reservation          insert  denied denied denied denied denied denied denied denied denied denied denied
+      token_budget_reservation          update  denied denied denied denied denied denied denied denied denied denied denied
+      token_budget_reservation          delete  denied denied denied denied denied denied denied denied denied denied denied
+      configure_token_budget            call    denied denied denied denied denied denied denied denied denied denied denied
+      token_budget_exists               call    denied denied denied denied denied denied denied denied denied denied denied
+      reserve_tokens                    call    denied denied denied denied denied denied denied denied denied denied denied
+      settle_tokens                     call    denied denied denied denied denied denied denied denied denied denied denied
+      block_token_budget                call    denied denied denied denied denied denied denied denied denied denied denied
+      token_budget_status               call    denied denied denied denied denied denied denied denied denied denied denied
       storage.objects                   select  rows   rows   rows   rows   none   none   none    none    none     none   rows
       storage.objects                   insert  ok     ok     ok     denied denied denied denied  denied  denied   denied ok
       storage.objects                   update  ok     ok     ok     none   none   none   none    none    none     none   ok
@@ -130,6 +144,7 @@ class AccessMatrixTest {
   static UUID deadProbeJob;
   /** A signed-up user without any grant yet: whom the grant-insert probes name. */
   static final UUID newDelegate = UUID.randomUUID();
+  static UUID matrixReservation;
 
   /** A column of the matrix: who is asking, with which token. */
   record Actor(String column, UUID self, String token) {}
@@ -171,6 +186,8 @@ class AccessMatrixTest {
     deadProbeJob = UUID.fromString(world.text(
         "SELECT public.enqueue_job('matrix_probe', '{}'::jsonb, 'matrix-probe-dead')"));
     world.execute("SELECT public.dead_letter_job(?, '{\"message\":\"matrix\"}'::jsonb)", deadProbeJob);
+    world.execute("SELECT public.configure_token_budget('matrix', 1000, 10, 60)");
+    matrixReservation = UUID.fromString(world.text("SELECT reservation_id FROM public.reserve_tokens('matrix', 10)"));
 
     actors = new Actor[] {
       user("owner", world.owner),
@@ -261,6 +278,41 @@ class AccessMatrixTest {
            WHERE n.nspname = 'public' AND p.prorettype <> 'trigger'::regtype
              AND has_function_privilege(r.role, p.oid, 'EXECUTE')""");
       assertThat(rows).as("functions an API role can execute are all in the matrix").containsAll(callable);
+    }
+  }
+
+  /**
+   * Beyond the matrix's four operations: on Supabase's default privileges nothing of ours keeps
+   * TRUNCATE, REFERENCES or TRIGGER for an API role, and PUBLIC holds nothing on our tables,
+   * sequences and functions (Supabase's ALL grants would otherwise survive a REVOKE FROM PUBLIC).
+   */
+  @Test
+  void noApiRoleHoldsTruncateReferencesOrTriggerAndPublicHoldsNothing() throws SQLException {
+    try (Connection c = pg.superuser().getConnection()) {
+      assertThat(strings(c, """
+          SELECT r.role || ' ' || p.priv || ' on ' || k.oid::regclass
+            FROM pg_class k
+           CROSS JOIN (VALUES ('anon'), ('authenticated'), ('service_role'), ('public')) r(role)
+           CROSS JOIN (VALUES ('TRUNCATE'), ('REFERENCES'), ('TRIGGER')) p(priv)
+           WHERE k.relnamespace = 'public'::regnamespace AND k.relkind IN ('r', 'p', 'v', 'm')
+             AND has_table_privilege(r.role, k.oid, p.priv)
+          UNION ALL
+          SELECT 'public ' || p.priv || ' on ' || k.oid::regclass
+            FROM pg_class k
+           CROSS JOIN (VALUES ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE')) p(priv)
+           WHERE k.relnamespace = 'public'::regnamespace AND k.relkind IN ('r', 'p', 'v', 'm')
+             AND has_table_privilege('public', k.oid, p.priv)
+          UNION ALL
+          SELECT r.role || ' USAGE on sequence ' || k.oid::regclass
+            FROM pg_class k
+           CROSS JOIN (VALUES ('anon'), ('authenticated'), ('service_role'), ('public')) r(role)
+           WHERE k.relnamespace = 'public'::regnamespace AND k.relkind = 'S'
+             AND has_sequence_privilege(r.role, k.oid, 'USAGE')
+          UNION ALL
+          SELECT 'public EXECUTE on ' || f.oid::regprocedure
+            FROM pg_proc f
+           WHERE f.pronamespace = 'public'::regnamespace AND has_function_privilege('public', f.oid, 'EXECUTE')"""))
+          .isEmpty();
     }
   }
 
@@ -374,6 +426,25 @@ class AccessMatrixTest {
     m.put("queuepilot_schema_history update", (a, c) -> write(c,
         "UPDATE public.queuepilot_schema_history SET success = success"));
     m.put("queuepilot_schema_history delete", (a, c) -> write(c, "DELETE FROM public.queuepilot_schema_history"));
+    // the shared token budget (V020; API roles have nothing since V051)
+    m.put("token_budget select", (a, c) -> rows(c, "SELECT count(*) FROM public.token_budget"));
+    m.put("token_budget insert", (a, c) -> write(c,
+        "INSERT INTO public.token_budget (name, tokens_per_window, requests_per_window) VALUES ('forged', 1, 1)"));
+    m.put("token_budget update", (a, c) -> write(c, "UPDATE public.token_budget SET tokens_per_window = 1"));
+    m.put("token_budget delete", (a, c) -> write(c, "DELETE FROM public.token_budget"));
+    m.put("token_budget_reservation select", (a, c) -> rows(c, "SELECT count(*) FROM public.token_budget_reservation"));
+    m.put("token_budget_reservation insert", (a, c) -> write(c, """
+        INSERT INTO public.token_budget_reservation (budget_name, tokens, requests, reserved_at, active_until)
+        VALUES ('matrix', 1, 1, now(), '2094-01-01')"""));
+    m.put("token_budget_reservation update", (a, c) -> write(c,
+        "UPDATE public.token_budget_reservation SET active_until = '2094-01-01'"));
+    m.put("token_budget_reservation delete", (a, c) -> write(c, "DELETE FROM public.token_budget_reservation"));
+    m.put("configure_token_budget call", (a, c) -> call(c, "SELECT public.configure_token_budget('matrix', 1, 1, 60)"));
+    m.put("token_budget_exists call", (a, c) -> call(c, "SELECT public.token_budget_exists('matrix')"));
+    m.put("reserve_tokens call", (a, c) -> call(c, "SELECT * FROM public.reserve_tokens('matrix', 1)"));
+    m.put("settle_tokens call", (a, c) -> call(c, "SELECT public.settle_tokens(?, 0)", matrixReservation));
+    m.put("block_token_budget call", (a, c) -> call(c, "SELECT public.block_token_budget('matrix', 1000, 'matrix')"));
+    m.put("token_budget_status call", (a, c) -> call(c, "SELECT * FROM public.token_budget_status('matrix')"));
     // storage
     m.put("storage.objects select", (a, c) -> rows(c,
         "SELECT count(*) FROM storage.objects WHERE bucket_id = 'medical-docs' AND name LIKE ? || '/%'", p.toString()));
