@@ -193,9 +193,22 @@ final class Uploads {
     List<Client> people = new ArrayList<>();
     try (Connection c = db.dataSource().getConnection();
         PreparedStatement ps = c.prepareStatement(
-            "INSERT INTO public.user_profiles (id, account_owner_id, profile_type, display_name) VALUES (?, ?, 'self', ?)")) {
+            "INSERT INTO public.user_profiles (id, account_owner_id, profile_type, display_name) VALUES (?, ?, 'self', ?)");
+        PreparedStatement signUp = c.prepareStatement(
+            "INSERT INTO auth.users (id, aud, role, email) VALUES (?, 'authenticated', 'authenticated', ?)")) {
+      // On Supabase user_profiles.account_owner_id references auth.users: sign the users up first.
+      boolean hasAuthUsers;
+      try (ResultSet rs = c.createStatement().executeQuery("SELECT to_regclass('auth.users') IS NOT NULL")) {
+        rs.next();
+        hasAuthUsers = rs.getBoolean(1);
+      }
       for (int i = 0; i < clients; i++) {
         UUID user = UUID.randomUUID();
+        if (hasAuthUsers) {
+          signUp.setObject(1, user);
+          signUp.setString(2, "bench-" + user + "@example.test");
+          signUp.addBatch();
+        }
         UUID patient = UUID.randomUUID();
         String path = patient + "/lab-report-" + i + ".pdf";
         Path file = storeDir.resolve("medical-docs").resolve(path);
@@ -206,6 +219,9 @@ final class Uploads {
         ps.setString(3, "Bench patient " + i);
         ps.addBatch();
         people.add(new Client(user, patient, path, pdf.length, "upload-" + patient));
+      }
+      if (hasAuthUsers) {
+        signUp.executeBatch();
       }
       ps.executeBatch();
     }

@@ -40,6 +40,7 @@ public final class Pipeline {
     this.pg = pg;
     this.workerLogin = workerLogin;
     pg.loginAs(workerLogin, "queue_worker");
+    pg.createAuthUsers(owner);
     try (Connection c = pg.superuser().getConnection();
         PreparedStatement ps = c.prepareStatement(
             "INSERT INTO public.user_profiles (id, account_owner_id, display_name, profile_type) VALUES (?, ?, 'Pat Patient', 'self')")) {
