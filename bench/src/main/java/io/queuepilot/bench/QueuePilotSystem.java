@@ -62,7 +62,15 @@ public final class QueuePilotSystem implements QueueSystem {
         END $$
         """.formatted(WORKER_USER, SERVICE_USER),
         "GRANT queue_worker TO " + WORKER_USER,
-        "GRANT service_role TO " + SERVICE_USER);
+        // On Supabase the migrating postgres may not grant service_role (no ADMIN option):
+        // there the login has to be prepared by someone who may; grant only what is missing.
+        """
+        DO $$ BEGIN
+          IF NOT pg_has_role('%1$s', 'service_role', 'MEMBER') THEN
+            GRANT service_role TO %1$s;
+          END IF;
+        END $$
+        """.formatted(SERVICE_USER));
   }
 
   /** Inserts {@code jobs} ready no-op jobs through enqueue_job, 50,000 per statement. */

@@ -7,6 +7,7 @@ import io.queuepilot.queue.testing.PostgresExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,6 +22,15 @@ class BenchSmokeTest {
   @RegisterExtension static PostgresExtension pg = new PostgresExtension();
 
   @TempDir Path logs;
+
+  /**
+   * On Supabase (the test world) the migrating postgres may not grant service_role; the
+   * bench's service login is prepared by the superuser fixture, as a project's admin would.
+   */
+  @BeforeAll
+  static void serviceLogin() throws Exception {
+    pg.loginAs(QueuePilotSystem.SERVICE_USER, "service_role");
+  }
 
   @Test
   void burnDownDrainsEveryJobThroughWorkerProcesses() throws Exception {

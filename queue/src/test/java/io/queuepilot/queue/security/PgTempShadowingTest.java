@@ -120,6 +120,51 @@ class PgTempShadowingTest {
   }
 
   /**
+   * pg_temp stays on the path (last), so an unqualified relation name that is not in
+   * pg_catalog would resolve to an attacker's temporary table or view: no function of ours
+   * names one of our relations without its schema (string literals and comments aside).
+   */
+  @Test
+  void noFunctionOfOursNamesARelationWithoutItsSchema() throws SQLException {
+    Set<String> relations = new TreeSet<>();
+    Map<String, String> bodies = new LinkedHashMap<>();
+    try (Connection c = pg.superuser().getConnection()) {
+      try (ResultSet rs = c.createStatement().executeQuery("""
+          SELECT relname FROM pg_catalog.pg_class
+           WHERE relnamespace IN ('public'::regnamespace, 'auth'::regnamespace, 'storage'::regnamespace)
+             AND relkind IN ('r', 'p', 'v', 'm', 'S', 'f')""")) {
+        while (rs.next()) {
+          relations.add(rs.getString(1));
+        }
+      }
+      try (ResultSet rs = c.createStatement().executeQuery("""
+          SELECT p.oid::regprocedure::text, p.prosrc FROM pg_catalog.pg_proc p
+           WHERE p.pronamespace = 'public'::regnamespace
+             AND p.proowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'postgres')""")) {
+        while (rs.next()) {
+          bodies.put(rs.getString(1), rs.getString(2));
+        }
+      }
+    }
+    assertThat(relations).contains("job_queue", "document_texts", "token_budget");
+    List<String> unqualified = new ArrayList<>();
+    Pattern word = Pattern.compile("(?<![.\\w\"])([a-z_][a-z0-9_]*)(?![\\w\"(])");
+    for (var fn : bodies.entrySet()) {
+      String code = fn.getValue()
+          .replaceAll("--[^\\n]*", " ")
+          .replaceAll("'(?:[^']|'')*'", "''");
+      Matcher m = word.matcher(code.toLowerCase());
+      while (m.find()) {
+        if (relations.contains(m.group(1))) {
+          unqualified.add(fn.getKey() + ": " + m.group(1));
+        }
+      }
+    }
+    assertThat(bodies).hasSizeGreaterThanOrEqualTo(30);
+    assertThat(unqualified).as("unqualified relation names in function bodies").isEmpty();
+  }
+
+  /**
    * Functions owned by the migration role in public/auth/storage that are SECURITY DEFINER or
    * pin a search_path, without exactly the safe setting.
    */
