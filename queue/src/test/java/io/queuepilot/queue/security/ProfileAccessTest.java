@@ -234,7 +234,7 @@ class ProfileAccessTest {
       {"profile_access_permissions", "user_id, profile_id"},
       {"profile_access_permissions", "profile_id, user_id"},
       {"shell_files", "patient_id"},
-      {"shell_files", "idempotency_key"},
+      {"shell_files", "patient_id, idempotency_key"},
       {"document_texts", "patient_id"},
       {"clinical_events", "patient_id, event_type"},
     };
