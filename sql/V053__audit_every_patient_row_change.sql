@@ -18,7 +18,8 @@
 --                                        else the row's patient_id
 --   job_id / correlation_id / reason     from the context a QueuePilot function set
 --                                        (queuepilot.audit_context), else the row's own job
---                                        (job_id, processing_job_id) and shell file id
+--                                        (job_id, processing_job_id), its shell file id and
+--                                        'direct statement or cascade'
 --   actor / db_user                      log_audit_event: the JWT subject, else the SET ROLE
 --                                        role, else the login (never taken from the context)
 -- The context is a hint about the reason; actor and db_user are always the real session.
@@ -82,9 +83,9 @@ BEGIN
   v_corr := coalesce((v_ctx ->> 'correlation_id')::uuid,
                      CASE TG_TABLE_NAME WHEN 'shell_files' THEN (v_row ->> 'id')::uuid
                                         ELSE (v_row ->> 'shell_file_id')::uuid END);
-  v_reason := coalesce(v_ctx ->> 'reason',
-                       CASE WHEN pg_catalog.pg_trigger_depth() > 1
-                            THEN 'cascade or trigger' ELSE 'direct ' || pg_catalog.lower(TG_OP) END);
+  -- Without a context the change came from a plain statement or a foreign-key cascade (both
+  -- run the trigger at the same depth, so they cannot be told apart here; the actor can).
+  v_reason := coalesce(v_ctx ->> 'reason', 'direct statement or cascade');
 
   PERFORM public.log_audit_event(TG_TABLE_NAME, v_row ->> 'id', TG_OP, v_old, v_new, v_reason,
                                  v_job, v_corr, v_patient);
