@@ -127,9 +127,10 @@ BEGIN
 END
 $$;
 
--- Baseline: rows that existed before this migration and have no INSERT audit row get one
--- BASELINE row (ids only, no values), so that "every row has an INSERT or BASELINE audit row"
--- holds from now on and audit_integrity_problems() can find rows written while auditing was off.
+-- Baseline: every row that exists before this migration gets one BASELINE audit row (ids
+-- only, no values; status changes before V053 were not audited), so that from now on every row
+-- has an INSERT or BASELINE row and no row was updated after its latest audit row — which is
+-- what audit_integrity_problems() checks to find rows written while auditing was off.
 INSERT INTO public.audit_log (table_name, record_id, operation, old_values, new_values, reason,
                               actor, db_user, patient_id, correlation_id, job_id)
 SELECT b.table_name, b.record_id, 'BASELINE', NULL, NULL,
@@ -149,10 +150,7 @@ SELECT b.table_name, b.record_id, 'BASELINE', NULL, NULL,
           FROM public.document_texts d
         UNION ALL
         SELECT 'clinical_events', e.id::text, e.patient_id, e.shell_file_id, e.job_id
-          FROM public.clinical_events e) AS b
- WHERE NOT EXISTS (SELECT 1 FROM public.audit_log a
-                    WHERE a.table_name = b.table_name AND a.record_id = b.record_id
-                      AND a.operation = 'INSERT');
+          FROM public.clinical_events e) AS b;
 
 -- What the migration owner (and a superuser) can still do is documented in docs/security.md:
 -- disable these triggers, change audit_log, drop things. This check finds the traces:
