@@ -67,15 +67,6 @@ class AuditCompletenessTest {
     }
   }
 
-  private static void exec(DataSource ds, String sql, Object... args) throws SQLException {
-    try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < args.length; i++) {
-        ps.setObject(i + 1, args[i]);
-      }
-      ps.execute();
-    }
-  }
-
   /** A completed extraction of a new file of the world's patient; returns the file id. */
   private UUID extractedFile(String key) throws SQLException {
     SecurityWorld.Registration r = world.register(world.owner, key);
@@ -158,23 +149,23 @@ class AuditCompletenessTest {
     UUID patient = UUID.randomUUID();
     UUID file = UUID.randomUUID();
     UUID job = UUID.randomUUID();
-    exec(db, "INSERT INTO auth.users (id, email) VALUES (?, 'owner@example.test'), (?, 'carer@example.test')", user, delegate);
-    exec(db, "INSERT INTO public.user_profiles (id, account_owner_id, display_name) VALUES (?, ?, 'Cascade Kid')", patient, user);
-    exec(db, "INSERT INTO public.profile_access_permissions (profile_id, user_id, access_level) VALUES (?, ?, 'read_only')",
+    SecurityWorld.execute(db, "INSERT INTO auth.users (id, email) VALUES (?, 'owner@example.test'), (?, 'carer@example.test')", user, delegate);
+    SecurityWorld.execute(db, "INSERT INTO public.user_profiles (id, account_owner_id, display_name) VALUES (?, ?, 'Cascade Kid')", patient, user);
+    SecurityWorld.execute(db, "INSERT INTO public.profile_access_permissions (profile_id, user_id, access_level) VALUES (?, ?, 'read_only')",
         patient, delegate);
-    exec(db, """
+    SecurityWorld.execute(db, """
         INSERT INTO public.shell_files (id, patient_id, storage_bucket, storage_path, filename, mime_type, size_bytes,
                                         idempotency_key, processing_job_id)
         VALUES (?, ?, 'medical-docs', ? || '/a.pdf', 'a.pdf', 'application/pdf', 10, 'k', ?)""",
         file, patient, patient.toString(), job);
-    exec(db, "INSERT INTO public.document_texts (patient_id, shell_file_id, job_id, text, processor) VALUES (?, ?, ?, 'T', 'x')",
+    SecurityWorld.execute(db, "INSERT INTO public.document_texts (patient_id, shell_file_id, job_id, text, processor) VALUES (?, ?, ?, 'T', 'x')",
         patient, file, job);
-    exec(db, """
+    SecurityWorld.execute(db, """
         INSERT INTO public.clinical_events (patient_id, shell_file_id, job_id, ordinal, event_type, name)
         VALUES (?, ?, ?, 0, 'allergy', 'Nuts'), (?, ?, ?, 1, 'condition', 'Asthma')""",
         patient, file, job, patient, file, job);
 
-    exec(db, "DELETE FROM auth.users WHERE id = ?", user);
+    SecurityWorld.execute(db, "DELETE FROM auth.users WHERE id = ?", user);
 
     assertThat(rows(db, "SELECT count(*)::text FROM public.user_profiles WHERE id = ?", patient)).containsExactly("0");
     assertThat(rows(db, """

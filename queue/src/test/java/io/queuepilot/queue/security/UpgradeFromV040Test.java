@@ -44,9 +44,9 @@ class UpgradeFromV040Test {
     DataSource worker = pg.loginAs("upgrade_worker", "queue_worker");
 
     // --- data at V040 -----------------------------------------------------------------------
-    exec(db, "INSERT INTO public.user_profiles (id, account_owner_id, display_name) VALUES (?, ?, 'Ann'), (?, ?, 'Bob')",
+    SecurityWorld.execute(db, "INSERT INTO public.user_profiles (id, account_owner_id, display_name) VALUES (?, ?, 'Ann'), (?, ?, 'Bob')",
         patientA, ownerA, patientB, ownerB);
-    exec(db, "INSERT INTO public.profile_access_permissions (profile_id, user_id, access_level) VALUES (?, ?, 'read_only')",
+    SecurityWorld.execute(db, "INSERT INTO public.profile_access_permissions (profile_id, user_id, access_level) VALUES (?, ?, 'read_only')",
         patientA, ownerB);
     UUID[] done = register(db, patientA, "scan-1", "done.pdf");
     SecurityWorld.Claim doneClaim = SecurityWorld.claim(worker, "w-old");
@@ -58,7 +58,7 @@ class UpgradeFromV040Test {
     String longName = "n".repeat(300) + ".pdf";
     UUID[] longNamed = register(db, patientB, "scan-3", longName);
     // Before the upgrade a worker could attach a job to another patient's file (issue 12).
-    UUID foreign = UUID.fromString(text(worker, """
+    UUID foreign = UUID.fromString(SecurityWorld.text(worker, """
         SELECT public.enqueue_job('document_extraction', '{}'::jsonb, 'foreign-before-upgrade', 'ai',
                                   p_patient_id => ?, p_shell_file_id => ?)::text""", patientA, done[0]));
     // ... and keys were global: patient B could not use patient A's key.
@@ -69,41 +69,41 @@ class UpgradeFromV040Test {
     assertThat(Migrations.migrate(db).migrationsExecuted).isGreaterThanOrEqualTo(4);
 
     assertThat(snapshot(db)).as("every row kept as it was").isEqualTo(before);
-    assertThat(text(db, "SELECT string_agg(problem || ': ' || detail, '; ') FROM public.audit_integrity_problems()"))
+    assertThat(SecurityWorld.text(db, "SELECT string_agg(problem || ': ' || detail, '; ') FROM public.audit_integrity_problems()"))
         .as("pre-existing rows got BASELINE audit rows").isNull();
-    assertThat(text(db, "SELECT count(*)::text FROM public.audit_log WHERE operation = 'BASELINE'"))
+    assertThat(SecurityWorld.text(db, "SELECT count(*)::text FROM public.audit_log WHERE operation = 'BASELINE'"))
         .as("one per row: 2 profiles, 1 grant, 3 files, 1 document text, 1 event").isEqualTo("8");
 
     // The job that was in flight during the upgrade finishes normally.
     assertThat(SecurityWorld.writeBack(worker, inFlightClaim, DOC, EVENTS, 1)).isTrue();
-    assertThat(text(db, "SELECT status FROM public.shell_files WHERE id = ?", inFlight[0])).isEqualTo("completed");
+    assertThat(SecurityWorld.text(db, "SELECT status FROM public.shell_files WHERE id = ?", inFlight[0])).isEqualTo("completed");
     // The file with a name the new rules refuse keeps working: its status still changes.
     SecurityWorld.Claim longClaim = SecurityWorld.claim(worker, "w-new");
     assertThat(longClaim.jobId()).isEqualTo(longNamed[1]);
-    assertThat(text(db, "SELECT status || ' ' || length(filename) FROM public.shell_files WHERE id = ?", longNamed[0]))
+    assertThat(SecurityWorld.text(db, "SELECT status || ' ' || length(filename) FROM public.shell_files WHERE id = ?", longNamed[0]))
         .isEqualTo("processing 304");
     assertThat(SecurityWorld.writeBack(worker, longClaim, DOC, "[]", 1)).isTrue();
     // The foreign job enqueued before the upgrade is refused now, and the file is untouched.
-    String doneFile = text(db, "SELECT status || ' ' || (SELECT text FROM public.document_texts WHERE shell_file_id = f.id)"
+    String doneFile = SecurityWorld.text(db, "SELECT status || ' ' || (SELECT text FROM public.document_texts WHERE shell_file_id = f.id)"
         + " FROM public.shell_files f WHERE f.id = ?", done[0]);
     SecurityWorld.Claim foreignClaim = SecurityWorld.claim(worker, "w-attacker");
     assertThat(foreignClaim.jobId()).isEqualTo(foreign);
     assertThatThrownBy(() -> SecurityWorld.writeBack(worker, foreignClaim,
             "{\"text\": \"FORGED\", \"processor\": \"x\"}", "[]", 1))
         .hasMessageContaining("is not the current extraction job of shell file " + done[0]);
-    assertThat(text(db, "SELECT status || ' ' || (SELECT text FROM public.document_texts WHERE shell_file_id = f.id)"
+    assertThat(SecurityWorld.text(db, "SELECT status || ' ' || (SELECT text FROM public.document_texts WHERE shell_file_id = f.id)"
         + " FROM public.shell_files f WHERE f.id = ?", done[0])).isEqualTo(doneFile);
     // Keys are per patient now: B may use A's key, A's repeat still finds A's file.
     UUID[] bSameKey = register(db, patientB, "scan-1", "b.pdf");
     assertThat(bSameKey[0]).isNotEqualTo(done[0]);
     assertThat(register(db, patientA, "scan-1", "done.pdf")[0]).isEqualTo(done[0]);
-    assertThat(text(db, "SELECT count(*)::text FROM pg_indexes WHERE indexname = 'shell_files_idempotency_key_key'"))
+    assertThat(SecurityWorld.text(db, "SELECT count(*)::text FROM pg_indexes WHERE indexname = 'shell_files_idempotency_key_key'"))
         .isEqualTo("0");
   }
 
   /** Rows of every patient table and every job, in a stable text form. */
   private static String snapshot(DataSource db) throws SQLException {
-    return text(db, """
+    return SecurityWorld.text(db, """
         SELECT concat_ws(E'\\n',
           (SELECT string_agg(concat_ws(',', id, account_owner_id, display_name, archived), ';' ORDER BY id) FROM public.user_profiles),
           (SELECT string_agg(concat_ws(',', id, profile_id, user_id, access_level), ';' ORDER BY id) FROM public.profile_access_permissions),
@@ -137,26 +137,6 @@ class UpgradeFromV040Test {
       } catch (SQLException e) {
         c.rollback();
         throw e;
-      }
-    }
-  }
-
-  private static void exec(DataSource db, String sql, Object... args) throws SQLException {
-    try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < args.length; i++) {
-        ps.setObject(i + 1, args[i]);
-      }
-      ps.execute();
-    }
-  }
-
-  private static String text(DataSource db, String sql, Object... args) throws SQLException {
-    try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < args.length; i++) {
-        ps.setObject(i + 1, args[i]);
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? rs.getString(1) : null;
       }
     }
   }
