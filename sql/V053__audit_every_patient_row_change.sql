@@ -48,7 +48,6 @@ BEGIN
   IF TG_OP <> 'DELETE' THEN
     v_new := pg_catalog.to_jsonb(NEW);
   END IF;
-  v_row := coalesce(v_new, v_old);
 
   -- Document text is PHI in bulk: the audit keeps its length only.
   IF TG_TABLE_NAME = 'document_texts' THEN
@@ -62,13 +61,15 @@ BEGIN
 
   -- An update records what changed (old and new value of each changed column).
   IF TG_OP = 'UPDATE' THEN
+    v_row := v_old;  -- the whole old row, for the comparison of the new side
     SELECT pg_catalog.jsonb_object_agg(o.key, o.value) INTO v_old
       FROM pg_catalog.jsonb_each(v_old) AS o
      WHERE o.value IS DISTINCT FROM (v_new -> o.key);
     SELECT pg_catalog.jsonb_object_agg(n.key, n.value) INTO v_new
       FROM pg_catalog.jsonb_each(v_new) AS n
-     WHERE n.value IS DISTINCT FROM (pg_catalog.to_jsonb(OLD) -> n.key);
+     WHERE n.value IS DISTINCT FROM (v_row -> n.key);
   END IF;
+  v_row := coalesce(pg_catalog.to_jsonb(NEW), pg_catalog.to_jsonb(OLD));
 
   v_patient := CASE TG_TABLE_NAME
                  WHEN 'user_profiles' THEN (v_row ->> 'id')::uuid

@@ -89,6 +89,7 @@ class AuditCompletenessTest {
     world.api.request(service, c -> {
       try (Statement s = c.createStatement()) {
         s.executeUpdate("UPDATE public.clinical_events SET name = 'Metformin XR', value = '750' WHERE id = '" + event + "'");
+        s.executeUpdate("UPDATE public.document_texts SET page_count = 7 WHERE id = '" + text + "'");
         s.executeUpdate("DELETE FROM public.document_texts WHERE id = '" + text + "'");
         s.executeUpdate("INSERT INTO public.clinical_events (patient_id, shell_file_id, job_id, ordinal, event_type, name)"
             + " SELECT patient_id, shell_file_id, job_id, 9, 'condition', 'Asthma' FROM public.clinical_events WHERE id = '"
@@ -107,6 +108,11 @@ class AuditCompletenessTest {
          WHERE table_name = 'clinical_events' AND record_id = ? AND operation = 'UPDATE'""", event))
         .as("an update records the changed columns, old and new")
         .containsExactly("{\"name\": \"Metformin\", \"value\": null} -> {\"name\": \"Metformin XR\", \"value\": \"750\"}");
+    assertThat(rows(pg.superuser(), """
+        SELECT old_values::text || ' -> ' || new_values::text FROM public.audit_log
+         WHERE table_name = 'document_texts' AND record_id = ? AND operation = 'UPDATE'""", text))
+        .as("the text is never in the audit, not even its unchanged length")
+        .containsExactly("{\"page_count\": 1} -> {\"page_count\": 7}");
     assertThat(world.count("""
         SELECT count(*) FROM public.audit_log WHERE table_name = 'document_texts' AND record_id = ? AND operation = 'DELETE'
            AND actor = 'service_role' AND patient_id = ? AND old_values -> 'text_length' IS NOT NULL AND old_values -> 'text' IS NULL""",
