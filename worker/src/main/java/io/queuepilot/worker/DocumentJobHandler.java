@@ -45,7 +45,9 @@ public final class DocumentJobHandler implements JobHandler {
     ClaimedJob job = context.job();
     Payload p = parse(job);
     try (FetchedDocument doc = store.fetch(new DocumentRef(p.bucket(), p.storagePath()))) {
-      log.info("document {} fetched: {} bytes", p.storagePath(), doc.size());
+      // Ids only: the storage path and file name are patient-chosen text (PHI, and a newline in
+      // them would forge log lines).
+      log.info("document of shell file {} fetched: {} bytes", p.shellFileId(), doc.size());
       context.checkCancelled();
       Extraction ex = processor.process(context, new DocumentInput(doc.file(), doc.size(), p.mimeType(), p.filename()));
       ExtractionValidator.validate(ex, "invalid_extraction");

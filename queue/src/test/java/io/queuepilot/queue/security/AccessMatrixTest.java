@@ -84,6 +84,10 @@ class AccessMatrixTest {
       audit_log                         insert  denied denied denied denied denied denied denied  denied  denied   denied denied
       audit_log                         update  denied denied denied denied denied denied denied  denied  denied   denied denied
       audit_log                         delete  denied denied denied denied denied denied denied  denied  denied   denied denied
+      patient_erasures                  select  denied denied denied denied denied denied denied  denied  denied   denied none
+      patient_erasures                  insert  denied denied denied denied denied denied denied  denied  denied   denied denied
+      patient_erasures                  update  denied denied denied denied denied denied denied  denied  denied   denied denied
+      patient_erasures                  delete  denied denied denied denied denied denied denied  denied  denied   denied denied
       queuepilot_schema_history         select  denied denied denied denied denied denied denied  denied  denied   denied denied
       queuepilot_schema_history         insert  denied denied denied denied denied denied denied  denied  denied   denied denied
       queuepilot_schema_history         update  denied denied denied denied denied denied denied  denied  denied   denied denied
@@ -117,6 +121,9 @@ class AccessMatrixTest {
       storage_object_patient_id         call    ok     ok     ok     ok     ok     ok     ok      ok      ok       denied ok
       register_shell_file               call    ok     ok     ok     denied denied denied denied  denied  denied   denied ok
       write_back_extraction             call    denied denied denied denied denied denied denied  denied  denied   denied denied
+      reprocess_shell_file              call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      erase_patient_data                call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      audit_integrity_problems          call    denied denied denied denied denied denied denied  denied  denied   denied ok
       enqueue_job                       call    denied denied denied denied denied denied denied  denied  denied   denied ok
       claim_next_job                    call    denied denied denied denied denied denied denied  denied  denied   denied ok
       heartbeat_job                     call    denied denied denied denied denied denied denied  denied  denied   denied ok
@@ -419,6 +426,11 @@ class AccessMatrixTest {
     m.put("audit_log update", (a, c) -> write(c, "UPDATE public.audit_log SET reason = reason WHERE patient_id = ?", p));
     m.put("audit_log delete", (a, c) -> write(c, "DELETE FROM public.audit_log WHERE patient_id = ?", p));
     // Flyway's history table
+    m.put("patient_erasures select", (a, c) -> rows(c, "SELECT count(*) FROM public.patient_erasures"));
+    m.put("patient_erasures insert", (a, c) -> write(c,
+        "INSERT INTO public.patient_erasures (patient_id, reason, requested_by) VALUES (?, 'matrix', 'matrix')", p));
+    m.put("patient_erasures update", (a, c) -> write(c, "UPDATE public.patient_erasures SET reason = reason"));
+    m.put("patient_erasures delete", (a, c) -> write(c, "DELETE FROM public.patient_erasures"));
     m.put("queuepilot_schema_history select", (a, c) -> rows(c, "SELECT count(*) FROM public.queuepilot_schema_history"));
     m.put("queuepilot_schema_history insert", (a, c) -> write(c, """
         INSERT INTO public.queuepilot_schema_history (installed_rank, description, type, script, installed_by, execution_time, success)
@@ -479,6 +491,12 @@ class AccessMatrixTest {
     m.put("write_back_extraction call", (a, c) -> call(c,
         "SELECT public.write_back_extraction(?, ?, '{}'::jsonb, '[]'::jsonb)", extractionJob, UUID.randomUUID()));
     // the queue contract (issue 2)
+    m.put("reprocess_shell_file call", (a, c) -> call(c,
+        "SELECT public.reprocess_shell_file(?, 'matrix probe')", shellFile));
+    // A patient id nobody has: the call runs (and is rolled back) without erasing the world.
+    m.put("erase_patient_data call", (a, c) -> call(c,
+        "SELECT public.erase_patient_data(?, 'matrix probe')", UUID.randomUUID()));
+    m.put("audit_integrity_problems call", (a, c) -> call(c, "SELECT * FROM public.audit_integrity_problems()"));
     m.put("enqueue_job call", (a, c) -> call(c, "SELECT public.enqueue_job('matrix_probe', '{}'::jsonb, 'matrix-new')"));
     m.put("claim_next_job call", (a, c) -> call(c,
         "SELECT * FROM public.claim_next_job('matrix', ARRAY['no_such_type'])"));

@@ -179,6 +179,39 @@ class ProfileAccessTest {
         .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("42501");
   }
 
+  /**
+   * Issue 12: inserting a profile (or a grant) with an id that exists must answer exactly as
+   * with an id that does not, so ids cannot be probed; users never choose ids.
+   */
+  @Test
+  void insertingWithAnExistingIdDoesNotRevealThatItExists() throws SQLException {
+    String profileSql = "INSERT INTO public.user_profiles (id, account_owner_id, display_name) VALUES (?, ?, 'Probe')";
+    String existing = refusal(() -> updateAs(world.stranger, profileSql, world.patient, world.stranger));
+    String unknown = refusal(() -> updateAs(world.stranger, profileSql, UUID.randomUUID(), world.stranger));
+    assertThat(existing).startsWith("42501 ").doesNotContain("duplicate").doesNotContain(world.patient.toString());
+    assertThat(existing).as("the same answer for an existing and an unknown id").isEqualTo(unknown);
+
+    String grantId = world.text("SELECT id::text FROM public.profile_access_permissions WHERE user_id = ?", world.readOnly);
+    String grantSql = """
+        INSERT INTO public.profile_access_permissions (id, profile_id, user_id, access_level)
+        VALUES (?::uuid, ?, ?, 'read_only')""";
+    String existingGrant = refusal(() -> updateAs(world.stranger, grantSql, grantId, world.strangersPatient, world.owner));
+    String unknownGrant = refusal(() -> updateAs(world.stranger, grantSql, UUID.randomUUID().toString(),
+        world.strangersPatient, world.owner));
+    assertThat(existingGrant).startsWith("42501 ").doesNotContain("duplicate").isEqualTo(unknownGrant);
+
+    // Creating one's own profile without an id still works.
+    assertThat(updateAs(world.stranger,
+        "INSERT INTO public.user_profiles (account_owner_id, display_name, profile_type) VALUES (?, 'Stan Jr', 'child')",
+        world.stranger)).isEqualTo(1);
+  }
+
+  private static String refusal(org.assertj.core.api.ThrowableAssert.ThrowingCallable call) {
+    Throwable t = org.assertj.core.api.Assertions.catchThrowable(call);
+    assertThat(t).isInstanceOf(SQLException.class);
+    return ((SQLException) t).getSQLState() + " " + t.getMessage();
+  }
+
   @Test
   void storageObjectsOnlyUnderTheFolderOfAnAccessiblePatient() throws SQLException {
     assertThat(world.text("SELECT public::text FROM storage.buckets WHERE id = 'medical-docs'")).isEqualTo("false");
@@ -235,7 +268,7 @@ class ProfileAccessTest {
       {"profile_access_permissions", "user_id, profile_id"},
       {"profile_access_permissions", "profile_id, user_id"},
       {"shell_files", "patient_id"},
-      {"shell_files", "idempotency_key"},
+      {"shell_files", "patient_id, idempotency_key"},
       {"document_texts", "patient_id"},
       {"clinical_events", "patient_id, event_type"},
     };

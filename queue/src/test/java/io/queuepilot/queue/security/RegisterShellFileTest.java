@@ -126,15 +126,99 @@ class RegisterShellFileTest {
     }
   }
 
+  /**
+   * Keys are per patient (issue 12): another patient's key neither answers "already used" (an
+   * existence oracle) nor blocks an upload; each patient's repeat still finds their own file.
+   */
   @Test
-  void aKeyAlreadyUsedForAnotherPatientIsRefused() throws SQLException {
-    world.register(world.owner, "shared-key");
+  void aKeyUsedByAnotherPatientNeitherAnswersNorBlocks() throws SQLException {
+    SecurityWorld.Registration mine = world.register(world.owner, "shared-key");
+    SecurityWorld.Registration theirs = world.api.request(world.token(world.stranger),
+        c -> SecurityWorld.registerOn(c, world.strangersPatient, "shared-key", "application/pdf", 5L));
+
+    assertThat(theirs.created()).as("the stranger's upload with the same key is a new upload").isTrue();
+    assertThat(theirs.shellFileId()).isNotEqualTo(mine.shellFileId());
+    assertThat(theirs.jobId()).isNotEqualTo(mine.jobId());
+    assertThat(world.text("SELECT patient_id::text FROM public.shell_files WHERE id = ?", theirs.shellFileId()))
+        .isEqualTo(world.strangersPatient.toString());
+    // Each patient's repeat finds their own file, not the other one.
+    assertThat(world.register(world.owner, "shared-key"))
+        .isEqualTo(new SecurityWorld.Registration(mine.shellFileId(), mine.jobId(), false));
+    SecurityWorld.Registration theirsAgain = world.api.request(world.token(world.stranger),
+        c -> SecurityWorld.registerOn(c, world.strangersPatient, "shared-key", "application/pdf", 5L));
+    assertThat(theirsAgain).isEqualTo(new SecurityWorld.Registration(theirs.shellFileId(), theirs.jobId(), false));
+    assertThat(world.count("SELECT count(*) FROM public.shell_files WHERE idempotency_key = 'shared-key'")).isEqualTo(2);
+    // The key is unique per patient at the index level, whoever writes.
+    assertThat(world.text("""
+        SELECT pg_get_indexdef(indexrelid) FROM pg_index
+         WHERE indrelid = 'public.shell_files'::regclass AND indisunique AND NOT indisprimary"""))
+        .contains("(patient_id, idempotency_key)");
+  }
+
+  /** File names and storage paths are bounded and free of control characters (issue 12). */
+  @Test
+  void overlongOrControlCharacterNamesAndPathsAreRefusedNamingTheField() throws SQLException {
+    String folder = world.patient + "/";
+    String[][] cases = {
+      {folder + "ok.pdf", "x".repeat(256), "key-long-name", "p_filename is 256 characters long; at most 255 are allowed"},
+      {folder + "ok.pdf", "x".repeat(15_000), "key-huge-name", "p_filename is 15000 characters long; at most 255 are allowed"},
+      {folder + "ok.pdf", "scan\n2026-01-01 INFO forged line", "key-nl-name", "p_filename contains control characters"},
+      {folder + "ok.pdf", "tab\tname.pdf", "key-tab-name", "p_filename contains control characters"},
+      {folder + "a\nb.pdf", "a.pdf", "key-nl-path", "p_storage_path contains control characters"},
+      {folder + "a\rb.pdf", "a.pdf", "key-cr-path", "p_storage_path contains control characters"},
+      {folder + "d/".repeat(500) + "a.pdf", "a.pdf", "key-long-path", "p_storage_path is 1042 characters long; at most 1024 are allowed"},
+      {folder + "a.pdf", "a.pdf", "key\u0007bell", "p_idempotency_key contains control characters"},
+    };
     long files = world.count("SELECT count(*) FROM public.shell_files");
-    assertThatThrownBy(() -> world.api.request(world.token(world.stranger),
-            c -> SecurityWorld.registerOn(c, world.strangersPatient, "shared-key", "application/pdf", 5L)))
-        .isInstanceOf(SQLException.class)
-        .hasMessageContaining("idempotency key \"shared-key\" was already used for another upload");
-    assertThat(world.count("SELECT count(*) FROM public.shell_files")).isEqualTo(files);
+    long audits = world.count("SELECT count(*) FROM public.audit_log");
+    for (String[] c : cases) {
+      String path = c[0];
+      String name = c[1];
+      String key = c[2];
+      assertThatThrownBy(() -> world.api.request(world.token(world.owner), conn -> {
+            try (PreparedStatement ps = conn.prepareStatement(
+                "SELECT * FROM public.register_shell_file(?, 'medical-docs', ?, ?, 'application/pdf', 10, ?)")) {
+              ps.setObject(1, world.patient);
+              ps.setString(2, path);
+              ps.setString(3, name);
+              ps.setString(4, key);
+              ps.executeQuery().close();
+            }
+            return null;
+          }))
+          .as(c[3])
+          .isInstanceOf(SQLException.class)
+          .hasMessageContaining("register_shell_file: " + c[3])
+          .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("22023");
+    }
+    // A 255-character name is fine.
+    Boolean created = world.api.request(world.token(world.owner), conn -> {
+      try (PreparedStatement ps = conn.prepareStatement(
+          "SELECT created FROM public.register_shell_file(?, 'medical-docs', ?, ?, 'application/pdf', 10, 'key-255')")) {
+        ps.setObject(1, world.patient);
+        ps.setString(2, folder + "ok.pdf");
+        ps.setString(3, "y".repeat(255));
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getBoolean(1);
+        }
+      }
+    });
+    assertThat(created).isTrue();
+    assertThat(world.count("SELECT count(*) FROM public.shell_files")).isEqualTo(files + 1);
+    assertThat(world.count("SELECT count(*) FROM public.audit_log")).isEqualTo(audits + 1);
+
+    // service_role writing the table directly meets the same checks (trigger), naming the column.
+    assertThatThrownBy(() -> world.api.request(world.tokens.serviceRoleKey(), conn -> {
+          try (PreparedStatement ps = conn.prepareStatement(
+              "UPDATE public.shell_files SET filename = ? WHERE patient_id = ?")) {
+            ps.setString(1, "evil\nname");
+            ps.setObject(2, world.patient);
+            return ps.executeUpdate();
+          }
+        }))
+        .hasMessageContaining("shell_files: filename contains control characters")
+        .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("22023");
   }
 
   @ParameterizedTest(name = "{0}")

@@ -214,7 +214,16 @@ final class SecurityWorld implements AutoCloseable {
 
   /** A single value from the superuser's view of the database. */
   String text(String sql, Object... args) throws SQLException {
-    try (Connection c = pg.superuser().getConnection();
+    return text(pg.superuser(), sql, args);
+  }
+
+  void execute(String sql, Object... args) throws SQLException {
+    execute(pg.superuser(), sql, args);
+  }
+
+  /** A single value (first column of the first row, or null) as {@code db} sees it. */
+  static String text(DataSource db, String sql, Object... args) throws SQLException {
+    try (Connection c = db.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       for (int i = 0; i < args.length; i++) {
         ps.setObject(i + 1, args[i]);
@@ -225,8 +234,9 @@ final class SecurityWorld implements AutoCloseable {
     }
   }
 
-  void execute(String sql, Object... args) throws SQLException {
-    try (Connection c = pg.superuser().getConnection();
+  /** Runs one statement with bound arguments on {@code db}. */
+  static void execute(DataSource db, String sql, Object... args) throws SQLException {
+    try (Connection c = db.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       for (int i = 0; i < args.length; i++) {
         ps.setObject(i + 1, args[i]);

@@ -225,10 +225,8 @@ class WriteBackExtractionTest {
     SecurityWorld.Registration r = registerAndClaim("wb-reprocess", claim);
     assertThat(SecurityWorld.writeBack(worker, claim[0], DOCUMENT, EVENTS, 10)).isTrue();
 
-    UUID rerun = UUID.fromString(world.text("""
-        SELECT public.enqueue_job('document_extraction', '{}'::jsonb, ? || ':document_extraction:rerun', 'ai',
-                                  p_patient_id => ?, p_shell_file_id => ?)""",
-        r.shellFileId().toString(), world.patient, r.shellFileId()));
+    // An operator re-processes the file: the new job becomes the file's current job.
+    UUID rerun = UUID.fromString(world.text("SELECT public.reprocess_shell_file(?, 'better model')", r.shellFileId()));
     SecurityWorld.Claim rerunClaim = SecurityWorld.claim(worker, "worker-rerun");
     assertThat(rerunClaim.jobId()).isEqualTo(rerun);
     assertThat(SecurityWorld.writeBack(worker, rerunClaim, DOCUMENT,

@@ -40,17 +40,17 @@ public final class LocalDirectoryStore implements DocumentStore {
     }
     String p = ref.path();
     if (p == null || p.isBlank() || p.startsWith("/") || p.startsWith("\\") || p.indexOf('\0') >= 0) {
-      throw JobFailure.permanent("invalid_reference", "storage_path '" + p + "' must be a relative path");
+      throw JobFailure.permanent("invalid_reference", "the job's storage_path must be a relative path");
     }
     Path bucketDir = root.resolve(ref.bucket());
     Path file;
     try {
       file = bucketDir.resolve(p).normalize();
     } catch (InvalidPathException e) {
-      throw JobFailure.permanent("invalid_reference", "storage_path '" + p + "' is not a valid path");
+      throw JobFailure.permanent("invalid_reference", "the job's storage_path is not a valid path");
     }
     if (!file.startsWith(bucketDir) || file.equals(bucketDir)) {
-      throw JobFailure.permanent("invalid_reference", "storage_path '" + p + "' leaves the bucket directory");
+      throw JobFailure.permanent("invalid_reference", "the job's storage_path leaves the bucket directory");
     }
     return file;
   }
@@ -60,12 +60,12 @@ public final class LocalDirectoryStore implements DocumentStore {
     Path file = resolve(ref);
     if (!Files.isRegularFile(file)) {
       throw JobFailure.permanent(
-          "object_not_found", "no object '" + ref.path() + "' in bucket '" + ref.bucket() + "' of the local store");
+          "object_not_found", "no object at the job's storage_path in bucket '" + ref.bucket() + "' of the local store");
     }
     // a symlink inside the store must not lead outside it
     Path real = file.toRealPath();
     if (!real.startsWith(root.toRealPath(LinkOption.NOFOLLOW_LINKS))) {
-      throw JobFailure.permanent("invalid_reference", "storage_path '" + ref.path() + "' resolves outside the store");
+      throw JobFailure.permanent("invalid_reference", "the job's storage_path resolves outside the store");
     }
     long size = Files.size(real);
     if (size > maxBytes) {

@@ -107,16 +107,19 @@ public final class SupabaseStorageStore implements DocumentStore {
     } catch (IOException e) {
       // not JSON: keep the status only
     }
+    // Messages end up in logs and in job errors: they name the bucket and Storage's error code,
+    // never the patient-chosen path, nor Storage's message (which echoes the key).
     if (status == 404 || inner.contains("404") || inner.contains("not_found")) {
       return JobFailure.permanent(
-          "object_not_found", "no object '" + ref.path() + "' in Supabase Storage bucket '" + ref.bucket() + "'",
+          "object_not_found", "no object at the job's storage_path in Supabase Storage bucket '" + ref.bucket() + "'",
           Map.of("http_status", status));
     }
     if (status == 413) {
       return temp.tooLarge(temp.maxBytes());
     }
     return JobFailure.retryable(
-        "storage_error", "Supabase Storage answered HTTP " + status + " for '" + ref.path() + "': " + abbreviate(body), null);
+        "storage_error", "Supabase Storage answered HTTP " + status + " (" + inner.strip() + ") for the job's storage_path",
+        null);
   }
 
   private HttpRequest get(String url) {
