@@ -30,7 +30,7 @@ public record ModelCapabilities(
   public static final int SHORT_SIDE = 768;
 
   public static ModelCapabilities of(String model) {
-    String m = model.toLowerCase(Locale.ROOT);
+    String m = model.toLowerCase(Locale.ROOT).replaceFirst("^ft:", ""); // fine-tunes: ft:gpt-4o-mini-2024-07-18:org::id
     boolean reasoning = m.matches("^(o1|o3|o4|gpt-5)([-.].*)?$");
     if (m.startsWith("gpt-4o-mini")) {
       return new ModelCapabilities(model, false, true, 2833, 5667, 0, 16_384);

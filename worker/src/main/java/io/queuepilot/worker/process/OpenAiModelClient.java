@@ -93,7 +93,7 @@ public final class OpenAiModelClient implements ModelClient, AutoCloseable {
         throw unusable;
       }
       if (e.statusCode() == 404) {
-        throw new ProviderUnusable(Kind.CONFIG, e.code().orElse("model_not_found"), 404,
+        throw new ProviderUnusable(Kind.CONFIG, field(e::code).isEmpty() ? "model_not_found" : field(e::code), 404,
             "QUEUEPILOT_OPENAI_MODEL: the provider does not know model '" + model + "': " + e.getMessage());
       }
       throw JobFailure.retryable("model_unavailable", "checking the model failed: HTTP " + e.statusCode(), e);
@@ -153,14 +153,14 @@ public final class OpenAiModelClient implements ModelClient, AutoCloseable {
       }
       int status = e.statusCode();
       if (status == 429) {
-        throw new ModelRateLimited("OpenAI answered 429 " + e.code().orElse("") + ": " + e.getMessage(),
+        throw new ModelRateLimited("OpenAI answered 429 " + field(e::code) + ": " + e.getMessage(),
             RateLimitHeaders.parse(map(e.headers())));
       }
       if (status >= 500 || status == 408 || status == 409) {
         throw JobFailure.retryable("model_unavailable", "OpenAI answered HTTP " + status + ": " + e.getMessage(), e);
       }
       throw JobFailure.permanent("model_rejected_request", "OpenAI answered HTTP " + status + ": " + e.getMessage(),
-          Map.of("http_status", status, "openai_code", e.code().orElse("")));
+          Map.of("http_status", status, "openai_code", field(e::code)));
     } catch (OpenAIIoException e) {
       if (Thread.currentThread().isInterrupted()) {
         throw new InterruptedException("model call interrupted");
@@ -180,8 +180,8 @@ public final class OpenAiModelClient implements ModelClient, AutoCloseable {
    */
   static ProviderUnusable unusable(OpenAIServiceException e) {
     int status = e.statusCode();
-    String code = e.code().orElse("");
-    String type = e.type().orElse("");
+    String code = field(e::code);
+    String type = field(e::type);
     String message = e.getMessage();
     if (status == 429 && ("insufficient_quota".equals(code) || "insufficient_quota".equals(type))) {
       return new ProviderUnusable(Kind.QUOTA, "insufficient_quota", status,
@@ -192,11 +192,20 @@ public final class OpenAiModelClient implements ModelClient, AutoCloseable {
           "OpenAI rejected the API key or its access (HTTP " + status + (code.isEmpty() ? "" : ", " + code) + "): " + message);
     }
     if (status == 400 && ("unsupported_parameter".equals(code) || "unsupported_value".equals(code))) {
-      Optional<String> param = e.param();
+      Optional<String> param = Optional.of(field(e::param)).filter(p -> !p.isEmpty());
       return new ProviderUnusable(Kind.CONFIG, code, status,
           "the model rejects the request's parameter " + param.orElse("?") + " (" + code + "): " + message);
     }
     return null;
+  }
+
+  /** A field of the error body; Azure's bodies lack some ({"error":{"code","message"}}), which openai-java reports by throwing. */
+  private static String field(java.util.function.Supplier<Optional<String>> f) {
+    try {
+      return f.get().orElse("");
+    } catch (com.openai.errors.OpenAIInvalidDataException e) {
+      return "";
+    }
   }
 
   private static Map<String, List<String>> map(Headers headers) {

@@ -361,12 +361,13 @@ public final class OpenAiProcessor implements Processor {
           }
           return;
         }
-        if ("content_filter".equals(finish)) {
-          markUnread(parts, "content_filter");
-          return;
-        }
-        if (response.refusal() != null) {
-          markUnread(parts, "model_refused");
+        if ("content_filter".equals(finish) || response.refusal() != null) {
+          // isolate the page(s) the model will not read, read the rest
+          if (pagesOf(parts).size() > 1) {
+            split(parts, outputTokens);
+          } else {
+            markUnread(parts, "content_filter".equals(finish) ? "content_filter" : "model_refused");
+          }
           return;
         }
         try {
@@ -381,6 +382,12 @@ public final class OpenAiProcessor implements Processor {
         firstFailure = lastInvalid;
       }
       markUnread(parts, "invalid_model_output");
+    }
+
+    private Set<Integer> pagesOf(List<Part> parts) {
+      Set<Integer> pages = new LinkedHashSet<>();
+      parts.forEach(p -> pages.add(p.page()));
+      return pages;
     }
 
     private void split(List<Part> parts, int outputTokens) throws Exception {
