@@ -229,18 +229,27 @@ public final class Corpus {
    * medication in its ink cells: the 20 MB upload of the heap test.
    */
   public Doc bigNoisyPng(long bytes) throws IOException {
-    int side = (int) Math.sqrt(bytes / 3.0);
-    BufferedImage img = new BufferedImage(side, side, BufferedImage.TYPE_INT_RGB);
-    Random r = new Random(9);
-    for (int y = 0; y < side; y++) {
-      for (int x = 0; x < side; x++) {
-        img.setRGB(x, y, r.nextInt(0x1000000));
-      }
-    }
     Fact fact = new Fact("medication", "Methotrexate", 1);
-    PageInk.paint(img, side, side, med(fact, 15));
     Path f = dir.resolve("big-" + bytes + ".png");
-    ImageIO.write(img, "png", f.toFile());
+    int side = (int) Math.sqrt(bytes / 2.6);
+    for (int attempt = 0; attempt < 4; attempt++) {
+      // the ink cells, then sensor noise over everything (dark cells stay dark, light ones light): noise does not compress
+      BufferedImage img = PageInk.page(side, side, med(fact, 15));
+      Random r = new Random(9);
+      for (int y = 0; y < side; y++) {
+        for (int x = 0; x < side; x++) {
+          boolean dark = (img.getRGB(x, y) & 0xFF) < 128;
+          int lo = dark ? 0 : 165;
+          img.setRGB(x, y, (lo + r.nextInt(91)) << 16 | (lo + r.nextInt(91)) << 8 | (lo + r.nextInt(91)));
+        }
+      }
+      ImageIO.write(img, "png", f.toFile());
+      long size = Files.size(f);
+      if (size > bytes * 0.95 && size <= bytes) {
+        break;
+      }
+      side = (int) (side * Math.sqrt(bytes * 0.975 / size));
+    }
     return new Doc("noisy PNG (" + Files.size(f) / (1 << 20) + " MiB)", f, "image/png", 1, List.of(fact), List.of());
   }
 
