@@ -229,6 +229,8 @@ class WriteBackExtractionTest {
         SELECT public.enqueue_job('document_extraction', '{}'::jsonb, ? || ':document_extraction:rerun', 'ai',
                                   p_patient_id => ?, p_shell_file_id => ?)""",
         r.shellFileId().toString(), world.patient, r.shellFileId()));
+    // a re-processing makes the new job the file's current one (only that job may write its rows, V060)
+    world.execute("UPDATE public.shell_files SET processing_job_id = '" + rerun + "' WHERE id = '" + r.shellFileId() + "'");
     SecurityWorld.Claim rerunClaim = SecurityWorld.claim(worker, "worker-rerun");
     assertThat(rerunClaim.jobId()).isEqualTo(rerun);
     assertThat(SecurityWorld.writeBack(worker, rerunClaim, DOCUMENT,

@@ -92,10 +92,11 @@ public final class OpenAiModelClient implements ModelClient, AutoCloseable {
       if (unusable != null) {
         throw unusable;
       }
-      if (e.statusCode() == 404) {
-        throw new ProviderUnusable(Kind.CONFIG, field(e::code).isEmpty() ? "model_not_found" : field(e::code), 404,
-            "QUEUEPILOT_OPENAI_MODEL: the provider does not know model '" + model + "': " + e.getMessage());
+      if (e.statusCode() == 404 && "model_not_found".equals(field(e::code))) {
+        throw new ProviderUnusable(Kind.CONFIG, "model_not_found", 404,
+            "the provider does not know model '" + model + "': " + e.getMessage());
       }
+      // a 404 without OpenAI's model_not_found (a gateway without /models): the first call tells
       throw JobFailure.retryable("model_unavailable", "checking the model failed: HTTP " + e.statusCode(), e);
     } catch (OpenAIIoException e) {
       throw JobFailure.retryable("model_io_error", "checking the model failed: " + e.getMessage(), e);
