@@ -267,7 +267,8 @@ class ChartTemplateTest {
     assertThat(alerts.keySet()).containsExactlyInAnyOrder("QueuePilotWorkerDown", "QueuePilotControllerDown",
         "QueuePilotControllerNotLeading", "QueuePilotQueueBacklog", "QueuePilotHighErrorRate",
         "QueuePilotTokenBudgetSaturated", "QueuePilotFastJobLatencySLO", "QueuePilotAiJobLatencySLO",
-        "QueuePilotSuccessRateSLO", "QueuePilotDeadLetterRateSLO");
+        "QueuePilotSuccessRateSLO", "QueuePilotDeadLetterRateSLO", "QueuePilotModelQuotaExhausted",
+        "QueuePilotModelProviderRejectsWorker");
     // 3 failed health checks at a 30 s scrape interval
     assertThat(alerts.get("QueuePilotWorkerDown").path("expr").asText())
         .contains("up{namespace=\"queuepilot\", service=\"qp-queuepilot-worker\"} == 0");

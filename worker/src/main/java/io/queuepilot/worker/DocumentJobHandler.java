@@ -57,11 +57,20 @@ public final class DocumentJobHandler implements JobHandler {
       document.put("page_count", ex.pageCount());
       document.put("processor", ex.processor());
       document.put("model", ex.model());
+      // issue 13: page accounting, what validation dropped, and whether the stored text was cut
+      document.put("pages_read", ex.pagesRead());
+      document.set("pages_unread", JSON.valueToTree(ex.unreadPages()));
+      document.set("dropped_events", JSON.valueToTree(ex.droppedEvents()));
+      document.put("text_truncated", ex.textTruncated());
+      document.put("text_chars", ex.textChars());
+      document.put("model_calls", ex.modelCalls());
+      document.put("tokens_reserved", ex.tokensReserved());
       String events = JSON.writeValueAsString(ex.events());
       boolean written =
           context.commit(() -> writeBack.writeBack(job.id(), job.leaseToken(), document.toString(), events, ex.tokensUsed()));
       if (written) {
-        log.info("wrote {} clinical events ({} chars of text, {} tokens)", ex.events().size(), ex.text().length(), ex.tokensUsed());
+        log.info("wrote {} clinical events ({} chars of text, {} tokens), {} of {} pages read, {} events dropped",
+            ex.events().size(), ex.text().length(), ex.tokensUsed(), ex.pagesRead(), ex.pageCount(), ex.droppedEvents().size());
       }
     }
   }

@@ -60,6 +60,8 @@ public final class FailureDecider {
       case RATE_LIMITED ->
           new Decision.Release(ErrorClass.RATE_LIMITED, failure.code(), failure.retryAfter().orElse(defaultRateLimitDelay));
       case SHUTDOWN -> new Decision.Release(ErrorClass.SHUTDOWN, failure.code(), Duration.ZERO);
+      case PROVIDER_HALTED ->
+          new Decision.Release(ErrorClass.PROVIDER_HALTED, failure.code(), failure.retryAfter().orElse(defaultRateLimitDelay));
       case RETRYABLE, PERMANENT ->
           fail(failure.errorClass(), failure.code(), failure.getMessage(), failure.details(), job, now);
     };

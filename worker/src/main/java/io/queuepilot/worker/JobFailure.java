@@ -20,7 +20,12 @@ public final class JobFailure extends Exception {
     /** OpenAI or the shared budget said "not now": release_job with a delay, no attempt spent. */
     RATE_LIMITED,
     /** The worker is stopping: release_job at once so another worker takes the job. */
-    SHUTDOWN;
+    SHUTDOWN,
+    /**
+     * The model provider refuses this worker (quota/billing, authentication, configuration):
+     * release_job with a delay, no attempt spent; the worker stops claiming (see ProviderHalt).
+     */
+    PROVIDER_HALTED;
 
     public String json() {
       return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
@@ -59,6 +64,10 @@ public final class JobFailure extends Exception {
 
   public static JobFailure rateLimited(String code, String message, Duration retryAfter) {
     return new JobFailure(ErrorClass.RATE_LIMITED, code, message, retryAfter, null, null);
+  }
+
+  public static JobFailure providerHalted(String code, String message, Duration retryAfter) {
+    return new JobFailure(ErrorClass.PROVIDER_HALTED, code, message, retryAfter, null, null);
   }
 
   public ErrorClass errorClass() {

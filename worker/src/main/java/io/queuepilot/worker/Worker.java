@@ -64,6 +64,7 @@ public final class Worker {
   private final Clock clock;
   private final WorkerMetrics metrics;
   private final FailureDecider decider;
+  private final ProviderHalt providerHalt;
   private final int capacity;
   /** Keyed by lease token: the same job may come back to this worker under a new lease. */
   private final Map<UUID, RunningJob> inFlight = new ConcurrentHashMap<>();
@@ -82,7 +83,14 @@ public final class Worker {
    */
   public Worker(
       Settings settings, JobQueue queue, JobHandler handler, Clock clock, WorkerMetrics metrics, long maxHeapBytes) {
+    this(settings, queue, handler, clock, metrics, maxHeapBytes, new ProviderHalt(clock));
+  }
+
+  /** @param providerHalt while it is in force the worker claims nothing (quota, key or model configuration refused) */
+  public Worker(Settings settings, JobQueue queue, JobHandler handler, Clock clock, WorkerMetrics metrics,
+      long maxHeapBytes, ProviderHalt providerHalt) {
     this.settings = settings;
+    this.providerHalt = providerHalt;
     this.queue = queue;
     this.handler = handler;
     this.clock = clock;
@@ -150,7 +158,12 @@ public final class Worker {
       try {
         int free = capacity - inFlight.size();
         Instant now = clock.instant();
-        if (free > 0 && !now.isBefore(claimPausedUntil)) {
+        Optional<ProviderHalt.State> halted = providerHalt.current();
+        if (halted.isPresent()) {
+          // the provider refuses us: jobs stay pending for replicas (or a restart) that can run them
+          Duration untilResume = Duration.between(now, halted.get().until().isAfter(now.plus(wait)) ? now.plus(wait) : halted.get().until());
+          wait = untilResume.isNegative() || untilResume.isZero() ? Duration.ofMillis(1) : untilResume;
+        } else if (free > 0 && !now.isBefore(claimPausedUntil)) {
           List<ClaimedJob> got = queue.claim(settings.workerId(), settings.jobTypes(), settings.lanes(), free);
           for (ClaimedJob job : got) {
             metrics.claimed(job.jobType(), 1);

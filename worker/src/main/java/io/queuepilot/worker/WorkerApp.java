@@ -64,29 +64,37 @@ public final class WorkerApp implements AutoCloseable {
     WorkerMetrics metrics = new WorkerMetrics(registry);
     HikariDataSource pool = QueueDataSources.pool(config.database(), "qp-worker-" + config.workerId());
     OpenAiModelClient modelClient = null;
+    ProviderHalt halt = new ProviderHalt(clock);
+    metrics.providerHalt(halt);
     try {
       removeLeftoverTempFiles(config.tempDir());
       DocumentStore store = store(config);
       store.checkReady();
       Processor processor;
       if (config.processor() == WorkerConfig.ProcessorKind.OPENAI) {
-        modelClient = new OpenAiModelClient(config.openAiBaseUrl(), config.openAiApiKey().orElseThrow(), config.openAiTimeout());
-        processor = new OpenAiProcessor(modelClient, budget(config, pool, clock), metrics, config.openAiModel(),
-            config.maxTextChars(), config.openAiMaxOutputTokens(), config.openAiMaxPageImages(),
-            config.openAiMaxImageBytes(), config.rateLimitDefaultDelay());
+        modelClient = new OpenAiModelClient(
+            OpenAiModelClient.Endpoint.valueOf(config.openAiEndpoint().name()), config.openAiBaseUrl(),
+            config.openAiApiKey().orElseThrow(), config.openAiTimeout(), config.openAiModel(),
+            config.azureDeployment().orElse(null), config.azureApiVersion());
+        OpenAiProcessor openAi = new OpenAiProcessor(modelClient, budget(config, pool, clock), metrics, halt,
+            new OpenAiProcessor.Settings(config.openAiModel(), config.openAiMaxCallChars(), config.openAiMaxPageImages(),
+                config.openAiMaxOutputTokens(), config.openAiMaxCallsPerDocument(), config.maxTextChars(),
+                config.openAiMaxImageBytes(), config.rateLimitDefaultDelay(), config.quotaBlock()));
+        checkModel(modelClient, openAi, config);
+        processor = openAi;
       } else {
         processor = new LocalProcessor(config.maxTextChars(), config.maxEvents());
       }
       JobHandler handler = new DocumentJobHandler(store, processor, new PostgresWriteBack(pool));
       Worker worker = new Worker(Worker.Settings.from(config), new PostgresJobQueue(pool), handler, clock, metrics,
-          Runtime.getRuntime().maxMemory());
+          Runtime.getRuntime().maxMemory(), halt);
       Optional<JobNotificationListener> listener =
           JobNotificationListener.create(config.database(), "qp-worker-" + config.workerId());
       listener.ifPresent(l -> l.onAnyJob(type -> {
         metrics.notification();
         worker.wake(type);
       }).onConnect(() -> worker.wake(null)));
-      HealthServer http = new HealthServer(config.httpPort(), registry, () -> readiness(worker, pool));
+      HealthServer http = new HealthServer(config.httpPort(), registry, () -> readiness(worker, pool, halt));
       worker.start();
       listener.ifPresent(JobNotificationListener::start);
       log.info("worker {} up: processor {}, store {}, http port {}", config.workerId(),
@@ -101,9 +109,33 @@ public final class WorkerApp implements AutoCloseable {
     }
   }
 
-  private static HealthServer.Readiness readiness(Worker worker, HikariDataSource pool) {
+  /**
+   * Model capabilities before the first job: the provider must accept the key and know the model
+   * (a free models call on OpenAI); a refused model or parameter is a configuration error that
+   * stops the start, a refused key or exhausted quota leaves the worker up but not ready and not
+   * claiming, with the reason in the log and on /readyz.
+   */
+  private static void checkModel(OpenAiModelClient client, OpenAiProcessor processor, WorkerConfig config) {
+    try {
+      client.checkReady(config.openAiModel());
+    } catch (io.queuepilot.worker.process.ModelClient.ProviderUnusable e) {
+      if (e.kind() == io.queuepilot.worker.process.ModelClient.ProviderUnusable.Kind.CONFIG) {
+        throw new WorkerConfig.ConfigException("QUEUEPILOT_OPENAI_MODEL", e.getMessage());
+      }
+      processor.halted(e);
+    } catch (JobFailure e) {
+      log.warn("could not check model {} at start-up ({}); the first job will tell", config.openAiModel(), e.getMessage());
+    }
+  }
+
+  private static HealthServer.Readiness readiness(Worker worker, HikariDataSource pool, ProviderHalt halt) {
     if (!worker.accepting()) {
       return new HealthServer.Readiness(false, "draining: not claiming new jobs");
+    }
+    var halted = halt.current();
+    if (halted.isPresent()) {
+      return new HealthServer.Readiness(false, "model provider unusable (" + halted.get().reason().name().toLowerCase()
+          + ", " + halted.get().code() + "): not claiming; " + ProviderHalt.remedy(halted.get().reason()));
     }
     try (Connection c = pool.getConnection()) {
       if (!c.isValid(2)) {

@@ -29,12 +29,18 @@ public record WorkerConfig(
     List<String> lanes,
     ProcessorKind processor,
     Optional<String> openAiApiKey,
+    OpenAiEndpoint openAiEndpoint,
     String openAiBaseUrl,
     String openAiModel,
+    Optional<String> azureDeployment,
+    String azureApiVersion,
     Duration openAiTimeout,
     int openAiMaxOutputTokens,
     int openAiMaxPageImages,
+    int openAiMaxCallChars,
+    int openAiMaxCallsPerDocument,
     long openAiMaxImageBytes,
+    Duration quotaBlock,
     StoreKind store,
     Path storeDir,
     Optional<String> supabaseUrl,
@@ -65,6 +71,9 @@ public record WorkerConfig(
   /** Which processor turns documents into clinical events. */
   public enum ProcessorKind { LOCAL, OPENAI }
 
+  /** Which wire format the model endpoint speaks. */
+  public enum OpenAiEndpoint { OPENAI, COMPATIBLE, AZURE }
+
   /** Where the documents are read from. */
   public enum StoreKind { LOCAL, SUPABASE }
 
@@ -90,13 +99,26 @@ public record WorkerConfig(
           new Key("QUEUEPILOT_JOB_TYPES", "document_extraction", "Comma-separated job types this worker claims."),
           new Key("QUEUEPILOT_LANES", "(empty)", "Comma-separated lanes this worker claims; empty = every lane."),
           new Key("QUEUEPILOT_PROCESSOR", "local", "Processor: local (no network, rule-based) or openai."),
-          new Key("OPENAI_API_KEY", null, "OpenAI API key (required when QUEUEPILOT_PROCESSOR=openai)."),
-          new Key("OPENAI_BASE_URL", "https://api.openai.com/v1", "OpenAI API base URL."),
-          new Key("QUEUEPILOT_OPENAI_MODEL", "gpt-4o-mini", "Chat model used for extraction (must support vision and json_schema)."),
+          new Key("OPENAI_API_KEY", null,
+              "API key (required when QUEUEPILOT_PROCESSOR=openai); for azure the Azure OpenAI resource key (sent as api-key)."),
+          new Key("QUEUEPILOT_OPENAI_ENDPOINT", "openai",
+              "Wire format of OPENAI_BASE_URL: openai, compatible (any OpenAI-compatible server) or azure (Azure OpenAI)."),
+          new Key("OPENAI_BASE_URL", "https://api.openai.com/v1",
+              "API base URL; for azure the resource endpoint, e.g. https://NAME.openai.azure.com."),
+          new Key("QUEUEPILOT_OPENAI_MODEL", "gpt-4o-mini",
+              "Chat model used for extraction (vision and json_schema); on Azure the model behind the deployment (decides parameters and token rules)."),
+          new Key("QUEUEPILOT_AZURE_DEPLOYMENT", null, "Azure OpenAI deployment name (required when QUEUEPILOT_OPENAI_ENDPOINT=azure)."),
+          new Key("QUEUEPILOT_AZURE_API_VERSION", "2024-10-21", "Azure OpenAI api-version query parameter."),
           new Key("QUEUEPILOT_OPENAI_TIMEOUT_SECONDS", "60", "Timeout of one OpenAI request."),
-          new Key("QUEUEPILOT_OPENAI_MAX_OUTPUT_TOKENS", "2000", "max_completion_tokens of one extraction request."),
-          new Key("QUEUEPILOT_OPENAI_MAX_PAGE_IMAGES", "4", "Pages rendered to images when a PDF has no text layer."),
-          new Key("QUEUEPILOT_OPENAI_MAX_IMAGE_BYTES", "20971520", "Largest image sent to vision (bytes); larger is a permanent error."),
+          new Key("QUEUEPILOT_OPENAI_MAX_OUTPUT_TOKENS", "2000",
+              "max_completion_tokens of one call; an answer cut at it splits the call or raises it up to the model's maximum."),
+          new Key("QUEUEPILOT_OPENAI_MAX_PAGE_IMAGES", "4", "Page images per model call (scanned pages, TIFF pages, photos)."),
+          new Key("QUEUEPILOT_OPENAI_MAX_CALL_CHARS", "100000", "Text characters per model call; longer documents take more calls."),
+          new Key("QUEUEPILOT_OPENAI_MAX_CALLS_PER_DOCUMENT", "40",
+              "Most model calls for one document; pages beyond are recorded as unread (partial extraction)."),
+          new Key("QUEUEPILOT_OPENAI_MAX_IMAGE_BYTES", "20971520", "Largest uploaded image file (bytes); larger is a permanent error."),
+          new Key("QUEUEPILOT_QUOTA_BLOCK_SECONDS", "900",
+              "After insufficient_quota: how long the shared budget blocks every replica (at most 3600)."),
           new Key("QUEUEPILOT_STORE", "local", "Document store: local (a directory) or supabase (Storage over HTTP)."),
           new Key("QUEUEPILOT_STORE_DIR", "./data/documents", "Root directory of the local store; storage_path is resolved under it."),
           new Key("SUPABASE_URL", null, "Supabase project URL (required when QUEUEPILOT_STORE=supabase)."),
@@ -105,7 +127,8 @@ public record WorkerConfig(
           new Key("QUEUEPILOT_STORAGE_SIGNED_URLS", "false", "Download through a short-lived signed URL instead of the authenticated endpoint."),
           new Key("QUEUEPILOT_MAX_DOCUMENT_BYTES", "536870912", "Largest document downloaded (bytes); larger is a permanent error."),
           new Key("QUEUEPILOT_TEMP_DIR", "java.io.tmpdir", "Directory for downloaded temp files (always deleted after the job)."),
-          new Key("QUEUEPILOT_MAX_TEXT_CHARS", "200000", "Extracted text kept and written back per document (characters)."),
+          new Key("QUEUEPILOT_MAX_TEXT_CHARS", "200000",
+              "Extracted text stored per document (characters); the model reads all of it, a cut is recorded (text_truncated)."),
           new Key("QUEUEPILOT_MAX_EVENTS", "500", "Most clinical events written back per document."),
           new Key("QUEUEPILOT_HEARTBEAT_INTERVAL_SECONDS", "5", "Heartbeat period of each in-flight job (decimals allowed)."),
           new Key("QUEUEPILOT_MAX_RUNTIME_SECONDS", "600", "A job running longer is cancelled and failed as retryable."),
@@ -141,6 +164,18 @@ public record WorkerConfig(
     Optional<String> apiKey = r.optional("OPENAI_API_KEY");
     if (processor == ProcessorKind.OPENAI && apiKey.isEmpty()) {
       throw new ConfigException("OPENAI_API_KEY", "is required when QUEUEPILOT_PROCESSOR=openai");
+    }
+    OpenAiEndpoint endpoint = r.oneOf("QUEUEPILOT_OPENAI_ENDPOINT", OpenAiEndpoint.OPENAI, OpenAiEndpoint.class);
+    Optional<String> azureDeployment = r.optional("QUEUEPILOT_AZURE_DEPLOYMENT");
+    if (processor == ProcessorKind.OPENAI && endpoint == OpenAiEndpoint.AZURE && azureDeployment.isEmpty()) {
+      throw new ConfigException("QUEUEPILOT_AZURE_DEPLOYMENT", "is required when QUEUEPILOT_OPENAI_ENDPOINT=azure");
+    }
+    String model = r.string("QUEUEPILOT_OPENAI_MODEL", "gpt-4o-mini");
+    int maxOutput = r.intIn("QUEUEPILOT_OPENAI_MAX_OUTPUT_TOKENS", 2000, 16, 100_000);
+    int modelMax = io.queuepilot.worker.process.ModelCapabilities.of(model).maxOutputTokens();
+    if (processor == ProcessorKind.OPENAI && maxOutput > modelMax) {
+      throw new ConfigException("QUEUEPILOT_OPENAI_MAX_OUTPUT_TOKENS",
+          "is " + maxOutput + ", above what " + model + " can return (" + modelMax + ")");
     }
     Optional<String> supabaseUrl = r.optional("SUPABASE_URL").map(u -> r.httpUrl("SUPABASE_URL", u));
     Optional<String> serviceKey = r.optional("SUPABASE_SERVICE_ROLE_KEY");
@@ -179,12 +214,18 @@ public record WorkerConfig(
         r.names("QUEUEPILOT_LANES", List.of(), true),
         processor,
         apiKey,
+        endpoint,
         r.httpUrl("OPENAI_BASE_URL", r.string("OPENAI_BASE_URL", "https://api.openai.com/v1")),
-        r.string("QUEUEPILOT_OPENAI_MODEL", "gpt-4o-mini"),
+        model,
+        azureDeployment,
+        r.string("QUEUEPILOT_AZURE_API_VERSION", "2024-10-21"),
         r.seconds("QUEUEPILOT_OPENAI_TIMEOUT_SECONDS", "60", false),
-        r.intIn("QUEUEPILOT_OPENAI_MAX_OUTPUT_TOKENS", 2000, 16, 100_000),
-        r.intIn("QUEUEPILOT_OPENAI_MAX_PAGE_IMAGES", 4, 0, 50),
+        maxOutput,
+        r.intIn("QUEUEPILOT_OPENAI_MAX_PAGE_IMAGES", 4, 1, 50),
+        r.intIn("QUEUEPILOT_OPENAI_MAX_CALL_CHARS", 100_000, 1_000, 2_000_000),
+        r.intIn("QUEUEPILOT_OPENAI_MAX_CALLS_PER_DOCUMENT", 40, 1, 10_000),
         r.longIn("QUEUEPILOT_OPENAI_MAX_IMAGE_BYTES", 20L << 20, 1024, 100L << 20),
+        r.seconds("QUEUEPILOT_QUOTA_BLOCK_SECONDS", "900", false),
         store,
         r.path("QUEUEPILOT_STORE_DIR", "./data/documents"),
         supabaseUrl,
@@ -212,6 +253,9 @@ public record WorkerConfig(
   }
 
   private WorkerConfig checked() {
+    if (quotaBlock.compareTo(Duration.ofHours(1)) > 0) {
+      throw new ConfigException("QUEUEPILOT_QUOTA_BLOCK_SECONDS", "must be at most 3600 (the shared budget's longest block)");
+    }
     if (heartbeatInterval.compareTo(heartbeatTimeout) >= 0) {
       throw new ConfigException(
           "QUEUEPILOT_HEARTBEAT_INTERVAL_SECONDS",

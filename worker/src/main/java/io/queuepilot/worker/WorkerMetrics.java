@@ -31,6 +31,39 @@ public final class WorkerMetrics {
         .register(registry);
   }
 
+  /**
+   * Registers {@code queuepilot_worker_provider_halted{reason}}: 1 while the model provider refuses
+   * this worker for that reason (quota, auth, config), else 0 — what the chart's
+   * QueuePilotModelProvider* alerts watch.
+   */
+  public void providerHalt(ProviderHalt halt) {
+    for (ProviderHalt.Reason r : ProviderHalt.Reason.values()) {
+      Gauge.builder("queuepilot.worker.provider.halted",
+              () -> halt.current().filter(s -> s.reason() == r).isPresent() ? 1 : 0)
+          .description("1 while the model provider refuses this worker (quota/billing, key, model configuration)")
+          .tag("reason", r.name().toLowerCase(java.util.Locale.ROOT))
+          .register(registry);
+    }
+  }
+
+  /** One provider answer that halts spending (insufficient_quota, invalid_api_key, unsupported_parameter, ...). */
+  public void providerError(String reason, String code) {
+    counter("queuepilot.worker.provider.errors", "Provider answers that stop this worker's spending", "reason", reason,
+        "code", code).increment();
+  }
+
+  /** Pages of a document not read, by reason (a completed extraction stores them as partial). */
+  public void pagesUnread(String reason, int n) {
+    counter("queuepilot.worker.pages.unread", "Pages of completed extractions that were not read", "reason", reason)
+        .increment(n);
+  }
+
+  /** Events the model returned that failed validation and were dropped (recorded with the extraction). */
+  public void eventsDropped(String field, int n) {
+    counter("queuepilot.worker.events.dropped", "Model events dropped by per-event validation", "field", field)
+        .increment(n);
+  }
+
   public void claimed(String jobType, int n) {
     counter("queuepilot.worker.jobs.claimed", "Jobs claimed", "job_type", jobType).increment(n);
   }

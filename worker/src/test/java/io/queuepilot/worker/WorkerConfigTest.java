@@ -48,6 +48,31 @@ class WorkerConfigTest {
   }
 
   @Test
+  void modelEndpointsAndTheModelsLimitsAreCheckedAtStartUp() {
+    Map<String, String> env = base();
+    env.put("QUEUEPILOT_PROCESSOR", "openai");
+    env.put("OPENAI_API_KEY", "sk-x");
+    env.put("QUEUEPILOT_OPENAI_ENDPOINT", "azure");
+    assertThat(error(env).key()).isEqualTo("QUEUEPILOT_AZURE_DEPLOYMENT");
+    env.put("QUEUEPILOT_AZURE_DEPLOYMENT", "extraction");
+    env.put("OPENAI_BASE_URL", "https://clinic.openai.azure.com/");
+    WorkerConfig c = WorkerConfig.from(env);
+    assertThat(c.openAiEndpoint()).isEqualTo(WorkerConfig.OpenAiEndpoint.AZURE);
+    assertThat(c.openAiBaseUrl()).isEqualTo("https://clinic.openai.azure.com");
+    assertThat(c.azureApiVersion()).isEqualTo("2024-10-21");
+    env.put("QUEUEPILOT_OPENAI_ENDPOINT", "bedrock");
+    assertThat(error(env).key()).isEqualTo("QUEUEPILOT_OPENAI_ENDPOINT");
+    env.put("QUEUEPILOT_OPENAI_ENDPOINT", "openai");
+    // gpt-4o-mini returns at most 16,384 tokens: a larger cap could never be honoured
+    env.put("QUEUEPILOT_OPENAI_MAX_OUTPUT_TOKENS", "20000");
+    assertThat(error(env).key()).isEqualTo("QUEUEPILOT_OPENAI_MAX_OUTPUT_TOKENS");
+    env.put("QUEUEPILOT_OPENAI_MODEL", "o3");
+    assertThat(WorkerConfig.from(env).openAiMaxOutputTokens()).isEqualTo(20000);
+    env.put("QUEUEPILOT_QUOTA_BLOCK_SECONDS", "7200");
+    assertThat(error(env).key()).isEqualTo("QUEUEPILOT_QUOTA_BLOCK_SECONDS");
+  }
+
+  @Test
   void everyKeyIsDocumentedOnce() {
     List<String> names = WorkerConfig.KEYS.stream().map(WorkerConfig.Key::name).toList();
     assertThat(names).doesNotHaveDuplicates().contains("QUEUEPILOT_CONCURRENCY", "OPENAI_BASE_URL",

@@ -396,7 +396,7 @@ public final class LocalRun {
 
   static final Map<String, String> MIME_TYPES = Map.of(
       "pdf", "application/pdf", "txt", "text/plain", "png", "image/png", "jpg", "image/jpeg", "jpeg", "image/jpeg",
-      "tif", "image/tiff", "tiff", "image/tiff", "webp", "image/webp", "heic", "image/heic");
+      "tif", "image/tiff", "tiff", "image/tiff", "webp", "image/webp");
 
   static Optional<String> mimeType(Path file) {
     String name = file.getFileName().toString();
@@ -411,7 +411,11 @@ public final class LocalRun {
     }
     List<Path> usable = new ArrayList<>();
     for (Path f : files) {
-      if (mimeType(f).isEmpty()) {
+      String lower = f.getFileName().toString().toLowerCase(Locale.ROOT);
+      if (lower.endsWith(".heic") || lower.endsWith(".heif")) {
+        // refused at upload (sql/V060): the worker has no HEIC decoder
+        out.println("  - skipping " + f.getFileName() + ": HEIC is not accepted; export the photo as JPEG");
+      } else if (mimeType(f).isEmpty()) {
         out.println("  - skipping " + f.getFileName() + ": not a PDF, image or .txt file");
       } else if (Files.size(f) == 0) {
         out.println("  - skipping " + f.getFileName() + ": empty");
@@ -420,7 +424,7 @@ public final class LocalRun {
       }
     }
     if (usable.isEmpty()) {
-      throw CliException.usage("no documents to upload in " + folder + " (PDF, PNG/JPEG/TIFF/WebP/HEIC or .txt)");
+      throw CliException.usage("no documents to upload in " + folder + " (PDF, PNG/JPEG/TIFF/WebP or .txt)");
     }
     return usable;
   }

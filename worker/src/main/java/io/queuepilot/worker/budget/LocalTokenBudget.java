@@ -13,6 +13,7 @@ public final class LocalTokenBudget implements TokenBudget {
 
   private final Clock clock;
   private volatile Instant blockedUntil = Instant.MIN;
+  private volatile String blockedReason;
 
   public LocalTokenBudget(Clock clock) {
     this.clock = clock;
@@ -37,6 +38,12 @@ public final class LocalTokenBudget implements TokenBudget {
     Instant until = clock.instant().plus(duration);
     if (until.isAfter(blockedUntil)) {
       blockedUntil = until;
+      blockedReason = reason;
     }
+  }
+
+  @Override
+  public java.util.Optional<String> blockedReason() {
+    return clock.instant().isBefore(blockedUntil) ? java.util.Optional.ofNullable(blockedReason) : java.util.Optional.empty();
   }
 }

@@ -26,6 +26,7 @@ public final class PostgresTokenBudget implements TokenBudget {
       """;
   private static final String SETTLE = "SELECT public.settle_tokens(?, ?)";
   private static final String BLOCK = "SELECT public.block_token_budget(?, ?, ?)";
+  private static final String BLOCKED_REASON = "SELECT public.token_budget_blocked_reason(?)";
 
   private final DataSource dataSource;
   private final String name;
@@ -112,6 +113,20 @@ public final class PostgresTokenBudget implements TokenBudget {
       ps.execute();
     } catch (SQLException e) {
       throw new BudgetException("block_token_budget failed for budget " + name, e);
+    }
+  }
+
+  /** The reason of a block in force (sql/V060's token_budget_blocked_reason), e.g. insufficient_quota. */
+  @Override
+  public java.util.Optional<String> blockedReason() {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(BLOCKED_REASON)) {
+      ps.setString(1, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? java.util.Optional.ofNullable(rs.getString(1)) : java.util.Optional.empty();
+      }
+    } catch (SQLException e) {
+      throw new BudgetException("token_budget_blocked_reason failed for budget " + name, e);
     }
   }
 

@@ -26,4 +26,9 @@ public interface TokenBudget {
 
   /** Blocks the whole budget for {@code duration} (after a 429 or exhausted rate-limit headers). */
   void block(Duration duration, String reason);
+
+  /** Why the budget is blocked now (the reason given to {@link #block}), if it is. */
+  default java.util.Optional<String> blockedReason() {
+    return java.util.Optional.empty();
+  }
 }

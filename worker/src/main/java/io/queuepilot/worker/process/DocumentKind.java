@@ -18,7 +18,18 @@ public enum DocumentKind {
   PNG("image/png"),
   JPEG("image/jpeg"),
   WEBP("image/webp"),
-  GIF("image/gif");
+  GIF("image/gif"),
+  /** Fax and scanner output, often several pages: read with ImageIO's TIFF reader (Java 9+). */
+  TIFF("image/tiff");
+
+  /**
+   * Exactly the MIME types this worker processes; sql/V060 constrains
+   * upload_settings.allowed_mime_types to this set (HEIC is refused at upload: no maintained
+   * decoder is available to the JVM here).
+   */
+  public static final java.util.List<String> ACCEPTED_MIME_TYPES = java.util.List.of(
+      "application/pdf", "text/plain", "text/markdown", "text/csv", "image/png", "image/jpeg", "image/jpg",
+      "image/webp", "image/gif", "image/tiff");
 
   private final String mime;
 
@@ -31,7 +42,7 @@ public enum DocumentKind {
   }
 
   public boolean isImage() {
-    return this == PNG || this == JPEG || this == WEBP || this == GIF;
+    return this == PNG || this == JPEG || this == WEBP || this == GIF || this == TIFF;
   }
 
   /** Kind of the document: declared mime type, confirmed by magic bytes; permanent failure otherwise. */
@@ -48,10 +59,17 @@ public enum DocumentKind {
           case "image/jpeg", "image/jpg" -> JPEG;
           case "image/webp" -> WEBP;
           case "image/gif" -> GIF;
+          case "image/tiff", "image/tif" -> TIFF;
+          case "image/heic", "image/heif" ->
+              throw JobFailure.permanent(
+                  "unsupported_mime_type",
+                  "HEIC/HEIF images cannot be decoded by this worker; upload the photo as JPEG"
+                      + " (iPhone: Settings > Camera > Formats > Most Compatible)",
+                  Map.of("mime_type", String.valueOf(doc.mimeType())));
           default ->
               throw JobFailure.permanent(
                   "unsupported_mime_type",
-                  "mime type '" + doc.mimeType() + "' is not supported (pdf, plain text, png, jpeg, webp, gif)",
+                  "mime type '" + doc.mimeType() + "' is not supported (pdf, plain text, png, jpeg, webp, gif, tiff)",
                   Map.of("mime_type", String.valueOf(doc.mimeType())));
         };
     byte[] head = head(doc.file());
@@ -72,6 +90,7 @@ public enum DocumentKind {
       case GIF -> startsWith(h, "GIF8".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
       case WEBP -> h.length >= 12 && startsWith(h, "RIFF".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
           && h[8] == 'W' && h[9] == 'E' && h[10] == 'B' && h[11] == 'P';
+      case TIFF -> PageImages.isTiff(h);
       case TEXT -> !binary(h);
     };
   }

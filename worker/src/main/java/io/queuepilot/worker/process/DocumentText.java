@@ -28,7 +28,7 @@ public final class DocumentText {
   }
 
   /** The kept text (capped) and the page count. */
-  public record Result(String text, int pageCount, boolean truncated) {}
+  public record Result(String text, int pageCount, boolean truncated, long totalChars, java.util.List<Integer> pagesWithoutText) {}
 
   private DocumentText() {}
 
@@ -36,6 +36,8 @@ public final class DocumentText {
   public static Result pdf(DocumentInput doc, int maxChars, LineSink sink) throws JobFailure, IOException {
     StringBuilder kept = new StringBuilder();
     boolean truncated = false;
+    long total = 0;
+    java.util.List<Integer> blank = new java.util.ArrayList<>();
     try (PDDocument pdf = Loader.loadPDF(doc.file().toFile(), "", IOUtils.createTempFileOnlyStreamCache())) {
       int pages = pdf.getNumberOfPages();
       PDFTextStripper stripper = new PDFTextStripper();
@@ -47,12 +49,16 @@ public final class DocumentText {
         stripper.setStartPage(p);
         stripper.setEndPage(p);
         String pageText = stripper.getText(pdf);
+        if (pageText.isBlank()) {
+          blank.add(p);
+        }
+        total += pageText.length();
         for (String line : pageText.split("\\R")) {
           sink.line(line, p);
         }
         truncated |= append(kept, pageText, maxChars);
       }
-      return new Result(kept.toString(), pages, truncated);
+      return new Result(kept.toString(), pages, truncated, total, java.util.List.copyOf(blank));
     } catch (InvalidPasswordException e) {
       throw JobFailure.permanent("encrypted_pdf", "the PDF is password-protected and cannot be read");
     } catch (IOException e) {
@@ -64,10 +70,23 @@ public final class DocumentText {
     }
   }
 
+  /** Opens a PDF with temp-file caching; an encrypted or unparseable PDF is a permanent failure. */
+  public static PDDocument open(DocumentInput doc) throws JobFailure {
+    try {
+      return Loader.loadPDF(doc.file().toFile(), "", IOUtils.createTempFileOnlyStreamCache());
+    } catch (InvalidPasswordException e) {
+      throw JobFailure.permanent("encrypted_pdf", "the PDF is password-protected and cannot be read");
+    } catch (IOException e) {
+      throw JobFailure.permanent(
+          "corrupt_pdf", "the PDF could not be parsed: " + e.getMessage(), Map.of("parser", "pdfbox"));
+    }
+  }
+
   /** Reads plain text (UTF-8, malformed bytes replaced) line by line. */
   public static Result plain(DocumentInput doc, int maxChars, LineSink sink) throws IOException {
     StringBuilder kept = new StringBuilder();
-    boolean truncated = false;
+    boolean[] truncated = {false};
+    long[] total = {0};
     var decoder =
         StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPLACE)
@@ -86,17 +105,19 @@ public final class DocumentText {
         for (int i = 0; i < n; i++) {
           char c = buf[i];
           if (c == '\n') {
-            truncated = emit(line, sink, kept, maxChars, truncated);
+            total[0] += line.length() + 1;
+            truncated[0] = emit(line, sink, kept, maxChars, truncated[0]);
           } else if (c != '\r' && line.length() < MAX_LINE) {
             line.append(c);
           }
         }
       }
       if (!line.isEmpty()) {
-        truncated = emit(line, sink, kept, maxChars, truncated);
+        total[0] += line.length() + 1;
+        truncated[0] = emit(line, sink, kept, maxChars, truncated[0]);
       }
     }
-    return new Result(kept.toString(), 1, truncated);
+    return new Result(kept.toString(), 1, truncated[0], total[0], kept.isEmpty() && total[0] == 0 ? java.util.List.of(1) : java.util.List.of());
   }
 
   private static final int MAX_LINE = 20_000;

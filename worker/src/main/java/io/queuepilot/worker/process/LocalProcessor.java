@@ -2,6 +2,7 @@ package io.queuepilot.worker.process;
 
 import io.queuepilot.worker.JobContext;
 import io.queuepilot.worker.JobFailure;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -33,6 +34,15 @@ public final class LocalProcessor implements Processor {
                   Map.of("mime_type", kind.mime()));
         };
     context.checkCancelled();
-    return new Extraction(text.text(), text.pageCount(), "local", null, rules.events(), null);
+    // (issue 13) pages without a text layer are not read by this processor: say so
+    List<Extraction.UnreadPage> unread =
+        text.pagesWithoutText().stream().map(p -> new Extraction.UnreadPage(p, "no_text_layer")).toList();
+    if (text.pageCount() > 0 && unread.size() == text.pageCount()) {
+      throw JobFailure.permanent("unsupported_by_processor",
+          "no page has a text layer (scanned document); the local processor cannot read scans, use QUEUEPILOT_PROCESSOR=openai",
+          Map.of("pages_unread", unread));
+    }
+    return new Extraction(text.text(), text.pageCount(), "local", null, rules.events(), null,
+        text.pageCount() - unread.size(), unread, List.of(), text.truncated(), text.totalChars(), 0, 0);
   }
 }

@@ -152,7 +152,9 @@ class PostgresTokenBudgetTest {
         var client = new io.queuepilot.worker.process.OpenAiModelClient(openai.baseUrl(), "sk-test", Duration.ofSeconds(5))) {
       var processor = new io.queuepilot.worker.process.OpenAiProcessor(client, budget,
           new io.queuepilot.worker.WorkerMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()),
-          "gpt-4o-mini", 10_000, 300, 1, 1 << 20, Duration.ofSeconds(1));
+          new io.queuepilot.worker.ProviderHalt(java.time.Clock.systemUTC()),
+          new io.queuepilot.worker.process.OpenAiProcessor.Settings("gpt-4o-mini", 10_000, 1, 300, 40, 10_000, 1 << 20,
+              Duration.ofSeconds(1), Duration.ofSeconds(60)));
       java.nio.file.Path f = dir.resolve("doc.txt");
       java.nio.file.Files.writeString(f, "- Aspirin 81 mg\n");
       assertThatThrownBy(() -> processor.process(new io.queuepilot.worker.fakes.TestJobContext("{}"),

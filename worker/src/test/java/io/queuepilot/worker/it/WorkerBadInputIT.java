@@ -67,8 +67,9 @@ class WorkerBadInputIT {
     expected.put(upload("zero", "pdf", "application/pdf", new byte[0], 1234), "empty_document");
     expected.put(upload("corrupt", "pdf", "application/pdf",
         "%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage".getBytes(StandardCharsets.US_ASCII), 40), "corrupt_pdf");
-    expected.put(upload("heic", "heic", "image/heic", "....ftypheic....".getBytes(StandardCharsets.US_ASCII), 16),
-        "unsupported_mime_type");
+    // a type the upload settings accept but the content does not match
+    expected.put(upload("fakefax", "tiff", "image/tiff", "%PDF-1.7 not a tiff".getBytes(StandardCharsets.US_ASCII), 19),
+        "mime_type_mismatch");
     expected.put(upload("mislabeled", "txt", "text/plain", Documents.png(), 100), "mime_type_mismatch");
     expected.put(upload("missing", "pdf", "application/pdf", null, 5000), "object_not_found");
     expected.put(upload("notjson", "txt", "text/plain", "DOC-ID: nj\n#INVALID_JSON\n".getBytes(StandardCharsets.UTF_8), 26),
@@ -117,7 +118,7 @@ class WorkerBadInputIT {
          WHERE f.processing_error ->> 'code' IS DISTINCT FROM j.error ->> 'code'""")).isZero();
     assertThat(world.scalar("SELECT count(*) FROM public.clinical_events")).isZero();
     assertThat(world.scalar("SELECT count(*) FROM public.document_texts")).isZero();
-    assertThat(world.text("SELECT processing_error ->> 'message' FROM public.shell_files WHERE filename = 'heic.heic'"))
-        .contains("image/heic");
+    assertThat(world.text("SELECT processing_error ->> 'message' FROM public.shell_files WHERE filename = 'fakefax.tiff'"))
+        .contains("image/tiff");
   }
 }

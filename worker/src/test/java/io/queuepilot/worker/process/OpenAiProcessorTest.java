@@ -28,13 +28,15 @@ class OpenAiProcessorTest {
   private final RecordingTokenBudget budget = new RecordingTokenBudget();
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private OpenAiProcessor processor;
+  private final io.queuepilot.worker.ProviderHalt halt = new io.queuepilot.worker.ProviderHalt(java.time.Clock.systemUTC());
 
   @BeforeEach
   void start() throws Exception {
     openai = new FakeOpenAi("sk-test", 7).latency(5, 20).resetMillis(250);
     client = new OpenAiModelClient(openai.baseUrl(), "sk-test", Duration.ofSeconds(10));
-    processor = new OpenAiProcessor(client, budget, new WorkerMetrics(registry), "gpt-4o-mini", 50_000, 300, 2,
-        1 << 20, Duration.ofSeconds(10));
+    processor = new OpenAiProcessor(client, budget, new WorkerMetrics(registry), halt,
+        new OpenAiProcessor.Settings("gpt-4o-mini", 50_000, 2, 300, 40, 50_000, 1 << 20, Duration.ofSeconds(10),
+            Duration.ofSeconds(60)));
   }
 
   @AfterEach
@@ -90,12 +92,16 @@ class OpenAiProcessorTest {
     Extraction img = processor.process(new TestJobContext("{}"), file("scan.png", Documents.png(), "image/png"));
     assertThat(img.events()).isEmpty();
     assertThat(openai.calls().get(0).images()).isEqualTo(1);
-    assertThat(openai.calls().get(0).request().toString()).contains("data:image/png;base64,");
+    assertThat(openai.calls().get(0).request().toString()).contains("data:image/jpeg;base64,"); // re-encoded at the size OpenAI keeps
 
     byte[] blank = Documents.pdf(List.of(List.of(), List.of(), List.of()));
     Extraction scanned = processor.process(new TestJobContext("{}"), file("scanned.pdf", blank, "application/pdf"));
     assertThat(scanned.pageCount()).isEqualTo(3);
-    assertThat(openai.calls().get(1).images()).isEqualTo(2); // QUEUEPILOT_OPENAI_MAX_PAGE_IMAGES=2
+    // every page is sent, at most QUEUEPILOT_OPENAI_MAX_PAGE_IMAGES=2 per call
+    assertThat(openai.calls().get(1).images()).isEqualTo(2);
+    assertThat(openai.calls().get(2).images()).isEqualTo(1);
+    assertThat(scanned.pagesRead()).isEqualTo(3);
+    assertThat(scanned.unreadPages()).isEmpty();
   }
 
   @Test
@@ -151,7 +157,6 @@ class OpenAiProcessorTest {
     for (int i = 0; i < calls.size(); i++) {
       assertThat(budget.reserved.get(i)).isGreaterThanOrEqualTo(calls.get(i).rateLimitTokens());
     }
-    assertThat(OpenAiProcessor.estimateTokens(3000, 1, 500)).isEqualTo(1000 + 1200 + 500 + 400);
     assertThat(new String(Files.readAllBytes(text("x").file()), StandardCharsets.UTF_8)).isEqualTo("x");
   }
 }
