@@ -38,13 +38,9 @@ class AuditCompletenessTest {
   static void seed() throws SQLException {
     world = SecurityWorld.create(pg);
     worker = pg.loginAs("audit_worker", "queue_worker");
-    try (Connection c = supabase.superuser().getConnection(); Statement s = c.createStatement()) {
-      // The columns of Supabase's auth.users that matter here (the real table has more).
-      s.execute("""
-          CREATE SCHEMA auth;
-          CREATE TABLE auth.users (id uuid PRIMARY KEY, email varchar(255), created_at timestamptz DEFAULT now());""");
-    }
-    Migrations.migrate(supabase.superuser());
+    // The test world is a Supabase project: auth.users (owned by supabase_auth_admin) exists
+    // before the migrations run, so the profile FKs cascade from it as they do on Supabase.
+    Migrations.migrate(supabase.migrationRole());
   }
 
   @AfterAll

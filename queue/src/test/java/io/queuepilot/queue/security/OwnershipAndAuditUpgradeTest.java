@@ -44,6 +44,7 @@ class OwnershipAndAuditUpgradeTest {
     DataSource worker = pg.loginAs("upgrade_worker", "queue_worker");
 
     // --- data at V040 -----------------------------------------------------------------------
+    pg.createAuthUsers(ownerA, ownerB);
     SecurityWorld.execute(db, "INSERT INTO public.user_profiles (id, account_owner_id, display_name) VALUES (?, ?, 'Ann'), (?, ?, 'Bob')",
         patientA, ownerA, patientB, ownerB);
     SecurityWorld.execute(db, "INSERT INTO public.profile_access_permissions (profile_id, user_id, access_level) VALUES (?, ?, 'read_only')",
