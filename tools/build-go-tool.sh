@@ -2,11 +2,11 @@
 # Shared by tools/promtool and tools/actionlint: builds one Go command pinned by the calling
 # folder's go.mod / go.sum (fetched through the Go module proxy) once into the tools cache and
 # links it into ${QUEUEPILOT_TOOLS_CACHE:-~/.cache/queuepilot}/bin/<name>.
-# Usage: build-go-tool.sh <folder with go.mod> <binary name> <main package> <module whose version names the build>
-# Idempotent: when the cache's stamp (hash of go.mod, go.sum and `go version`) matches, it only
+# Usage: build-go-tool.sh <folder with go.mod> <binary name> <main package> <module whose version names the build> [build tags]
+# Idempotent: when the cache's stamp (hash of go.mod, go.sum, `go version` and the tags) matches, it only
 # re-links. GO (default: go on PATH, else /usr/local/go/bin/go); QUEUEPILOT_TOOLS_REBUILD=1 forces a build.
 set -euo pipefail
-here="$1"; name="$2"; package="$3"; module="$4"
+here="$1"; name="$2"; package="$3"; module="$4"; tags="${5:-}"
 cache_root="${QUEUEPILOT_TOOLS_CACHE:-$HOME/.cache/queuepilot}"
 
 go_bin="${GO:-}"
@@ -21,7 +21,7 @@ fi
 
 version="$(awk -v m="$module" '$1 == m && $2 ~ /^v/ {print $2; exit}' "$here/go.mod")"
 [ -n "$version" ] || { echo "tools/$name: cannot read the $module version from $here/go.mod" >&2; exit 1; }
-stamp="$( { cat "$here/go.mod" "$here/go.sum"; "$go_bin" version; } | sha256sum | cut -c1-16)"
+stamp="$( { cat "$here/go.mod" "$here/go.sum"; "$go_bin" version; echo "tags=$tags"; } | sha256sum | cut -c1-16)"
 build_dir="$cache_root/$name/$version-$("$go_bin" env GOOS)-$("$go_bin" env GOARCH)"
 
 if [ "${QUEUEPILOT_TOOLS_REBUILD:-0}" != 1 ] && [ -f "$build_dir/.stamp" ] \
@@ -37,7 +37,7 @@ else
   (
     cd "$here"
     export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" GOTOOLCHAIN=local
-    "$go_bin" build -trimpath -ldflags "-s -w" -o "$tmp/$name" "$package"
+    "$go_bin" build -trimpath -tags "$tags" -ldflags "-s -w" -o "$tmp/$name" "$package"
   )
   mv -f "$tmp/$name" "$build_dir/"
   echo "$stamp" > "$build_dir/.stamp"
