@@ -9,15 +9,7 @@ set -euo pipefail
 here="$1"; name="$2"; package="$3"; module="$4"; tags="${5:-}"
 cache_root="${QUEUEPILOT_TOOLS_CACHE:-$HOME/.cache/queuepilot}"
 
-go_bin="${GO:-}"
-if [ -z "$go_bin" ]; then
-  if command -v go >/dev/null 2>&1; then go_bin="$(command -v go)"
-  elif [ -x /usr/local/go/bin/go ]; then go_bin=/usr/local/go/bin/go
-  else
-    echo "tools/$name: Go 1.25+ is needed to build $name (set GO=/path/to/go)." >&2
-    exit 1
-  fi
-fi
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/find-go.sh" "$name"
 
 version="$(awk -v m="$module" '$1 == m && $2 ~ /^v/ {print $2; exit}' "$here/go.mod")"
 [ -n "$version" ] || { echo "tools/$name: cannot read the $module version from $here/go.mod" >&2; exit 1; }
