@@ -11,15 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cache_root="${QUEUEPILOT_TOOLS_CACHE:-$HOME/.cache/queuepilot}"
 kat_dir="${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}"
 
-go_bin="${GO:-}"
-if [ -z "$go_bin" ]; then
-  if command -v go >/dev/null 2>&1; then go_bin="$(command -v go)"
-  elif [ -x /usr/local/go/bin/go ]; then go_bin=/usr/local/go/bin/go
-  else
-    echo "tools/k8s: Go 1.25+ is needed to build kube-apiserver and etcd (set GO=/path/to/go)." >&2
-    exit 1
-  fi
-fi
+source "$here/../find-go.sh" "k8s (kube-apiserver and etcd)"
 
 # Versions come from go.mod, so there is exactly one place that pins them.
 k8s_version="$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2; exit}' "$here/go.mod")"

@@ -24,6 +24,7 @@ public record ControllerConfig(
     String podName,
     List<String> watchNamespaces,
     boolean leaderElection,
+    String httpBindAddress,
     int httpPort,
     String logFormat,
     QueueConfig database) {
@@ -39,10 +40,12 @@ public record ControllerConfig(
   public static final String WATCH_NAMESPACES = "QUEUEPILOT_WATCH_NAMESPACES";
   public static final String LEADER_ELECTION = "QUEUEPILOT_LEADER_ELECTION";
   public static final String HTTP_PORT = "QUEUEPILOT_HTTP_PORT";
+  public static final String HTTP_BIND_ADDRESS = "QUEUEPILOT_HTTP_BIND_ADDRESS";
   public static final String LOG_FORMAT = "QUEUEPILOT_LOG_FORMAT";
 
   public static final String DEFAULT_RENDER_API_URL = "https://api.render.com";
   public static final int DEFAULT_HTTP_PORT = 8081;
+  public static final String DEFAULT_HTTP_BIND_ADDRESS = "0.0.0.0";
 
   /** Every key with its one-line description (docs/controller.md and start-up errors). */
   public static final Map<String, String> KEYS = keys();
@@ -58,6 +61,8 @@ public record ControllerConfig(
     k.put(WATCH_NAMESPACES, "kubernetes mode: comma-separated namespaces to watch; default POD_NAMESPACE, or all when unset");
     k.put(LEADER_ELECTION, "kubernetes mode: true|false, elect one active replica with a Lease; default true");
     k.put(HTTP_PORT, "port of /healthz, /readyz and /metrics; default " + DEFAULT_HTTP_PORT);
+    k.put(HTTP_BIND_ADDRESS, "IP address the /healthz, /readyz and /metrics server binds to (127.0.0.1 = this host only);"
+        + " default " + DEFAULT_HTTP_BIND_ADDRESS);
     k.put(LOG_FORMAT, "text | json; default text");
     QueueConfig.KEYS.forEach((key, d) -> k.put(key, "render mode: " + d));
     return Collections.unmodifiableMap(k);
@@ -83,6 +88,15 @@ public record ControllerConfig(
       if (port < 0 || port > 65535) throw new NumberFormatException();
     } catch (NumberFormatException e) {
       throw bad(HTTP_PORT, "must be a port number 0..65535, got '" + env.get(HTTP_PORT) + "'");
+    }
+    String bindAddress = opt(env, HTTP_BIND_ADDRESS, DEFAULT_HTTP_BIND_ADDRESS);
+    if (!bindAddress.matches("[0-9.]+|[0-9a-fA-F:]+")) {
+      throw bad(HTTP_BIND_ADDRESS, "must be an IP address such as 0.0.0.0, 127.0.0.1 or ::, got '" + bindAddress + "'");
+    }
+    try {
+      java.net.InetAddress.getByName(bindAddress);
+    } catch (java.net.UnknownHostException e) {
+      throw bad(HTTP_BIND_ADDRESS, "is not a valid IP address: '" + bindAddress + "'");
     }
     String leader = opt(env, LEADER_ELECTION, "true").toLowerCase(java.util.Locale.ROOT);
     if (!leader.equals("true") && !leader.equals("false")) throw bad(LEADER_ELECTION, "must be true or false, got '" + leader + "'");
@@ -114,7 +128,7 @@ public record ControllerConfig(
           + "set it or set " + LEADER_ELECTION + "=false");
     }
     return new ControllerConfig(mode, renderConfig, renderKey, renderUrl, podNamespace, podName, watch,
-        leader.equals("true"), port, logFormat, db);
+        leader.equals("true"), bindAddress, port, logFormat, db);
   }
 
   @Override
@@ -122,7 +136,7 @@ public record ControllerConfig(
     return "ControllerConfig[mode=" + mode + ", renderConfig=" + renderConfig + ", renderApiKey="
         + (renderApiKey == null ? "null" : "***") + ", renderApiUrl=" + renderApiUrl + ", podNamespace=" + podNamespace
         + ", podName=" + podName + ", watchNamespaces=" + (watchNamespaces.isEmpty() ? "all" : watchNamespaces)
-        + ", leaderElection=" + leaderElection + ", httpPort=" + httpPort + ", logFormat=" + logFormat
+        + ", leaderElection=" + leaderElection + ", httpBindAddress=" + httpBindAddress + ", httpPort=" + httpPort + ", logFormat=" + logFormat
         + ", database=" + database + "]";
   }
 

@@ -15,6 +15,7 @@ import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.target.RenderApi;
 import io.queuepilot.controller.target.RenderScaleTarget;
 import io.queuepilot.queue.PostgresJobQueue;
+import io.queuepilot.queue.QueueConfig;
 import io.queuepilot.queue.QueueDataSources;
 import java.time.Clock;
 import java.time.Duration;
@@ -61,7 +62,7 @@ public final class ControllerMain {
           config.renderApiUrl(), clock,
           // exit from a fresh thread: System.exit must not run on the leader-election thread it waits for
           () -> new Thread(() -> System.exit(1), "queuepilot-lost-lease").start()));
-      HttpEndpoints http = new HttpEndpoints(config.httpPort(), registry, controller::started, controller::started);
+      HttpEndpoints http = new HttpEndpoints(config.httpBindAddress(), config.httpPort(), registry, controller::started, controller::started);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         log.info("shutting down");
         controller.close();
@@ -71,19 +72,21 @@ public final class ControllerMain {
       }, "queuepilot-shutdown"));
     } else {
       QueueScalerSpec spec = RenderScalerConfig.load(config.renderConfig());
-      var pool = QueueDataSources.pool(config.database(), "queuepilot-controller");
+      // Before the pool: a transaction pooler on any port changes how the pool is built.
+      QueueConfig database = QueueDataSources.resolvePooler(config.database(), "queuepilot-controller");
+      var pool = QueueDataSources.pool(database, "queuepilot-controller");
       ControllerMetrics metrics = new ControllerMetrics(registry);
       RenderScaleTarget target = new RenderScaleTarget(new RenderApi(config.renderApiUrl(), config.renderApiKey(), clock),
           spec.scaleTargetRef.name);
       RenderScaler scaler = new RenderScaler(spec.scaleTargetRef.name, spec, new PostgresJobQueue(pool), target, metrics, clock);
       NotificationHub hub = new NotificationHub(Duration.ofSeconds(5), Duration.ofMillis(500));
-      config.database().effectiveListenUrl().ifPresentOrElse(
-          url -> hub.subscribe("render", new DatabaseCredentials(config.database().url(),
-              nullToEmpty(config.database().user()), nullToEmpty(config.database().password()), url),
+      database.effectiveListenUrl().ifPresentOrElse(
+          url -> hub.subscribe("render", new DatabaseCredentials(database.url(),
+              nullToEmpty(database.user()), nullToEmpty(database.password()), url),
               SpecMapping.jobTypes(spec), scaler::wake),
           () -> log.info("main database URL is a transaction pooler and QUEUEPILOT_DB_LISTEN_URL is unset: polling only"));
       scaler.start();
-      HttpEndpoints http = new HttpEndpoints(config.httpPort(), registry, () -> true, () -> scaler.lastOutcome() != null);
+      HttpEndpoints http = new HttpEndpoints(config.httpBindAddress(), config.httpPort(), registry, () -> true, () -> scaler.lastOutcome() != null);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         log.info("shutting down");
         hub.close();

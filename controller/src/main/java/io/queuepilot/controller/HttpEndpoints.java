@@ -14,9 +14,10 @@ public final class HttpEndpoints implements AutoCloseable {
 
   private final HttpServer server;
 
-  public HttpEndpoints(int port, PrometheusMeterRegistry registry, BooleanSupplier healthy, BooleanSupplier ready)
+  public HttpEndpoints(String bindAddress, int port, PrometheusMeterRegistry registry, BooleanSupplier healthy,
+      BooleanSupplier ready)
       throws IOException {
-    server = HttpServer.create(new InetSocketAddress(port), 0);
+    server = HttpServer.create(new InetSocketAddress(java.net.InetAddress.getByName(bindAddress), port), 0);
     server.createContext("/healthz", ex -> respond(ex, healthy.getAsBoolean() ? 200 : 503,
         healthy.getAsBoolean() ? "ok\n" : "unhealthy\n", "text/plain"));
     server.createContext("/readyz", ex -> respond(ex, ready.getAsBoolean() ? 200 : 503,

@@ -19,6 +19,7 @@ class ControllerConfigTest {
     assertThat(c.mode()).isEqualTo(ControllerConfig.Mode.KUBERNETES);
     assertThat(c.leaderElection()).isTrue();
     assertThat(c.httpPort()).isEqualTo(8081);
+    assertThat(c.httpBindAddress()).isEqualTo("0.0.0.0");
     assertThat(c.watchNamespaces()).containsExactly("queuepilot");
     assertThat(c.podName()).isEqualTo("ctl-0");
     assertThat(c.renderApiUrl().toString()).isEqualTo("https://api.render.com");
@@ -33,6 +34,15 @@ class ControllerConfigTest {
     ControllerConfig dev = ControllerConfig.from(Map.of("QUEUEPILOT_LEADER_ELECTION", "false"));
     assertThat(dev.watchNamespaces()).isEmpty();
     assertThat(dev.leaderElection()).isFalse();
+  }
+
+  @Test
+  void httpBindAddressTakesIpLiteralsOnly() {
+    assertThat(ControllerConfig.from(Map.of("QUEUEPILOT_LEADER_ELECTION", "false", "QUEUEPILOT_HTTP_BIND_ADDRESS", "::1"))
+        .httpBindAddress()).isEqualTo("::1");
+    assertThatThrownBy(() -> ControllerConfig.from(Map.of("QUEUEPILOT_LEADER_ELECTION", "false",
+        "QUEUEPILOT_HTTP_BIND_ADDRESS", "metrics.internal")))
+        .hasMessageStartingWith("QUEUEPILOT_HTTP_BIND_ADDRESS: must be an IP address");
   }
 
   @Test

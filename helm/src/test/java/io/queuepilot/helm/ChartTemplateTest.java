@@ -262,20 +262,36 @@ class ChartTemplateTest {
     JsonNode rule = m.get("PrometheusRule", "qp-queuepilot");
     assertThat(rule.path("metadata").path("labels").path("release").asText()).isEqualTo("kube-prometheus-stack");
     Map<String, JsonNode> alerts = new java.util.HashMap<>();
-    rule.path("spec").path("groups").forEach(g -> g.path("rules").forEach(r -> alerts.put(r.path("alert").asText(), r)));
+    Map<String, JsonNode> records = new java.util.HashMap<>();
+    rule.path("spec").path("groups").forEach(g -> g.path("rules").forEach(r -> {
+      if (r.has("alert")) {
+        alerts.put(r.path("alert").asText(), r);
+      } else {
+        records.put(r.path("record").asText(), r);
+      }
+    }));
 
     assertThat(alerts.keySet()).containsExactlyInAnyOrder("QueuePilotWorkerDown", "QueuePilotControllerDown",
-        "QueuePilotControllerNotLeading", "QueuePilotQueueBacklog", "QueuePilotHighErrorRate",
+        "QueuePilotControllerNotLeading", "QueuePilotQueueBacklog", "QueuePilotQueueAge", "QueuePilotHighErrorRate",
         "QueuePilotTokenBudgetSaturated", "QueuePilotFastJobLatencySLO", "QueuePilotAiJobLatencySLO",
-        "QueuePilotSuccessRateSLO", "QueuePilotDeadLetterRateSLO", "QueuePilotModelQuotaExhausted",
-        "QueuePilotModelProviderRejectsWorker");
+        "QueuePilotSuccessRateSLOFastBurn", "QueuePilotSuccessRateSLOSlowBurn",
+        "QueuePilotDeadLetterRateSLOFastBurn", "QueuePilotDeadLetterRateSLOSlowBurn",
+        "QueuePilotModelQuotaExhausted", "QueuePilotModelProviderRejectsWorker");
+    // the windows of the SRE workbook's multi-window multi-burn-rate alerts
+    assertThat(records.keySet()).containsExactlyInAnyOrder("queuepilot:job_dead_letter_ratio:rate5m",
+        "queuepilot:job_dead_letter_ratio:rate30m", "queuepilot:job_dead_letter_ratio:rate1h",
+        "queuepilot:job_dead_letter_ratio:rate6h");
+    records.values().forEach(r -> assertThat(r.path("labels").path("namespace").asText()).isEqualTo("queuepilot"));
     // 3 failed health checks at a 30 s scrape interval
     assertThat(alerts.get("QueuePilotWorkerDown").path("expr").asText())
         .contains("up{namespace=\"queuepilot\", service=\"qp-queuepilot-worker\"} == 0");
     assertThat(alerts.get("QueuePilotWorkerDown").path("for").asText()).isEqualTo("90s");
     assertThat(alerts.get("QueuePilotQueueBacklog").path("expr").asText()).endsWith("> 1000");
     assertThat(alerts.get("QueuePilotHighErrorRate").path("expr").asText())
-        .startsWith("sum(rate(queuepilot_worker_jobs_failed_total{namespace=\"queuepilot\"}[5m])) / (").endsWith("> 0.1");
+        .startsWith("(sum(rate(queuepilot_worker_jobs_failed_total{namespace=\"queuepilot\"}[5m])) or vector(0)) / (")
+        .endsWith("> 0.1");
+    assertThat(alerts.get("QueuePilotQueueAge").path("expr").asText())
+        .contains("queuepilot_queue_oldest_ready_age_seconds{namespace=\"queuepilot\"}").endsWith("> 600");
     assertThat(alerts.get("QueuePilotQueueBacklog").path("expr").asText())
         .contains("queuepilot_queue_jobs{namespace=\"queuepilot\", state=\"ready\"}");
     assertThat(alerts.get("QueuePilotTokenBudgetSaturated").path("expr").asText())
@@ -287,8 +303,12 @@ class ChartTemplateTest {
         .contains("job_type!~\"document_extraction\"").endsWith("> 120");
     assertThat(alerts.get("QueuePilotAiJobLatencySLO").path("expr").asText())
         .contains("job_type=~\"document_extraction\"").endsWith("> 600");
-    assertThat(alerts.get("QueuePilotSuccessRateSLO").path("expr").asText()).endsWith("< 0.995");
-    assertThat(alerts.get("QueuePilotDeadLetterRateSLO").path("expr").asText()).endsWith("> 0.001");
+    assertThat(alerts.get("QueuePilotSuccessRateSLOFastBurn").path("expr").asText())
+        .contains("rate1h{namespace=\"queuepilot\"} > (14.4 * 0.005) and").contains("rate5m{namespace=\"queuepilot\"} > (14.4 * 0.005)");
+    assertThat(alerts.get("QueuePilotSuccessRateSLOSlowBurn").path("expr").asText())
+        .contains("rate6h{namespace=\"queuepilot\"} > (6 * 0.005) and").contains("rate30m{namespace=\"queuepilot\"} > (6 * 0.005)");
+    assertThat(alerts.get("QueuePilotDeadLetterRateSLOFastBurn").path("expr").asText()).contains("> (14.4 * 0.001)");
+    assertThat(alerts.get("QueuePilotDeadLetterRateSLOSlowBurn").path("expr").asText()).contains("> (6 * 0.001)");
     alerts.values().forEach(a -> {
       assertThat(a.path("labels").path("severity").asText()).isIn("critical", "warning");
       assertThat(a.path("annotations").path("runbook_url").asText()).contains("docs/runbook.md#");

@@ -16,8 +16,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Structure of the worker and controller Dockerfiles (no Docker engine is needed): multi-stage,
- * JRE final image, non-root user matching the chart, no build tools in the final stage, the jar
- * names of the build, and the image names and ports the chart uses by default.
+ * POMs before sources (layer caching), JRE final image with OCI labels, non-root user matching
+ * the chart, no build tools in the final stage, the jar names of the build, and the image names
+ * and ports the chart uses by default.
  */
 class DockerfileTest {
 
@@ -41,6 +42,25 @@ class DockerfileTest {
     assertThat(last).containsPattern("(?m)^EXPOSE " + port + "$");
     assertThat(stages.get(0)).contains("-pl " + component + " -am package");
 
+    // layer caching: every module's POM (Maven reads all the parent lists) is copied, and the
+    // dependencies fetched, before the sources arrive
+    String build = stages.get(0);
+    int sources = build.indexOf("COPY . .");
+    assertThat(sources).as("sources copied in the build stage").isPositive();
+    String beforeSources = build.substring(0, sources);
+    assertThat(beforeSources).contains("COPY mvnw pom.xml ./", "COPY .mvn .mvn");
+    for (String module : modules()) {
+      assertThat(beforeSources).as("POM of " + module + " before the sources")
+          .containsPattern("(?m)^COPY " + Pattern.quote(module + "/pom.xml " + module + "/") + "$");
+    }
+    assertThat(beforeSources).containsPattern("(?m)^\\s*\\./mvnw .*-pl " + component + " -am package");
+
+    // OCI annotations on the final image
+    for (String label : List.of("title", "description", "source", "version", "revision", "created")) {
+      assertThat(last).containsPattern("org\\.opencontainers\\.image\\." + label + "=\"[^\"]+\"");
+    }
+    assertThat(last).contains("org.opencontainers.image.title=\"queuepilot-" + component + "\"");
+
     // the chart's defaults run exactly this image, on this port, as this user
     JsonNode deployment = chart().values("production-values.yaml").render()
         .get("Deployment", "qp-queuepilot-" + component);
@@ -49,6 +69,17 @@ class DockerfileTest {
     assertThat(onlyContainer(deployment).path("ports").get(0).path("containerPort").asInt()).isEqualTo(port);
     assertThat(deployment.path("spec").path("template").path("spec").path("securityContext").path("runAsUser").asInt())
         .isEqualTo(10001);
+  }
+
+  /** The modules the parent POM lists. */
+  private static List<String> modules() throws IOException {
+    List<String> modules = new ArrayList<>();
+    Matcher m = Pattern.compile("<module>([^<]+)</module>").matcher(Files.readString(Tools.repoRoot().resolve("pom.xml")));
+    while (m.find()) {
+      modules.add(m.group(1));
+    }
+    assertThat(modules).contains("worker", "controller", "embedded-db");
+    return modules;
   }
 
   private static List<String> stages(String dockerfile) {

@@ -51,7 +51,7 @@ final class Tools {
     Path path = binDir().resolve(name);
     if (!Files.isExecutable(path)) {
       throw new IllegalStateException(name + " not found at " + path
-          + ": run tools/helm/prepare.sh (scripts/test.sh does it) or set QUEUEPILOT_TOOLS_CACHE");
+          + ": run tools/*/prepare.sh (scripts/test.sh does it) or set QUEUEPILOT_TOOLS_CACHE");
     }
     return path;
   }

@@ -30,6 +30,12 @@ import org.slf4j.LoggerFactory;
  * <p>Notifications are only a latency optimisation: callers must poll as well. When no
  * listen URL can be used (the main URL is a transaction pooler and QUEUEPILOT_DB_LISTEN_URL is
  * unset), {@link #create} returns empty and the process relies on polling alone.
+ *
+ * <p>A LISTEN through a transaction pooler "succeeds" and then never delivers anything (the
+ * backend that listened is handed to other clients). So before its first LISTEN the listener
+ * runs {@link TransactionPoolerProbe} on its own connection factory; when that finds a
+ * transaction pooler it logs why, stops for good and reports {@link #refusal()}: the process
+ * polls only.
  */
 public final class JobNotificationListener implements AutoCloseable {
 
@@ -55,6 +61,8 @@ public final class JobNotificationListener implements AutoCloseable {
   private final AtomicLong connects = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong received = new AtomicLong();
+  private volatile boolean probed;
+  private volatile String refusal;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition stopped = lock.newCondition();
   private volatile Thread thread;
@@ -115,6 +123,14 @@ public final class JobNotificationListener implements AutoCloseable {
     return connected.get();
   }
 
+  /**
+   * Why this listener gave up for good (its URL is a transaction pooler), or empty while it
+   * listens or retries.
+   */
+  public Optional<String> refusal() {
+    return Optional.ofNullable(refusal);
+  }
+
   /** Successful connects so far (the first one included). */
   public long connectCount() {
     return connects.get();
@@ -132,6 +148,25 @@ public final class JobNotificationListener implements AutoCloseable {
 
   private void run() {
     while (running.get()) {
+      if (!probed) {
+        try {
+          TransactionPoolerProbe.Result probe = TransactionPoolerProbe.probe(connections::open);
+          probed = true;
+          if (probe.transactionPooler()) {
+            refusal = "the LISTEN URL is a transaction pooler (" + probe.evidence() + "): LISTEN cannot"
+                + " work there; set " + QueueConfig.DB_LISTEN_URL + " to a direct connection or a session-mode port";
+            log.error("LISTEN refused, polling only: {}", refusal);
+            running.set(false);
+            return;
+          }
+        } catch (SQLException | RuntimeException e) {
+          failures.incrementAndGet();
+          log.warn("LISTEN connection failed before the pooler check (failure #{}); retrying in {}: {}",
+              failures.get(), reconnectDelay, e.toString());
+          awaitStopOrTimeout(reconnectDelay);
+          continue;
+        }
+      }
       try (Connection c = connections.open()) {
         try (Statement s = c.createStatement()) {
           s.execute("LISTEN " + CHANNEL);

@@ -21,6 +21,8 @@ import java.util.Optional;
  * @param preparedStatements false disables server-side prepared statements ({@code
  *     prepareThreshold=0}) for transaction poolers (Supabase port 6543, PgBouncer transaction mode)
  * @param listenUrl explicit direct-connection JDBC URL for LISTEN, or null
+ * @param transactionPooler whether the main URL goes through a transaction pooler: {@code AUTO}
+ *     until {@link QueueDataSources#resolvePooler} has probed it, then {@code YES} or {@code NO}
  */
 public record QueueConfig(
     String url,
@@ -28,7 +30,18 @@ public record QueueConfig(
     String password,
     int poolSize,
     boolean preparedStatements,
-    String listenUrl) {
+    String listenUrl,
+    TransactionPooler transactionPooler) {
+
+  /** Whether a transaction pooler sits between this process and PostgreSQL. */
+  public enum TransactionPooler {
+    /** Probe at start-up ({@link TransactionPoolerProbe}), on any port. */
+    AUTO,
+    /** A transaction pooler: no server-side prepared statements, no LISTEN on the main URL. */
+    YES,
+    /** A direct connection or a session pooler: never probe. */
+    NO
+  }
 
   public static final String DB_URL = "QUEUEPILOT_DB_URL";
   public static final String DB_USER = "QUEUEPILOT_DB_USER";
@@ -36,6 +49,7 @@ public record QueueConfig(
   public static final String DB_POOL_SIZE = "QUEUEPILOT_DB_POOL_SIZE";
   public static final String DB_PREPARED_STATEMENTS = "QUEUEPILOT_DB_PREPARED_STATEMENTS";
   public static final String DB_LISTEN_URL = "QUEUEPILOT_DB_LISTEN_URL";
+  public static final String DB_TRANSACTION_POOLER = "QUEUEPILOT_DB_TRANSACTION_POOLER";
 
   public static final int DEFAULT_POOL_SIZE = 10;
   public static final boolean DEFAULT_PREPARED_STATEMENTS = true;
@@ -56,10 +70,20 @@ public record QueueConfig(
     k.put(DB_LISTEN_URL,
         "JDBC URL of a direct (non-pooled) connection for LISTEN; when unset the main URL is used"
             + " unless it is a transaction pooler, in which case workers only poll");
+    k.put(DB_TRANSACTION_POOLER,
+        "auto|true|false (default auto: probed at start-up on any port); true = the main URL is a transaction"
+            + " pooler (no prepared statements, no LISTEN on it), false = direct or session pooler, never probed");
     return java.util.Collections.unmodifiableMap(k);
   }
 
+  /** Settings whose pooler is still to be probed ({@link TransactionPooler#AUTO}). */
+  public QueueConfig(String url, String user, String password, int poolSize, boolean preparedStatements,
+      String listenUrl) {
+    this(url, user, password, poolSize, preparedStatements, listenUrl, TransactionPooler.AUTO);
+  }
+
   public QueueConfig {
+    java.util.Objects.requireNonNull(transactionPooler, "transactionPooler");
     url = requireJdbcUrl(DB_URL, url);
     if (listenUrl != null) {
       listenUrl = requireJdbcUrl(DB_LISTEN_URL, listenUrl);
@@ -77,15 +101,40 @@ public record QueueConfig(
         optional(env, DB_PASSWORD),
         parseInt(env, DB_POOL_SIZE, DEFAULT_POOL_SIZE),
         parseBoolean(env, DB_PREPARED_STATEMENTS, DEFAULT_PREPARED_STATEMENTS),
-        optional(env, DB_LISTEN_URL));
+        optional(env, DB_LISTEN_URL),
+        parsePooler(env));
+  }
+
+  /** The same settings with the pooler question answered ({@code YES} or {@code NO}). */
+  public QueueConfig withTransactionPooler(TransactionPooler answer) {
+    return new QueueConfig(url, user, password, poolSize, preparedStatements, listenUrl, answer);
+  }
+
+  /** The same settings with another pool size. */
+  public QueueConfig withPoolSize(int size) {
+    return new QueueConfig(url, user, password, size, preparedStatements, listenUrl, transactionPooler);
   }
 
   /**
-   * Whether the main URL goes through a transaction pooler: prepared statements are switched off
-   * (the switch exists for exactly that case) or the port is Supabase's transaction pooler port.
+   * Whether the driver may create named server-side prepared statements: not when they are
+   * switched off, and never through a transaction pooler (the next transaction may run on a
+   * backend that lacks them: {@code prepared statement "S_1" does not exist}).
+   */
+  public boolean serverPreparedStatements() {
+    return preparedStatements && !mainUrlIsTransactionPooler();
+  }
+
+  /**
+   * Whether the main URL goes through a transaction pooler: configured or probed so, prepared
+   * statements are switched off (the switch exists for exactly that case), or the port is
+   * Supabase's transaction pooler port.
    */
   public boolean mainUrlIsTransactionPooler() {
-    return !preparedStatements || port(url) == SUPABASE_TRANSACTION_POOLER_PORT;
+    return switch (transactionPooler) {
+      case YES -> true;
+      case NO -> false;
+      case AUTO -> !preparedStatements || port(url) == SUPABASE_TRANSACTION_POOLER_PORT;
+    };
   }
 
   /**
@@ -103,7 +152,7 @@ public record QueueConfig(
   public String toString() {
     return "QueueConfig[url=" + url + ", user=" + user + ", password=" + (password == null ? "null" : "***")
         + ", poolSize=" + poolSize + ", preparedStatements=" + preparedStatements
-        + ", listenUrl=" + listenUrl + "]";
+        + ", listenUrl=" + listenUrl + ", transactionPooler=" + transactionPooler + "]";
   }
 
   private static String requireJdbcUrl(String key, String value) {
@@ -157,6 +206,19 @@ public record QueueConfig(
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(key + ": must be an integer, got '" + v + "'", e);
     }
+  }
+
+  private static TransactionPooler parsePooler(Map<String, String> env) {
+    String v = optional(env, DB_TRANSACTION_POOLER);
+    if (v == null) {
+      return TransactionPooler.AUTO;
+    }
+    return switch (v.toLowerCase(Locale.ROOT)) {
+      case "auto" -> TransactionPooler.AUTO;
+      case "true" -> TransactionPooler.YES;
+      case "false" -> TransactionPooler.NO;
+      default -> throw new IllegalArgumentException(DB_TRANSACTION_POOLER + ": must be auto, true or false, got '" + v + "'");
+    };
   }
 
   private static boolean parseBoolean(Map<String, String> env, String key, boolean dflt) {

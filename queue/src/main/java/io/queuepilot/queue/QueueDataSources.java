@@ -6,16 +6,76 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Properties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Builds the HikariCP pool and the dedicated LISTEN connection from a {@link QueueConfig}. */
+/**
+ * Builds the HikariCP pool and the dedicated LISTEN connection from a {@link QueueConfig}, and
+ * answers whether the main URL is a transaction pooler before the pool is built.
+ */
 public final class QueueDataSources {
+
+  private static final Logger log = LoggerFactory.getLogger(QueueDataSources.class);
 
   private QueueDataSources() {}
 
   /**
-   * A pool for the queue functions. With prepared statements off, the driver never creates named
-   * server-side statements ({@code prepareThreshold=0}), which a transaction pooler would hand to
-   * the wrong backend.
+   * Answers {@link QueueConfig#transactionPooler()} when it is {@code AUTO}: settings that already
+   * say "pooler" (prepared statements off, port 6543) need no probe; otherwise {@link
+   * TransactionPoolerProbe} watches the backends behind two connections. Logs the answer, and
+   * what it changes, once. Throws {@link IllegalStateException} when the database cannot be
+   * reached for the probe.
+   */
+  public static QueueConfig resolvePooler(QueueConfig config, String applicationName) {
+    if (config.transactionPooler() != QueueConfig.TransactionPooler.AUTO) {
+      return config;
+    }
+    if (config.mainUrlIsTransactionPooler()) {
+      log.info("{}: treated as a transaction pooler ({}=false or port {}): no server-side prepared statements,"
+          + " no LISTEN on it", redacted(config.url()), QueueConfig.DB_PREPARED_STATEMENTS,
+          QueueConfig.SUPABASE_TRANSACTION_POOLER_PORT);
+      return config.withTransactionPooler(QueueConfig.TransactionPooler.YES);
+    }
+    TransactionPoolerProbe.Result result;
+    try {
+      result = TransactionPoolerProbe.probe(() -> openProbeConnection(config.url(), config, applicationName + "-probe"));
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot reach the database at " + redacted(config.url())
+          + " to check for a transaction pooler: " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
+    }
+    if (result.transactionPooler()) {
+      log.warn("{} is a transaction pooler ({}): server-side prepared statements off (prepareThreshold=0), LISTEN"
+          + " not on this URL; set {} to a direct or session-mode URL for notifications, {}=true to skip this probe",
+          redacted(config.url()), result.evidence(), QueueConfig.DB_LISTEN_URL, QueueConfig.DB_TRANSACTION_POOLER);
+      return config.withTransactionPooler(QueueConfig.TransactionPooler.YES);
+    }
+    log.info("{}: no transaction pooler ({})", redacted(config.url()), result.evidence());
+    return config.withTransactionPooler(QueueConfig.TransactionPooler.NO);
+  }
+
+  /** Probes {@code url} (the LISTEN URL, say) with this config's credentials. */
+  public static TransactionPoolerProbe.Result probe(String url, QueueConfig config, String applicationName)
+      throws SQLException {
+    return TransactionPoolerProbe.probe(() -> openProbeConnection(url, config, applicationName));
+  }
+
+  private static Connection openProbeConnection(String url, QueueConfig config, String applicationName)
+      throws SQLException {
+    Properties props = connectionProperties(config, applicationName);
+    props.setProperty("prepareThreshold", "0");
+    return DriverManager.getConnection(url, props);
+  }
+
+  /** {@code url} without a password parameter, for logs and errors. */
+  static String redacted(String url) {
+    return url.replaceAll("(?i)(password=)[^&]*", "$1***");
+  }
+
+  /**
+   * A pool for the queue functions. With prepared statements off or behind a transaction pooler
+   * ({@link QueueConfig#serverPreparedStatements()}), the driver never creates named server-side
+   * statements ({@code prepareThreshold=0}), which a transaction pooler would hand to the wrong
+   * backend. Pass a config answered by {@link #resolvePooler} so that the probe has run.
    */
   public static HikariDataSource pool(QueueConfig config, String poolName) {
     HikariConfig hc = new HikariConfig();
@@ -35,7 +95,7 @@ public final class QueueDataSources {
     hc.setInitializationFailTimeout(10_000);
     hc.addDataSourceProperty("ApplicationName", poolName);
     hc.addDataSourceProperty("tcpKeepAlive", "true");
-    if (!config.preparedStatements()) {
+    if (!config.serverPreparedStatements()) {
       hc.addDataSourceProperty("prepareThreshold", "0");
     }
     return new HikariDataSource(hc);
@@ -44,6 +104,10 @@ public final class QueueDataSources {
   /** Opens a new direct (unpooled) connection to {@code url} for LISTEN. */
   static Connection openListenConnection(String url, QueueConfig config, String applicationName)
       throws SQLException {
+    return DriverManager.getConnection(url, connectionProperties(config, applicationName));
+  }
+
+  private static Properties connectionProperties(QueueConfig config, String applicationName) {
     Properties props = new Properties();
     if (config.user() != null) {
       props.setProperty("user", config.user());
@@ -54,6 +118,6 @@ public final class QueueDataSources {
     props.setProperty("ApplicationName", applicationName);
     props.setProperty("tcpKeepAlive", "true");
     props.setProperty("connectTimeout", "10");
-    return DriverManager.getConnection(url, props);
+    return props;
   }
 }

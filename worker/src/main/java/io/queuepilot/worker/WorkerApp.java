@@ -5,6 +5,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.queuepilot.queue.JobNotificationListener;
 import io.queuepilot.queue.PostgresJobQueue;
+import io.queuepilot.queue.QueueConfig;
 import io.queuepilot.queue.QueueDataSources;
 import io.queuepilot.worker.budget.LocalTokenBudget;
 import io.queuepilot.worker.budget.PostgresTokenBudget;
@@ -62,7 +63,10 @@ public final class WorkerApp implements AutoCloseable {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     registry.config().commonTags("worker_id", config.workerId());
     WorkerMetrics metrics = new WorkerMetrics(registry);
-    HikariDataSource pool = QueueDataSources.pool(config.database(), "qp-worker-" + config.workerId());
+    metrics.preRegister(config.jobTypes());
+    // Before the pool: a transaction pooler on any port changes how the pool is built.
+    QueueConfig database = QueueDataSources.resolvePooler(config.database(), "qp-worker-" + config.workerId());
+    HikariDataSource pool = QueueDataSources.pool(database, "qp-worker-" + config.workerId());
     OpenAiModelClient modelClient = null;
     ProviderHalt halt = new ProviderHalt(clock);
     metrics.providerHalt(halt);
@@ -89,16 +93,20 @@ public final class WorkerApp implements AutoCloseable {
       Worker worker = new Worker(Worker.Settings.from(config), new PostgresJobQueue(pool), handler, clock, metrics,
           Runtime.getRuntime().maxMemory(), halt);
       Optional<JobNotificationListener> listener =
-          JobNotificationListener.create(config.database(), "qp-worker-" + config.workerId());
+          JobNotificationListener.create(database, "qp-worker-" + config.workerId());
+      metrics.databaseMode(database.mainUrlIsTransactionPooler(),
+          () -> listener.map(JobNotificationListener::isConnected).orElse(false) ? 1 : 0);
       listener.ifPresent(l -> l.onAnyJob(type -> {
         metrics.notification();
         worker.wake(type);
       }).onConnect(() -> worker.wake(null)));
-      HealthServer http = new HealthServer(config.httpPort(), registry, () -> readiness(worker, pool, halt));
+      HealthServer http = new HealthServer(config.httpBindAddress(), config.httpPort(), registry,
+          () -> readiness(worker, pool, halt, listener));
       worker.start();
       listener.ifPresent(JobNotificationListener::start);
-      log.info("worker {} up: processor {}, store {}, http port {}", config.workerId(),
-          config.processor().name().toLowerCase(), config.store().name().toLowerCase(), http.port());
+      log.info("worker {} up: processor {}, store {}, http {}, wake-ups: {}", config.workerId(),
+          config.processor().name().toLowerCase(), config.store().name().toLowerCase(), http.address(),
+          listener.isPresent() ? "LISTEN + polling" : "polling only every " + config.pollInterval());
       return new WorkerApp(config, pool, worker, listener, http, modelClient, registry);
     } catch (IOException | RuntimeException e) {
       if (modelClient != null) {
@@ -128,7 +136,8 @@ public final class WorkerApp implements AutoCloseable {
     }
   }
 
-  private static HealthServer.Readiness readiness(Worker worker, HikariDataSource pool, ProviderHalt halt) {
+  private static HealthServer.Readiness readiness(Worker worker, HikariDataSource pool, ProviderHalt halt,
+      Optional<JobNotificationListener> listener) {
     if (!worker.accepting()) {
       return new HealthServer.Readiness(false, "draining: not claiming new jobs");
     }
@@ -144,7 +153,10 @@ public final class WorkerApp implements AutoCloseable {
     } catch (Exception e) {
       return new HealthServer.Readiness(false, "database unreachable: " + e.getMessage());
     }
-    return new HealthServer.Readiness(true, "ready: " + worker.inFlight() + "/" + worker.capacity() + " jobs in flight");
+    String wakeUps = listener.map(l -> l.refusal().map(r -> "; polling only: " + r)
+        .orElse(l.isConnected() ? "; listening" : "; LISTEN reconnecting, polling")).orElse("; polling only");
+    return new HealthServer.Readiness(true,
+        "ready: " + worker.inFlight() + "/" + worker.capacity() + " jobs in flight" + wakeUps);
   }
 
   private static DocumentStore store(WorkerConfig c) {

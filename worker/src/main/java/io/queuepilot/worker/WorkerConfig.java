@@ -21,6 +21,7 @@ import java.util.regex.Pattern;
  */
 public record WorkerConfig(
     QueueConfig database,
+    String httpBindAddress,
     int httpPort,
     LogFormat logFormat,
     String workerId,
@@ -90,7 +91,11 @@ public record WorkerConfig(
               "Direct (session) JDBC URL for LISTEN/NOTIFY; unset: the main URL, or polling only behind a transaction pooler."),
           new Key("QUEUEPILOT_DB_PREPARED_STATEMENTS", "true",
               "Server-side prepared statements; false behind Supabase's transaction pooler (port 6543)."),
+          new Key("QUEUEPILOT_DB_TRANSACTION_POOLER", "auto",
+              "auto: probe at start-up whether the main URL is a transaction pooler (any port); true / false: say so and skip the probe."),
           new Key("QUEUEPILOT_DB_POOL_SIZE", "concurrency + 3", "Maximum JDBC connections in the worker's pool (1..200)."),
+          new Key("QUEUEPILOT_HTTP_BIND_ADDRESS", "0.0.0.0",
+              "Address the /healthz, /readyz and /metrics server binds to (127.0.0.1 = this host only)."),
           new Key("QUEUEPILOT_HTTP_PORT", "8080", "Port of /healthz, /readyz and /metrics (0 = any free port)."),
           new Key("QUEUEPILOT_LOG_FORMAT", "text", "Log format: text or json (one JSON object per line)."),
           new Key("QUEUEPILOT_WORKER_ID", "POD_NAME, else RENDER_INSTANCE_ID, else hostname-pid",
@@ -192,8 +197,7 @@ public record WorkerConfig(
       database = QueueConfig.from(env);
       if (r.optional(QueueConfig.DB_POOL_SIZE).isEmpty()) {
         // one connection per job in flight plus claim, heartbeat and health checks
-        database = new QueueConfig(database.url(), database.user(), database.password(),
-            Math.min(200, concurrency + 3), database.preparedStatements(), database.listenUrl());
+        database = database.withPoolSize(Math.min(200, concurrency + 3));
       }
     } catch (ConfigException e) {
       throw e;
@@ -206,6 +210,7 @@ public record WorkerConfig(
     }
     return new WorkerConfig(
         database,
+        r.bindAddress("QUEUEPILOT_HTTP_BIND_ADDRESS", "0.0.0.0"),
         r.intIn("QUEUEPILOT_HTTP_PORT", 8080, 0, 65535),
         r.oneOf("QUEUEPILOT_LOG_FORMAT", LogFormat.TEXT, LogFormat.class),
         workerId(r),
@@ -432,6 +437,20 @@ public record WorkerConfig(
         throw new ConfigException(key, "is not a valid URL: '" + value + "'");
       }
       return value.endsWith("/") ? value.substring(0, value.length() - 1) : value;
+    }
+
+    /** A literal IP address (v4 or v6) to bind to; host names are refused (no DNS at start-up). */
+    String bindAddress(String key, String def) {
+      String v = string(key, def);
+      if (!v.matches("[0-9.]+|[0-9a-fA-F:]+")) {
+        throw new ConfigException(key, "must be an IP address such as 0.0.0.0, 127.0.0.1 or ::, got '" + v + "'");
+      }
+      try {
+        InetAddress.getByName(v);
+      } catch (UnknownHostException e) {
+        throw new ConfigException(key, "is not a valid IP address: '" + v + "'");
+      }
+      return v;
     }
 
     String workerIdValue(String key, String value) {

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -21,6 +22,35 @@ public final class WorkerMetrics {
 
   public MeterRegistry registry() {
     return registry;
+  }
+
+  /** Label values of the loop-error counter, one per background loop. */
+  static final List<String> LOOPS = List.of("settle", "heartbeat", "requeue_stale", "shutdown_release");
+  /** Label values of the heartbeat-failure counter. */
+  static final List<String> HEARTBEAT_FAILURE_KINDS = List.of("error", "lease_lost");
+  /** Label values of the budget-wait counter (OpenAiProcessor). */
+  static final List<String> BUDGET_WAIT_REASONS = List.of("token_budget", "openai_429", "openai_headers");
+
+  /**
+   * Creates, at 0, every counter series whose labels are known at start-up (per claimed job type:
+   * claimed, completed, lease lost; the loop, heartbeat and budget series), so that a rate exists
+   * from the first scrape: an alert dividing failures by completions must not go silent because
+   * no job has completed yet. Failed and dead-lettered series carry the failure's code, known only
+   * when it happens; the chart's rules count an absent series as 0.
+   */
+  public void preRegister(List<String> jobTypes) {
+    for (String jobType : jobTypes) {
+      counter("queuepilot.worker.jobs.claimed", "Jobs claimed", "job_type", jobType);
+      counter("queuepilot.worker.jobs.completed", "Jobs completed (written back)", "job_type", jobType);
+      counter("queuepilot.worker.jobs.lease.lost", "Jobs dropped because another worker holds the lease", "job_type", jobType);
+    }
+    HEARTBEAT_FAILURE_KINDS.forEach(kind ->
+        counter("queuepilot.worker.heartbeat.failures", "Heartbeats that failed (error) or found the lease lost", "kind", kind));
+    counter("queuepilot.worker.claim.errors", "claim_next_job calls that failed");
+    LOOPS.forEach(loop -> counter("queuepilot.worker.loop.errors", "Errors survived by a background loop", "loop", loop));
+    BUDGET_WAIT_REASONS.forEach(reason -> counter("queuepilot.worker.budget.waits",
+        "Times the token budget or OpenAI rate limits said not now", "reason", reason));
+    counter("queuepilot.worker.notifications", "queuepilot_jobs notifications received");
   }
 
   /** Registers gauges read on scrape: jobs in flight and current claim capacity. */
@@ -62,6 +92,20 @@ public final class WorkerMetrics {
   public void eventsDropped(String field, int n) {
     counter("queuepilot.worker.events.dropped", "Model events dropped by per-event validation", "field", field)
         .increment(n);
+  }
+
+  /**
+   * Registers {@code queuepilot_worker_db_transaction_pooler} (1 when the main database URL is a
+   * transaction pooler, so no prepared statements and no LISTEN on it) and {@code
+   * queuepilot_worker_notifications_listening} (1 while a LISTEN connection is up; 0 = polling only).
+   */
+  public void databaseMode(boolean transactionPooler, Supplier<Number> listening) {
+    Gauge.builder("queuepilot.worker.db.transaction.pooler", () -> transactionPooler ? 1 : 0)
+        .description("1 when the main database URL goes through a transaction pooler (detected or configured)")
+        .register(registry);
+    Gauge.builder("queuepilot.worker.notifications.listening", listening)
+        .description("1 while the LISTEN connection is up; 0 = woken by polling only")
+        .register(registry);
   }
 
   public void claimed(String jobType, int n) {

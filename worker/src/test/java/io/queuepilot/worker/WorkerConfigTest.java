@@ -73,6 +73,25 @@ class WorkerConfigTest {
   }
 
   @Test
+  void httpBindAddressDefaultsToAllInterfacesAndTakesOnlyIpLiterals() throws Exception {
+    assertThat(WorkerConfig.from(base()).httpBindAddress()).isEqualTo("0.0.0.0");
+    Map<String, String> local = base();
+    local.put("QUEUEPILOT_HTTP_BIND_ADDRESS", "127.0.0.1");
+    local.put("QUEUEPILOT_HTTP_PORT", "0");
+    WorkerConfig c = WorkerConfig.from(local);
+    try (var server = new io.queuepilot.worker.http.HealthServer(c.httpBindAddress(), c.httpPort(),
+        new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT),
+        () -> new io.queuepilot.worker.http.HealthServer.Readiness(true, "ok"))) {
+      assertThat(server.address().getAddress().isLoopbackAddress()).isTrue();
+    }
+    for (String bad : List.of("localhost", "0.0.0.0.0", "eth0")) {
+      Map<String, String> env = base();
+      env.put("QUEUEPILOT_HTTP_BIND_ADDRESS", bad);
+      assertThat(error(env).key()).as(bad).isEqualTo("QUEUEPILOT_HTTP_BIND_ADDRESS");
+    }
+  }
+
+  @Test
   void everyKeyIsDocumentedOnce() {
     List<String> names = WorkerConfig.KEYS.stream().map(WorkerConfig.Key::name).toList();
     assertThat(names).doesNotHaveDuplicates().contains("QUEUEPILOT_CONCURRENCY", "OPENAI_BASE_URL",

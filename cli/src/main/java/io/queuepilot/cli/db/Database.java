@@ -40,9 +40,9 @@ public final class Database implements DataSource {
     props.setProperty("connectTimeout", Integer.toString(settings.connectTimeoutSeconds()));
     props.setProperty("loginTimeout", Integer.toString(settings.connectTimeoutSeconds()));
     props.setProperty("ApplicationName", "queuepilot-cli");
-    if (!settings.preparedStatements()) {
-      props.setProperty("prepareThreshold", "0");
-    }
+    // Never named server-side statements: a CLI command runs a few statements, and the URL may
+    // be a transaction pooler on any port, where they would land on another client's backend.
+    props.setProperty("prepareThreshold", "0");
     try {
       return DriverManager.getConnection(settings.url(), props);
     } catch (SQLException e) {

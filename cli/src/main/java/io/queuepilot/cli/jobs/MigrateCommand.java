@@ -2,7 +2,12 @@ package io.queuepilot.cli.jobs;
 
 import io.queuepilot.cli.DbOptions;
 import io.queuepilot.cli.Output;
+import io.queuepilot.cli.CliException;
+import io.queuepilot.cli.ExitCode;
+import io.queuepilot.cli.db.Database;
 import io.queuepilot.queue.Migrations;
+import io.queuepilot.queue.TransactionPoolerProbe;
+import java.sql.SQLException;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,6 +38,7 @@ public final class MigrateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    refuseTransactionPooler(db.database());
     var flyway = Migrations.flyway(db.database());
     PrintWriter out = spec.commandLine().getOut();
     if (!info) {
@@ -62,6 +68,27 @@ public final class MigrateCommand implements Callable<Integer> {
               .toList());
     }
     return 0;
+  }
+
+  /**
+   * Flyway needs one database session for the whole run (its session-level advisory lock, the
+   * schema-history reads between migrations); through a transaction pooler each statement may
+   * land on another backend, so the lock is taken on one and released on another. Refuse before
+   * touching anything, and say where to point instead.
+   */
+  private static void refuseTransactionPooler(Database database) {
+    TransactionPoolerProbe.Result probe;
+    try {
+      probe = TransactionPoolerProbe.probe(database::getConnection);
+    } catch (SQLException e) {
+      throw database.failure("checking for a transaction pooler", e);
+    }
+    if (probe.transactionPooler()) {
+      throw new CliException(ExitCode.USAGE, "refusing to migrate through a transaction pooler at "
+          + database.settings().redactedUrl() + " (" + probe.evidence() + "): migrations need one session;"
+          + " use the pooler's session port (Supabase: port 5432 of the pooler host) or the direct database"
+          + " connection (db.<project>.supabase.co:5432)");
+    }
   }
 
   private static Map<String, Object> row(MigrationInfo m) {

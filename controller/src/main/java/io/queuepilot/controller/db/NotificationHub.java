@@ -110,6 +110,15 @@ public final class NotificationHub implements AutoCloseable {
     return l != null && l.isConnected();
   }
 
+  /**
+   * Why LISTEN was given up for these credentials (the listen URL is a transaction pooler, where
+   * a LISTEN succeeds and then never delivers), or empty; the scalers then poll only.
+   */
+  public java.util.Optional<String> refusal(DatabaseCredentials c) {
+    JobNotificationListener l = listeners.get(c);
+    return l == null ? java.util.Optional.empty() : l.refusal();
+  }
+
   public long notificationsReceived() {
     return notifications.get();
   }

@@ -44,6 +44,11 @@ public final class QueueConnections implements AutoCloseable {
     cfg.setValidationTimeout(2_000);
     // Do not fail construction when the database is down: queries fail and become conditions.
     cfg.setInitializationFailTimeout(-1);
+    // No named server-side prepared statements, whatever the URL: the Secret may point at a
+    // transaction pooler on any port (PgBouncer, Supavisor), where they land on the wrong
+    // backend ("prepared statement S_1 does not exist"), and the controller runs a handful of
+    // statements per cycle, so parsing each one costs nothing that matters.
+    cfg.addDataSourceProperty("prepareThreshold", "0");
     HikariDataSource ds = new HikariDataSource(cfg);
     return new Entry(ds, queueFactory.apply(ds));
   }

@@ -10,10 +10,13 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The controller's own {@code queuepilot_*} metrics, per scaler (tags namespace, queuescaler):
- * {@code queuepilot_queue_jobs{state}}, {@code queuepilot_scaler_replicas{kind=desired|current}},
+ * {@code queuepilot_queue_jobs{state}}, {@code queuepilot_queue_oldest_ready_age_seconds} (how long
+ * the oldest ready job has waited, from queue_stats: exported here, so it stays visible when the
+ * workers are scaled to zero), {@code queuepilot_scaler_replicas{kind=desired|current}},
  * {@code queuepilot_scaler_limited_by{reason}}, requeued and dead-lettered job counters,
  * failures per stage and the leader gauge; the names the chart's dashboard and alerts use.
  */
@@ -35,6 +38,8 @@ public final class ControllerMetrics {
     final AtomicLong processing = new AtomicLong();
     final AtomicLong stale = new AtomicLong();
     final AtomicLong deadLetter = new AtomicLong();
+    final AtomicReference<Double> oldestReadyAge =
+        new AtomicReference<>(0.0);
     final AtomicLong desired = new AtomicLong();
     final AtomicLong current = new AtomicLong();
     final Map<LimitedBy, AtomicLong> limited = new EnumMap<>(LimitedBy.class);
@@ -49,6 +54,9 @@ public final class ControllerMetrics {
       jobs("processing", processing);
       jobs("stale", stale);
       jobs("dead_letter", deadLetter);
+      Gauge.builder("queuepilot.queue.oldest.ready.age.seconds", oldestReadyAge, AtomicReference::get)
+          .description("Seconds the oldest ready job has been waiting (0 when none is ready), from queue_stats")
+          .tags(tags).register(registry);
       gauge("queuepilot.scaler.replicas", "Replicas: desired by the last decision, current on the target",
           desired, Tags.of("kind", "desired"));
       gauge("queuepilot.scaler.replicas", "Replicas: desired by the last decision, current on the target",
@@ -84,6 +92,7 @@ public final class ControllerMetrics {
       g.processing.set(o.snapshot().processing());
       g.stale.set(o.snapshot().stale());
       g.deadLetter.set(o.snapshot().deadLetter());
+      g.oldestReadyAge.set(o.snapshot().oldestReadyAgeSeconds());
     }
     if (o.replicasAfter() != null) g.current.set(o.replicasAfter());
     if (o.decision() != null) {

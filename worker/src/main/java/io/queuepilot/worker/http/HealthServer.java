@@ -21,8 +21,10 @@ public final class HealthServer implements AutoCloseable {
 
   private final HttpServer server;
 
-  public HealthServer(int port, PrometheusMeterRegistry registry, Supplier<Readiness> readiness) throws IOException {
-    server = HttpServer.create(new InetSocketAddress(port), 16);
+  /** Binds to {@code bindAddress} (an IP literal, e.g. 0.0.0.0 or 127.0.0.1) and {@code port}. */
+  public HealthServer(String bindAddress, int port, PrometheusMeterRegistry registry, Supplier<Readiness> readiness)
+      throws IOException {
+    server = HttpServer.create(new InetSocketAddress(java.net.InetAddress.getByName(bindAddress), port), 16);
     server.createContext("/healthz", ex -> respond(ex, 200, "text/plain", "ok\n"));
     server.createContext("/readyz", ex -> {
       Readiness r;
@@ -37,6 +39,11 @@ public final class HealthServer implements AutoCloseable {
         respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape()));
     server.setExecutor(Executors.newFixedThreadPool(2, r -> Thread.ofPlatform().daemon().name("qp-http").unstarted(r)));
     server.start();
+  }
+
+  /** The address actually bound. */
+  public InetSocketAddress address() {
+    return server.getAddress();
   }
 
   public int port() {
