@@ -55,7 +55,8 @@ public final class LocalCommand implements Callable<Integer> {
       description = "upload every document N times, for load (default: ${DEFAULT-VALUE})")
   int copies;
 
-  @Option(names = "--keep-db", description = "keep the embedded database running after the summary (Ctrl-C stops it)")
+  @Option(names = "--keep-db", description = "keep the embedded database running after the summary (Ctrl-C stops it); "
+      + "with --db-url: keep the demo patient and its rows (the run's logins are dropped either way)")
   boolean keepDb;
 
   @Option(names = "--workdir", defaultValue = "queuepilot-local", paramLabel = "DIR",
@@ -96,9 +97,6 @@ public final class LocalCommand implements Callable<Integer> {
     }
     CliConfig config = QueuePilotCli.root(spec).config();
     CliConfig.DbSettings external = db.settings().url() == null ? null : db.settings().validated();
-    if (keepDb && external != null) {
-      throw CliException.usage("--keep-db keeps the embedded database; with --db-url the data stays in that database");
-    }
     PrintWriter out = spec.commandLine().getOut();
     Path log = workDir.resolve("queuepilot-local.log").toAbsolutePath();
     Files.createDirectories(workDir);
@@ -109,7 +107,7 @@ public final class LocalCommand implements Callable<Integer> {
         maxReplicas, concurrency, modelLatency, uploadSpread, timeout, ansi, config.openAiApiKey(),
         config.openAiBaseUrl(), config.openAiModel());
     LocalRun.Summary s = new LocalRun(options, out, Clock.systemUTC()).run();
-    print(out, s, log, keepDb);
+    print(out, s, log, keepDb, external != null);
     if (keepDb && external == null) {
       out.println();
       out.println("The database keeps running for inspection; press Ctrl-C to stop it. For example:");
@@ -126,7 +124,7 @@ public final class LocalCommand implements Callable<Integer> {
   }
 
   /** The closing table and where to look. */
-  static void print(PrintWriter out, LocalRun.Summary s, Path log, boolean keptDb) {
+  static void print(PrintWriter out, LocalRun.Summary s, Path log, boolean keptDb, boolean external) {
     out.println();
     if (s.timedOut()) {
       out.println("Timed out before every document was processed: the figures below are what was done.");
@@ -169,7 +167,10 @@ public final class LocalCommand implements Callable<Integer> {
     out.println("  store       " + s.storeFolder() + "  (<bucket>/<patient_id>/...)");
     out.println("  log         " + log);
     out.println("  patient     " + s.patientId());
-    if (keptDb) {
+    if (external) {
+      out.println("  database    " + (keptDb ? "the demo patient's rows are kept (--keep-db)"
+          : "the demo patient and its rows were erased; run with --keep-db to keep them"));
+    } else if (keptDb) {
       out.println("  database    " + s.dbUrl() + "  (tables job_queue, shell_files, clinical_events, audit_log)");
     } else {
       out.println("  database    removed at exit; run with --keep-db to inspect it");

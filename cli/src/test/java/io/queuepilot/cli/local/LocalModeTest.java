@@ -40,7 +40,8 @@ class LocalModeTest {
     int samples = 5; // 3 PDFs, 1 text file, 1 scanned PNG
     int copies = 2;
     StringWriter screen = new StringWriter();
-    LocalRun.Options options = new LocalRun.Options(work, null, samples, copies, false,
+    // keepDb: with an existing database it keeps the demo patient's rows, which this test reads
+    LocalRun.Options options = new LocalRun.Options(work, null, samples, copies, true,
         new DbSettings(pg.jdbcUrl(), "postgres", "postgres", true, 5), 3, 2, Duration.ofMillis(300),
         Duration.ofSeconds(1), Duration.ofSeconds(100), false, Optional.empty(), Optional.empty(), Optional.empty());
 
