@@ -39,6 +39,12 @@ import picocli.CommandLine.Spec;
     })
 public final class LocalCommand implements Callable<Integer> {
 
+  /** Upper bounds: local mode is a demo on one machine, each copy a file on disk and a job. */
+  static final int MAX_COPIES = 100;
+  static final int MAX_SAMPLES = 200;
+  static final int MAX_REPLICAS = 16;
+  static final int MAX_CONCURRENCY = 16;
+
   @Spec CommandSpec spec;
 
   @Mixin DbOptions db;
@@ -52,7 +58,7 @@ public final class LocalCommand implements Callable<Integer> {
   int samples;
 
   @Option(names = "--copies", defaultValue = "4", paramLabel = "N",
-      description = "upload every document N times, for load (default: ${DEFAULT-VALUE})")
+      description = "upload every document N times, for load (1..100, default: ${DEFAULT-VALUE})")
   int copies;
 
   @Option(names = "--keep-db", description = "keep the embedded database running after the summary (Ctrl-C stops it); "
@@ -91,6 +97,17 @@ public final class LocalCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (samples < 1 || copies < 1 || maxReplicas < 1 || concurrency < 1) {
       throw CliException.usage("--samples, --copies, --max-replicas and --concurrency must be at least 1");
+    }
+    if (copies > MAX_COPIES) {
+      throw CliException.usage("--copies " + copies + " is more than " + MAX_COPIES
+          + ": every copy is a file on disk and a job; for bigger loads use the benchmarks (docs/benchmarks.md)");
+    }
+    if (samples > MAX_SAMPLES) {
+      throw CliException.usage("--samples " + samples + " is more than " + MAX_SAMPLES + " generated documents");
+    }
+    if (maxReplicas > MAX_REPLICAS || concurrency > MAX_CONCURRENCY) {
+      throw CliException.usage("--max-replicas is at most " + MAX_REPLICAS + " and --concurrency at most "
+          + MAX_CONCURRENCY + " in local mode: every replica is a worker in this JVM");
     }
     if (modelLatency.isNegative() || uploadSpread.isNegative() || !timeout.isPositive()) {
       throw CliException.usage("--model-latency and --upload-over must not be negative, --timeout must be positive");

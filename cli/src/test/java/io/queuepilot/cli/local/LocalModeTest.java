@@ -115,6 +115,22 @@ class LocalModeTest {
   }
 
   @Test
+  void copiesAndReplicasAreBoundedBeforeAnythingStarts() {
+    CliRun copies = CliRun.run(Map.of(), "local", "--plain", "--workdir", work.toString(), "--copies", "100000");
+    assertThat(copies.exitCode()).isEqualTo(1);
+    assertThat(copies.err()).contains("--copies 100000 is more than 100");
+    assertThat(copies.out()).doesNotContain("embedded PostgreSQL");
+    assertThat(work.resolve("queuepilot-local.log")).doesNotExist();
+
+    CliRun replicas = CliRun.run(Map.of(), "local", "--plain", "--workdir", work.toString(), "--max-replicas", "500");
+    assertThat(replicas.exitCode()).isEqualTo(1);
+    assertThat(replicas.err()).contains("--max-replicas is at most 16");
+
+    CliRun hundred = CliRun.run(Map.of(), "local", "--help");
+    assertThat(hundred.out()).containsPattern("\\(1\\.\\.100,\\s+default: 4\\)");
+  }
+
+  @Test
   void anEmptyDocumentsFolderIsAUsageError() throws Exception {
     Path empty = Files.createDirectories(work.resolve("empty"));
     Files.writeString(empty.resolve("notes.docx"), "not a supported type");
