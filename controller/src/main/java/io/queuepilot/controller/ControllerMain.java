@@ -70,7 +70,14 @@ public final class ControllerMain {
         stop.countDown();
       }, "queuepilot-shutdown"));
     } else {
-      QueueScalerSpec spec = RenderScalerConfig.load(config.renderConfig());
+      QueueScalerSpec spec;
+      try {
+        spec = RenderScalerConfig.load(config.renderConfig());
+      } catch (IllegalArgumentException e) {
+        System.err.println("queuepilot-controller: bad Render spec file: " + e.getMessage());
+        System.exit(2);
+        return;
+      }
       var pool = QueueDataSources.pool(config.database(), "queuepilot-controller");
       ControllerMetrics metrics = new ControllerMetrics(registry);
       RenderScaleTarget target = new RenderScaleTarget(new RenderApi(config.renderApiUrl(), config.renderApiKey(), clock),
@@ -83,7 +90,7 @@ public final class ControllerMain {
               SpecMapping.jobTypes(spec), scaler::wake),
           () -> log.info("main database URL is a transaction pooler and QUEUEPILOT_DB_LISTEN_URL is unset: polling only"));
       scaler.start();
-      HttpEndpoints http = new HttpEndpoints(config.httpPort(), registry, () -> true, () -> scaler.lastOutcome() != null);
+      HttpEndpoints http = new HttpEndpoints(config.httpPort(), registry, () -> true, scaler::ready);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         log.info("shutting down");
         hub.close();
