@@ -86,6 +86,11 @@ public final class CliConfig {
     return new DbSettings(jdbc, user, password, preparedStatements(), connectTimeoutSeconds());
   }
 
+  /** Whether QUEUEPILOT_DB_URL is set (PG* alone does not count: see {@link DbOptions#urlGiven()}). */
+  public boolean queuepilotDbUrlSet() {
+    return values.get(Key.QUEUEPILOT_DB_URL) != null;
+  }
+
   public Optional<String> openAiApiKey() {
     return Optional.ofNullable(values.get(Key.OPENAI_API_KEY));
   }

@@ -28,6 +28,15 @@ public final class DbOptions {
     return QueuePilotCli.root(mixee).config().database(url, user, password);
   }
 
+  /**
+   * Whether a database was named on purpose: --db-url or QUEUEPILOT_DB_URL. libpq's PG*
+   * variables left in a shell do not count, so {@code queuepilot local} never takes them as an
+   * instruction to migrate and write into that database.
+   */
+  public boolean urlGiven() {
+    return (url != null && !url.isBlank()) || QueuePilotCli.root(mixee).config().queuepilotDbUrlSet();
+  }
+
   /** A validated database handle; fails with exit code 1 naming what is missing. */
   public Database database() {
     return new Database(settings());

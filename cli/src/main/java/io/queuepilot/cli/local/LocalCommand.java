@@ -113,7 +113,7 @@ public final class LocalCommand implements Callable<Integer> {
       throw CliException.usage("--model-latency and --upload-over must not be negative, --timeout must be positive");
     }
     CliConfig config = QueuePilotCli.root(spec).config();
-    CliConfig.DbSettings external = db.settings().url() == null ? null : db.settings().validated();
+    CliConfig.DbSettings external = db.urlGiven() ? db.settings().validated() : null;
     PrintWriter out = spec.commandLine().getOut();
     Path log = workDir.resolve("queuepilot-local.log").toAbsolutePath();
     Files.createDirectories(workDir);

@@ -92,9 +92,15 @@ class OperatorCommandsTest {
   }
 
   private static UUID deadLettered(String type, String key) throws SQLException {
+    return deadLettered(type, key, null);
+  }
+
+  /** A dead letter through fail_job (permanent), its error {"code": code, "message": "unreadable scan"}. */
+  private static UUID deadLettered(String type, String key, String code) throws SQLException {
     UUID id = enqueue(type, key, 1, 1);
     UUID lease = claim(type);
-    sql("SELECT public.fail_job(?, ?, '{\"message\":\"unreadable scan\"}'::jsonb, false)", id, lease);
+    sql("SELECT public.fail_job(?, ?, jsonb_strip_nulls(jsonb_build_object('code', ?::text, 'message', 'unreadable scan')),"
+        + " false)", id, lease, code);
     assertThat(status(id)).isEqualTo("dead_letter");
     return id;
   }
@@ -341,14 +347,6 @@ class OperatorCommandsTest {
     assertThat(status(unreadable)).isEqualTo("dead_letter");
   }
 
-  private static UUID deadLettered(String type, String key, String code) throws SQLException {
-    UUID id = enqueue(type, key, 1, 1);
-    UUID lease = claim(type);
-    sql("SELECT public.fail_job(?, ?, jsonb_build_object('code', ?::text, 'message', 'failed'), false)", id, lease,
-        code);
-    assertThat(status(id)).isEqualTo("dead_letter");
-    return id;
-  }
 
   private static String rowsOf(String type) throws SQLException {
     try (Connection c = pg.superuser().getConnection();

@@ -101,7 +101,9 @@ class LocalModeTest {
 
   @Test
   void theLocalCommandRunsOnEmbeddedPostgresAndPrintsTheSummary() {
-    CliRun r = CliRun.run(Map.of(), "local", "--plain", "--workdir", work.toString(), "--samples", "5",
+    // libpq variables left in the shell never turn the demo into a write into that database
+    CliRun r = CliRun.run(Map.of("PGHOST", "127.0.0.1", "PGPORT", "1", "PGDATABASE", "production"), "local", "--plain",
+        "--workdir", work.toString(), "--samples", "5",
         "--copies", "1", "--model-latency", "100ms", "--upload-over", "0s", "--max-replicas", "2");
     assertThat(r.exitCode()).as(r.toString()).isZero();
     assertThat(r.out())
