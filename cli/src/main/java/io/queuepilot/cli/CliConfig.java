@@ -14,11 +14,18 @@ public final class CliConfig {
 
   /** Every environment key the CLI reads, with its default and a one-line description. */
   public enum Key {
-    QUEUEPILOT_DB_URL(null, "JDBC URL of the queue database (jdbc:postgresql://host:port/db); --db-url overrides"),
+    QUEUEPILOT_DB_URL(null, "queue database: JDBC URL (jdbc:postgresql://host:port/db) or libpq URI "
+        + "(postgresql://user:password@host:port/db?sslmode=require); --db-url overrides"),
     QUEUEPILOT_DB_USER(null, "database user (service role or the owner for migrate); --db-user overrides"),
     QUEUEPILOT_DB_PASSWORD(null, "database password; --db-password overrides"),
     QUEUEPILOT_DB_PREPARED_STATEMENTS("true", "false behind a transaction pooler (Supabase port 6543)"),
     QUEUEPILOT_DB_CONNECT_TIMEOUT_SECONDS("5", "seconds to wait for the database before exiting with code 3"),
+    PGHOST(null, "libpq: database host, used when no URL is given (with PGPORT, PGDATABASE, PGSSLMODE)"),
+    PGPORT(null, "libpq: database port (default 5432)"),
+    PGDATABASE(null, "libpq: database name (default: the user name)"),
+    PGSSLMODE(null, "libpq: sslmode for a URL built from PGHOST"),
+    PGUSER(null, "libpq: database user, when neither --db-user, the URL nor QUEUEPILOT_DB_USER names one"),
+    PGPASSWORD(null, "libpq: database password, when neither --db-password, the URL nor QUEUEPILOT_DB_PASSWORD gives one"),
     OPENAI_API_KEY(null, "local mode: when set, in-process workers use the openai processor"),
     OPENAI_BASE_URL(null, "local mode: OpenAI-compatible endpoint for the openai processor"),
     QUEUEPILOT_OPENAI_MODEL(null, "local mode: model for the openai processor");
@@ -59,14 +66,29 @@ public final class CliConfig {
     return config;
   }
 
-  /** The database settings, options first, then the environment. */
+  /**
+   * The database settings. Precedence, for the URL, the user and the password each: the
+   * options (--db-url, --db-user, --db-password), then the credentials inside the URL used, then
+   * QUEUEPILOT_DB_*, then libpq's PG* variables (PGHOST/PGPORT/PGDATABASE/PGSSLMODE build a URL
+   * only when no URL is given).
+   */
   public DbSettings database(String urlOption, String userOption, String passwordOption) {
-    return new DbSettings(
-        first(urlOption, values.get(Key.QUEUEPILOT_DB_URL)),
-        first(userOption, values.get(Key.QUEUEPILOT_DB_USER)),
-        first(passwordOption, values.get(Key.QUEUEPILOT_DB_PASSWORD)),
-        preparedStatements(),
-        connectTimeoutSeconds());
+    String text = first(urlOption, values.get(Key.QUEUEPILOT_DB_URL));
+    DatabaseUrl url = text == null ? null
+        : DatabaseUrl.parse(text, urlOption != null && !urlOption.isBlank() ? "--db-url" : Key.QUEUEPILOT_DB_URL.name());
+    String user = first(userOption, first(url == null ? null : url.user(),
+        first(values.get(Key.QUEUEPILOT_DB_USER), values.get(Key.PGUSER))));
+    String password = first(passwordOption, first(url == null ? null : url.password(),
+        first(values.get(Key.QUEUEPILOT_DB_PASSWORD), values.get(Key.PGPASSWORD))));
+    String jdbc = url != null ? url.jdbcUrl()
+        : DatabaseUrl.fromLibpqEnvironment(values.get(Key.PGHOST), values.get(Key.PGPORT), values.get(Key.PGDATABASE),
+            values.get(Key.PGSSLMODE), user);
+    return new DbSettings(jdbc, user, password, preparedStatements(), connectTimeoutSeconds());
+  }
+
+  /** Whether QUEUEPILOT_DB_URL is set (PG* alone does not count: see {@link DbOptions#urlGiven()}). */
+  public boolean queuepilotDbUrlSet() {
+    return values.get(Key.QUEUEPILOT_DB_URL) != null;
   }
 
   public Optional<String> openAiApiKey() {
@@ -115,19 +137,22 @@ public final class CliConfig {
 
     public DbSettings validated() {
       if (url == null) {
-        throw CliException.usage("no database given: pass --db-url or set " + Key.QUEUEPILOT_DB_URL);
+        throw CliException.usage("no database given: pass --db-url or set " + Key.QUEUEPILOT_DB_URL
+            + " (or libpq's PGHOST / PGDATABASE)");
       }
-      if (!url.startsWith("jdbc:postgresql:")) {
-        throw CliException.usage(
-            "--db-url / " + Key.QUEUEPILOT_DB_URL + " must be a JDBC URL starting with jdbc:postgresql:, was '"
-                + url + "'");
-      }
+      DatabaseUrl.parse(url, "--db-url / " + Key.QUEUEPILOT_DB_URL);
       return this;
     }
 
     /** The URL without credentials, for messages. */
     public String redactedUrl() {
-      return url == null ? "(none)" : url.replaceAll("password=[^&]*", "password=***");
+      return DatabaseUrl.redact(url);
+    }
+
+    @Override
+    public String toString() {
+      return "DbSettings[" + redactedUrl() + ", user=" + user + ", password=" + (password == null ? "none" : "***")
+          + "]";
     }
   }
 }

@@ -10,6 +10,8 @@ import io.queuepilot.cli.sim.ScalerCommand;
 import java.io.PrintWriter;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import picocli.CommandLine;
@@ -32,9 +34,10 @@ import picocli.CommandLine.Spec;
       LocalCommand.class,
       CommandLine.HelpCommand.class
     },
-    footerHeading = "%nEnvironment (options override it):%n",
+    footerHeading = "%nEnvironment (options override it; QUEUEPILOT_DB_* override libpq's PG*):%n",
     footer = {
-      "  QUEUEPILOT_DB_URL, QUEUEPILOT_DB_USER, QUEUEPILOT_DB_PASSWORD",
+      "  QUEUEPILOT_DB_URL (JDBC URL or postgresql:// URI), QUEUEPILOT_DB_USER, QUEUEPILOT_DB_PASSWORD",
+      "  PGHOST, PGPORT, PGDATABASE, PGSSLMODE, PGUSER, PGPASSWORD",
       "  QUEUEPILOT_DB_PREPARED_STATEMENTS (false behind a transaction pooler)",
       "  OPENAI_API_KEY (local mode: the openai processor)",
       "See docs/cli.md."
@@ -74,7 +77,16 @@ public final class QueuePilotCli implements Runnable {
   }
 
   /** Runs one command line and returns its exit code; the whole CLI is testable through this. */
-  public static int run(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
+  public static int run(String[] args, Map<String, String> env, PrintWriter rawOut, PrintWriter rawErr) {
+    List<String> secrets = new ArrayList<>(Redactor.secretsIn(args));
+    for (String key : List.of("QUEUEPILOT_DB_PASSWORD", "PGPASSWORD", "OPENAI_API_KEY")) {
+      secrets.add(env.get(key));
+    }
+    if (env.get("QUEUEPILOT_DB_URL") != null) {
+      secrets.addAll(Redactor.passwordsIn(env.get("QUEUEPILOT_DB_URL")));
+    }
+    PrintWriter out = new PrintWriter(new Redactor(rawOut, secrets), true);
+    PrintWriter err = new PrintWriter(new Redactor(rawErr, secrets), true);
     CliConfig config;
     try {
       config = CliConfig.fromEnvironment(env);
@@ -180,19 +192,25 @@ public final class QueuePilotCli implements Runnable {
     }
     for (Throwable t = ex; t != null; t = t.getCause()) {
       if (t instanceof SQLException s && Database.isConnectionFailure(s)) {
-        return new CliException(ExitCode.DATABASE_UNREACHABLE, "database unreachable: " + s.getMessage(), s);
+        return new CliException(ExitCode.DATABASE_UNREACHABLE, "database unreachable: " + Database.why(s), s);
       }
     }
     String message = ex.getMessage() == null ? ex.getClass().getName() : ex.getMessage();
     return new CliException(ExitCode.FAILURE, message, ex);
   }
 
-  /** Version from the jar manifest, or "development" when run from classes. */
+  /** The version Maven wrote into version.properties at build time (resource filtering). */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
-    public String[] getVersion() {
-      String v = QueuePilotCli.class.getPackage().getImplementationVersion();
-      return new String[] {"queuepilot " + (v == null ? "development" : v)};
+    public String[] getVersion() throws java.io.IOException {
+      java.util.Properties p = new java.util.Properties();
+      try (java.io.InputStream in = QueuePilotCli.class.getResourceAsStream("version.properties")) {
+        if (in == null) {
+          throw new java.io.IOException("version.properties is missing from the build");
+        }
+        p.load(in);
+      }
+      return new String[] {"queuepilot " + p.getProperty("version"), "Java " + Runtime.version()};
     }
   }
 }

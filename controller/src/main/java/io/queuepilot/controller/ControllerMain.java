@@ -71,7 +71,14 @@ public final class ControllerMain {
         stop.countDown();
       }, "queuepilot-shutdown"));
     } else {
-      QueueScalerSpec spec = RenderScalerConfig.load(config.renderConfig());
+      QueueScalerSpec spec;
+      try {
+        spec = RenderScalerConfig.load(config.renderConfig());
+      } catch (IllegalArgumentException e) {
+        System.err.println("queuepilot-controller: bad Render spec file: " + e.getMessage());
+        System.exit(2);
+        return;
+      }
       // Before the pool: a transaction pooler on any port changes how the pool is built.
       QueueConfig database = QueueDataSources.resolvePooler(config.database(), "queuepilot-controller");
       var pool = QueueDataSources.pool(database, "queuepilot-controller");
@@ -86,7 +93,7 @@ public final class ControllerMain {
               SpecMapping.jobTypes(spec), scaler::wake),
           () -> log.info("main database URL is a transaction pooler and QUEUEPILOT_DB_LISTEN_URL is unset: polling only"));
       scaler.start();
-      HttpEndpoints http = new HttpEndpoints(config.httpBindAddress(), config.httpPort(), registry, () -> true, () -> scaler.lastOutcome() != null);
+      HttpEndpoints http = new HttpEndpoints(config.httpBindAddress(), config.httpPort(), registry, () -> true, scaler::ready);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         log.info("shutting down");
         hub.close();

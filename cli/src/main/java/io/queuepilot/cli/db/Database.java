@@ -65,8 +65,18 @@ public final class Database implements DataSource {
             || state.equals("57P03")); // cannot connect now (starting up)
   }
 
+  /** The first line of the failure, naming the host when it does not resolve. */
+  public static String why(SQLException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.net.UnknownHostException u) {
+        return "unknown host '" + u.getMessage().split(":")[0].trim() + "' (the name does not resolve)";
+      }
+    }
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
+  }
+
   private CliException unreachable(SQLException e) {
-    String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
+    String why = why(e);
     String what = e.getSQLState() != null && e.getSQLState().startsWith("28")
         ? "database refused the login"
         : "database unreachable";

@@ -82,6 +82,13 @@ public final class DlqCommand implements Runnable {
     @Option(names = "--type", description = "with --all: only jobs of this job_type")
     String jobType;
 
+    @Option(names = "--code", paramLabel = "CODE",
+        description = "with --all: only dead letters whose last error code (error->>'code', see 'dlq list') is CODE")
+    String code;
+
+    @Option(names = "--dry-run", description = "print what would be retried and change nothing")
+    boolean dryRun;
+
     @Option(names = "--json", description = "print JSON")
     boolean json;
 
@@ -89,30 +96,41 @@ public final class DlqCommand implements Runnable {
     public Integer call() {
       Database database = db.database();
       JobRepository jobs = new JobRepository(database);
-      JobQueue queue = Queues.open(database);
-      Transitions transitions = new Transitions(database, queue, jobs);
       List<UUID> ids = new ArrayList<>();
       if (which.all) {
-        // Page through the dead-letter queue; each retried job leaves it, so re-reading is safe.
-        jobs.list("dead_letter", jobType, null, Integer.MAX_VALUE).forEach(r -> ids.add(r.id()));
+        jobs.list("dead_letter", jobType, null, code, Integer.MAX_VALUE).forEach(r -> ids.add(r.id()));
       } else {
-        if (jobType != null) {
-          throw CliException.usage("--type only applies with --all");
+        if (jobType != null || code != null) {
+          throw CliException.usage((jobType != null ? "--type" : "--code") + " only applies with --all");
         }
         ids.addAll(which.ids);
-      }
-      List<Transitions.Result> results = new ArrayList<>();
-      Instant now = Instant.now();
-      for (UUID id : ids) {
-        if (!which.all) {
+        for (UUID id : ids) {
           String status = jobs.status(id).orElseThrow(() -> CliException.notFound("job " + id + " not found"));
           if (!status.equals("dead_letter")) {
             throw CliException.notFound("job " + id + " is " + status + ", not dead_letter: use 'jobs retry' for it");
           }
         }
-        results.add(transitions.apply(id, "retry", () -> queue.retry(id, now)));
       }
       PrintWriter out = spec.commandLine().getOut();
+      if (dryRun) {
+        List<Transitions.Result> wouldBe = ids.stream().map(id -> new Transitions.Result(id, "retry", "dead_letter", "pending"))
+            .toList();
+        if (json) {
+          Output.json(out, wouldBe);
+        } else {
+          wouldBe.forEach(r -> out.println("would retry job " + r.jobId() + ": " + r.from() + " -> " + r.to()));
+          out.println("dry run: " + ids.size() + " dead-lettered job" + (ids.size() == 1 ? "" : "s")
+              + " would be retried; nothing was changed");
+        }
+        return 0;
+      }
+      JobQueue queue = Queues.open(database);
+      Transitions transitions = new Transitions(database, queue, jobs);
+      List<Transitions.Result> results = new ArrayList<>();
+      Instant now = Instant.now();
+      for (UUID id : ids) {
+        results.add(transitions.apply(id, "retry", () -> queue.retry(id, now)));
+      }
       if (json) {
         Output.json(out, results);
       } else {

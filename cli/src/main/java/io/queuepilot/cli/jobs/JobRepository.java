@@ -27,11 +27,12 @@ public final class JobRepository {
       """
       SELECT id, job_type, job_lane, status, priority, attempt, max_attempts,
              created_at, updated_at, scheduled_at, worker_id,
-             error ->> 'message' AS error_message
+             error ->> 'code' AS error_code, error ->> 'message' AS error_message
         FROM public.job_queue
        WHERE (?::text IS NULL OR status = ?::text)
          AND (?::text IS NULL OR job_type = ?::text)
          AND (?::text IS NULL OR job_lane = ?::text)
+         AND (?::text IS NULL OR error ->> 'code' = ?::text)
        ORDER BY created_at DESC, id
        LIMIT ?
       """;
@@ -64,6 +65,11 @@ public final class JobRepository {
 
   /** Jobs matching the filter, newest first, at most {@code limit}. */
   public List<JobRow> list(String status, String jobType, String lane, int limit) {
+    return list(status, jobType, lane, null, limit);
+  }
+
+  /** Jobs matching the filter (null = any; errorCode is the {@code error ->> 'code'} of the last error). */
+  public List<JobRow> list(String status, String jobType, String lane, String errorCode, int limit) {
     try (Connection c = db.getConnection();
         PreparedStatement ps = c.prepareStatement(LIST)) {
       ps.setString(1, status);
@@ -72,7 +78,9 @@ public final class JobRepository {
       ps.setString(4, jobType);
       ps.setString(5, lane);
       ps.setString(6, lane);
-      ps.setInt(7, limit);
+      ps.setString(7, errorCode);
+      ps.setString(8, errorCode);
+      ps.setInt(9, limit);
       List<JobRow> rows = new ArrayList<>();
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
@@ -89,6 +97,7 @@ public final class JobRepository {
                   instant(rs.getTimestamp("updated_at")),
                   instant(rs.getTimestamp("scheduled_at")),
                   rs.getString("worker_id"),
+                  rs.getString("error_code"),
                   rs.getString("error_message")));
         }
       }
@@ -165,5 +174,6 @@ public final class JobRepository {
       Instant updatedAt,
       Instant scheduledAt,
       String workerId,
+      String errorCode,
       String errorMessage) {}
 }

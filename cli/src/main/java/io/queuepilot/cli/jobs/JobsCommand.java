@@ -54,7 +54,7 @@ public final class JobsCommand implements Runnable {
   static void printJobs(PrintWriter out, List<JobRepository.JobRow> rows) {
     Output.table(
         out,
-        List.of("ID", "TYPE", "LANE", "STATUS", "PRIO", "ATTEMPT", "CREATED", "WORKER", "LAST ERROR"),
+        List.of("ID", "TYPE", "LANE", "STATUS", "PRIO", "ATTEMPT", "CREATED", "WORKER", "CODE", "LAST ERROR"),
         rows.stream()
             .map(
                 r ->
@@ -67,6 +67,7 @@ public final class JobsCommand implements Runnable {
                         r.attempt() + "/" + r.maxAttempts(),
                         r.createdAt() == null ? "-" : r.createdAt().truncatedTo(ChronoUnit.SECONDS).toString(),
                         r.workerId() == null ? "-" : r.workerId(),
+                        r.errorCode() == null ? "-" : r.errorCode(),
                         abbreviate(r.errorMessage(), 50)))
             .toList());
     if (rows.isEmpty()) {

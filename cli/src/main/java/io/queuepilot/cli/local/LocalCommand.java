@@ -39,6 +39,12 @@ import picocli.CommandLine.Spec;
     })
 public final class LocalCommand implements Callable<Integer> {
 
+  /** Upper bounds: local mode is a demo on one machine, each copy a file on disk and a job. */
+  static final int MAX_COPIES = 100;
+  static final int MAX_SAMPLES = 200;
+  static final int MAX_REPLICAS = 16;
+  static final int MAX_CONCURRENCY = 16;
+
   @Spec CommandSpec spec;
 
   @Mixin DbOptions db;
@@ -52,10 +58,11 @@ public final class LocalCommand implements Callable<Integer> {
   int samples;
 
   @Option(names = "--copies", defaultValue = "4", paramLabel = "N",
-      description = "upload every document N times, for load (default: ${DEFAULT-VALUE})")
+      description = "upload every document N times, for load (1..100, default: ${DEFAULT-VALUE})")
   int copies;
 
-  @Option(names = "--keep-db", description = "keep the embedded database running after the summary (Ctrl-C stops it)")
+  @Option(names = "--keep-db", description = "keep the embedded database running after the summary (Ctrl-C stops it); "
+      + "with --db-url: keep the demo patient and its rows (the run's logins are dropped either way)")
   boolean keepDb;
 
   @Option(names = "--workdir", defaultValue = "queuepilot-local", paramLabel = "DIR",
@@ -91,14 +98,22 @@ public final class LocalCommand implements Callable<Integer> {
     if (samples < 1 || copies < 1 || maxReplicas < 1 || concurrency < 1) {
       throw CliException.usage("--samples, --copies, --max-replicas and --concurrency must be at least 1");
     }
+    if (copies > MAX_COPIES) {
+      throw CliException.usage("--copies " + copies + " is more than " + MAX_COPIES
+          + ": every copy is a file on disk and a job; for bigger loads use the benchmarks (docs/benchmarks.md)");
+    }
+    if (samples > MAX_SAMPLES) {
+      throw CliException.usage("--samples " + samples + " is more than " + MAX_SAMPLES + " generated documents");
+    }
+    if (maxReplicas > MAX_REPLICAS || concurrency > MAX_CONCURRENCY) {
+      throw CliException.usage("--max-replicas is at most " + MAX_REPLICAS + " and --concurrency at most "
+          + MAX_CONCURRENCY + " in local mode: every replica is a worker in this JVM");
+    }
     if (modelLatency.isNegative() || uploadSpread.isNegative() || !timeout.isPositive()) {
       throw CliException.usage("--model-latency and --upload-over must not be negative, --timeout must be positive");
     }
     CliConfig config = QueuePilotCli.root(spec).config();
-    CliConfig.DbSettings external = db.settings().url() == null ? null : db.settings().validated();
-    if (keepDb && external != null) {
-      throw CliException.usage("--keep-db keeps the embedded database; with --db-url the data stays in that database");
-    }
+    CliConfig.DbSettings external = db.urlGiven() ? db.settings().validated() : null;
     PrintWriter out = spec.commandLine().getOut();
     Path log = workDir.resolve("queuepilot-local.log").toAbsolutePath();
     Files.createDirectories(workDir);
@@ -109,7 +124,7 @@ public final class LocalCommand implements Callable<Integer> {
         maxReplicas, concurrency, modelLatency, uploadSpread, timeout, ansi, config.openAiApiKey(),
         config.openAiBaseUrl(), config.openAiModel());
     LocalRun.Summary s = new LocalRun(options, out, Clock.systemUTC()).run();
-    print(out, s, log, keepDb);
+    print(out, s, log, keepDb, external != null);
     if (keepDb && external == null) {
       out.println();
       out.println("The database keeps running for inspection; press Ctrl-C to stop it. For example:");
@@ -126,7 +141,7 @@ public final class LocalCommand implements Callable<Integer> {
   }
 
   /** The closing table and where to look. */
-  static void print(PrintWriter out, LocalRun.Summary s, Path log, boolean keptDb) {
+  static void print(PrintWriter out, LocalRun.Summary s, Path log, boolean keptDb, boolean external) {
     out.println();
     if (s.timedOut()) {
       out.println("Timed out before every document was processed: the figures below are what was done.");
@@ -169,7 +184,10 @@ public final class LocalCommand implements Callable<Integer> {
     out.println("  store       " + s.storeFolder() + "  (<bucket>/<patient_id>/...)");
     out.println("  log         " + log);
     out.println("  patient     " + s.patientId());
-    if (keptDb) {
+    if (external) {
+      out.println("  database    " + (keptDb ? "the demo patient's rows are kept (--keep-db)"
+          : "the demo patient and its rows were erased; run with --keep-db to keep them"));
+    } else if (keptDb) {
       out.println("  database    " + s.dbUrl() + "  (tables job_queue, shell_files, clinical_events, audit_log)");
     } else {
       out.println("  database    removed at exit; run with --keep-db to inspect it");

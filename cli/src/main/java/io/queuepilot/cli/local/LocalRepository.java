@@ -17,9 +17,11 @@ import javax.sql.DataSource;
  */
 final class LocalRepository {
 
-  /** Login roles for the in-process processes: members of the group roles, nothing more. */
-  static final String WORKER_LOGIN = "queuepilot_local_worker";
-  static final String CONTROLLER_LOGIN = "queuepilot_local_controller";
+  /** The display name that marks a local-mode demo patient (erase_local_demo_patient checks it). */
+  static final String DEMO_PATIENT_NAME = "Demo patient (queuepilot local)";
+
+  /** Every local-mode lane and login starts with this; a run adds its own suffix. */
+  static final String RUN_PREFIX = "queuepilot_local_";
 
   private static final String ENSURE_LOGIN =
       """
@@ -33,6 +35,24 @@ final class LocalRepository {
       END $$;
       GRANT %3$s TO %1$s;
       """;
+
+  private static final String DROP_LOGIN = "DROP ROLE IF EXISTS %s";
+
+  // The demo patient's job goes into the run's own lane in the transaction that registered it,
+  // so no worker of another app (lane 'ai') and no later local run ever sees it in a lane it claims.
+  private static final String MOVE_TO_LANE =
+      """
+      WITH moved AS (
+        UPDATE public.job_queue AS j SET job_lane = ?, updated_at = now()
+         WHERE j.id = ? AND j.patient_id = ? AND j.status = 'pending'
+        RETURNING j.id, j.correlation_id, j.patient_id, j.job_lane)
+      SELECT public.log_audit_event('job_queue', m.id::text, 'LOCAL_LANE', NULL,
+               jsonb_build_object('job_lane', m.job_lane), 'queuepilot local run', m.id, m.correlation_id,
+               m.patient_id)
+        FROM moved AS m
+      """;
+
+  private static final String ERASE_PATIENT = "SELECT public.erase_local_demo_patient(?)::text";
 
   private static final String HAS_AUTH_USERS = "SELECT to_regclass('auth.users') IS NOT NULL";
 
@@ -111,14 +131,42 @@ final class LocalRepository {
     if (!password.matches("[A-Za-z0-9]+")) {
       throw new IllegalArgumentException("generated passwords are alphanumeric");
     }
+    requireRunName(login);
     try (Connection c = owner.getConnection();
         Statement s = c.createStatement()) {
       s.execute(ENSURE_LOGIN.formatted(login, password, groupRole));
     }
   }
 
+  /** Drops a login this run created (its sessions are closed first by the caller). */
+  void dropLogin(String login) throws SQLException {
+    requireRunName(login);
+    try (Connection c = owner.getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(DROP_LOGIN.formatted(login));
+    }
+  }
+
+  /** Erases the demo patient and its rows through erase_local_demo_patient; returns the counts (JSON), null if absent. */
+  String erasePatient(UUID patientId) throws SQLException {
+    try (Connection c = owner.getConnection();
+        PreparedStatement ps = c.prepareStatement(ERASE_PATIENT)) {
+      ps.setObject(1, patientId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getString(1);
+      }
+    }
+  }
+
+  private static void requireRunName(String name) {
+    if (!name.matches(RUN_PREFIX + "[a-z0-9_]+")) {
+      throw new IllegalArgumentException("local-mode names start with " + RUN_PREFIX);
+    }
+  }
+
   /** Creates the demo patient owned by {@code userId}; returns the profile (patient) id. */
-  UUID createPatient(UUID userId, String displayName) throws SQLException {
+  UUID createPatient(UUID userId) throws SQLException {
     try (Connection c = owner.getConnection()) {
       boolean authUsers;
       try (Statement s = c.createStatement();
@@ -135,7 +183,7 @@ final class LocalRepository {
       }
       try (PreparedStatement ps = c.prepareStatement(INSERT_PROFILE)) {
         ps.setObject(1, userId);
-        ps.setString(2, displayName);
+        ps.setString(2, DEMO_PATIENT_NAME);
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();
           return rs.getObject(1, UUID.class);
@@ -156,8 +204,9 @@ final class LocalRepository {
   /** One upload, registered as {@code userId} with the {@code authenticated} role and JWT claims. */
   record Registered(UUID shellFileId, UUID jobId, boolean created) {}
 
-  Registered register(UUID userId, UUID patientId, String bucket, String storagePath, String filename,
+  Registered register(UUID userId, UUID patientId, String lane, String bucket, String storagePath, String filename,
       String mimeType, long sizeBytes, String idempotencyKey) throws SQLException {
+    requireRunName(lane);
     try (Connection c = owner.getConnection()) {
       c.setAutoCommit(false);
       try {
@@ -180,6 +229,19 @@ final class LocalRepository {
           try (ResultSet rs = ps.executeQuery()) {
             rs.next();
             r = new Registered(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getBoolean(3));
+          }
+        }
+        try (Statement s = c.createStatement()) {
+          s.execute("RESET ROLE");
+        }
+        try (PreparedStatement ps = c.prepareStatement(MOVE_TO_LANE)) {
+          ps.setString(1, lane);
+          ps.setObject(2, r.jobId());
+          ps.setObject(3, patientId);
+          try (ResultSet rs = ps.executeQuery()) {
+            if (!rs.next()) {
+              throw new SQLException("the job of a new upload was not pending; nothing registered");
+            }
           }
         }
         c.commit();

@@ -155,24 +155,66 @@ public final class LocalRun {
   }
 
   private Summary runOn(Database owner, DbSettings ownerSettings) throws Exception {
+    LocalCleanup cleanup = new LocalCleanup();
+    boolean external = options.externalDb() != null;
+    if (external) {
+      cleanup.onShutdown(); // Ctrl-C still removes what this run created
+    }
+    try {
+      Summary summary = runOn(owner, ownerSettings, cleanup, external);
+      report(cleanup.run(), external);
+      return summary;
+    } catch (Exception | Error e) {
+      report(cleanup.run(), external);
+      throw e;
+    }
+  }
+
+  private void report(List<String> cleanupFailures, boolean external) {
+    if (!external) {
+      return;
+    }
+    if (cleanupFailures.isEmpty()) {
+      done(options.keepDb() ? "logins of this run dropped; the demo patient and its rows kept (--keep-db)"
+          : "demo patient, its rows and this run's logins removed (the audit log keeps its rows)");
+    } else {
+      out.println("  ✗ cleanup incomplete, see the log: " + String.join("; ", cleanupFailures));
+      out.flush();
+    }
+  }
+
+  private Summary runOn(Database owner, DbSettings ownerSettings, LocalCleanup cleanup, boolean external)
+      throws Exception {
     MigrateResult migrated = Migrations.migrate(owner);
     done("migrations applied (" + migrated.migrationsExecuted + " new, schema version "
         + (migrated.targetSchemaVersion != null ? migrated.targetSchemaVersion : migrated.initialSchemaVersion) + ")");
-
-    LocalRepository repo = new LocalRepository(owner);
-    String workerPassword = password();
-    String controllerPassword = password();
-    repo.ensureLogin(LocalRepository.WORKER_LOGIN, workerPassword, "queue_worker");
-    repo.ensureLogin(LocalRepository.CONTROLLER_LOGIN, controllerPassword, "queue_controller");
 
     Path documents = prepareDocuments();
     List<Path> files = documentFiles(documents);
     Path store = options.workDir().resolve("store");
     deleteRecursively(store);
+
+    // Everything this run creates carries its run id: its lane, its logins, its patient.
+    String run = HexFormat.of().formatHex(randomBytes(5));
+    String lane = LocalRepository.RUN_PREFIX + run;
+    String workerLogin = LocalRepository.RUN_PREFIX + "worker_" + run;
+    String controllerLogin = LocalRepository.RUN_PREFIX + "controller_" + run;
+    LocalRepository repo = new LocalRepository(owner);
     String bucket = repo.documentsBucket();
+    String workerPassword = password();
+    String controllerPassword = password();
+    if (external) {
+      cleanup.add("dropping login " + workerLogin, () -> repo.dropLogin(workerLogin));
+      cleanup.add("dropping login " + controllerLogin, () -> repo.dropLogin(controllerLogin));
+    }
+    repo.ensureLogin(workerLogin, workerPassword, "queue_worker");
+    repo.ensureLogin(controllerLogin, controllerPassword, "queue_controller");
 
     UUID userId = UUID.randomUUID();
-    UUID patientId = repo.createPatient(userId, "Demo patient (queuepilot local)");
+    UUID patientId = repo.createPatient(userId);
+    if (external && !options.keepDb()) {
+      cleanup.add("erasing the demo patient", () -> log.info("erased the demo patient: {}", repo.erasePatient(patientId)));
+    }
     List<Upload> uploads = stageUploads(files, store, bucket, patientId);
     done(uploads.size() + " uploads staged (" + files.size() + " documents × " + options.copies() + ") in " + store);
 
@@ -181,66 +223,70 @@ public final class LocalRun {
         : " + " + options.modelLatency().toMillis() + " ms simulated model latency");
     done("processor: " + processor + (openai ? "" : " (set OPENAI_API_KEY for the openai processor)"));
 
-    Map<String, String> workerEnv = workerEnv(ownerSettings, workerPassword, store, openai);
-    QueueScalerSpec crd = localSpec(options.maxReplicas(), options.concurrency());
+    Map<String, String> workerEnv = workerEnv(ownerSettings, workerLogin, workerPassword, lane, store, openai);
+    QueueScalerSpec crd = localSpec(options.maxReplicas(), options.concurrency(), lane);
     ScalerSpec policySpec = SpecMapping.toPolicySpec(crd);
     done("controller: QueueScaler minReplicas " + crd.minReplicas + ", maxReplicas " + crd.maxReplicas
-        + ", concurrencyPerReplica " + crd.concurrencyPerReplica + ", poll every " + crd.pollIntervalSeconds + " s");
+        + ", concurrencyPerReplica " + crd.concurrencyPerReplica + ", poll every " + crd.pollIntervalSeconds
+        + " s, lane " + lane);
     out.println();
 
     HikariDataSource controllerPool = QueueDataSources.pool(
-        new QueueConfig(ownerSettings.url(), LocalRepository.CONTROLLER_LOGIN, controllerPassword, 2,
+        new QueueConfig(ownerSettings.url(), controllerLogin, controllerPassword, 2,
             ownerSettings.preparedStatements(), null),
         "qp-local-controller");
+    cleanup.add("closing the controller's pool", controllerPool::close);
     LocalScaleTarget target =
         new LocalScaleTarget(new InProcessWorkers(workerEnv, openai ? Duration.ZERO : options.modelLatency(), clock),
             options.maxReplicas());
+    cleanup.add("stopping the workers", target::close);
     ScheduledExecutorService loops = Executors.newScheduledThreadPool(2,
         r -> Thread.ofPlatform().name("qp-local-loop").daemon(true).unstarted(r));
-    boolean timedOut;
-    try {
-      JobQueue controllerQueue = new PostgresJobQueue(controllerPool);
-      AtomicReference<ScalingHistory> history = new AtomicReference<>();
-      loops.scheduleWithFixedDelay(() -> controllerCycle(crd, policySpec, controllerQueue, target, history),
-          0, crd.pollIntervalSeconds, TimeUnit.SECONDS);
-
-      AtomicInteger registered = new AtomicInteger();
-      AtomicReference<Exception> uploadFailure = new AtomicReference<>();
-      Thread uploader = Thread.ofPlatform().name("qp-local-upload").daemon(true).start(() -> {
-        long gapNanos = uploads.size() <= 1 ? 0 : options.uploadSpread().toNanos() / (uploads.size() - 1);
-        long begin = System.nanoTime();
-        try {
-          for (int i = 0; i < uploads.size(); i++) {
-            long due = begin + gapNanos * i;
-            long wait = due - System.nanoTime();
-            if (wait > 0) {
-              TimeUnit.NANOSECONDS.sleep(wait);
-            }
-            Upload u = uploads.get(i);
-            repo.register(userId, patientId, bucket, u.storagePath(), u.filename(), u.mimeType(), u.sizeBytes(),
-                u.idempotencyKey());
-            registered.incrementAndGet();
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        } catch (Exception e) {
-          uploadFailure.set(e);
-        }
-      });
-
-      timedOut = watch(repo, patientId, uploads.size(), registered, uploadFailure, target);
-      uploader.interrupt();
-      if (uploadFailure.get() != null) {
-        throw new CliException(io.queuepilot.cli.ExitCode.FAILURE,
-            "registering a document failed: " + uploadFailure.get().getMessage(), uploadFailure.get());
-      }
-    } finally {
+    cleanup.add("stopping the controller", () -> {
       loops.shutdownNow();
       loops.awaitTermination(10, TimeUnit.SECONDS);
-      target.close();
-      controllerPool.close();
-    }
+    });
+    boolean timedOut;
+    JobQueue controllerQueue = new ObservingQueue(new PostgresJobQueue(controllerPool));
+    AtomicReference<ScalingHistory> history = new AtomicReference<>();
+    loops.scheduleWithFixedDelay(() -> controllerCycle(crd, policySpec, controllerQueue, target, history),
+        0, crd.pollIntervalSeconds, TimeUnit.SECONDS);
 
+    AtomicInteger registered = new AtomicInteger();
+    AtomicReference<Exception> uploadFailure = new AtomicReference<>();
+    Thread uploader = Thread.ofPlatform().name("qp-local-upload").daemon(true).start(() -> {
+      long gapNanos = uploads.size() <= 1 ? 0 : options.uploadSpread().toNanos() / (uploads.size() - 1);
+      long begin = System.nanoTime();
+      try {
+        for (int i = 0; i < uploads.size(); i++) {
+          long due = begin + gapNanos * i;
+          long wait = due - System.nanoTime();
+          if (wait > 0) {
+            TimeUnit.NANOSECONDS.sleep(wait);
+          }
+          Upload u = uploads.get(i);
+          repo.register(userId, patientId, lane, bucket, u.storagePath(), u.filename(), u.mimeType(), u.sizeBytes(),
+              u.idempotencyKey());
+          registered.incrementAndGet();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Exception e) {
+        uploadFailure.set(e);
+      }
+    });
+    cleanup.add("stopping the uploads", () -> {
+      uploader.interrupt();
+      uploader.join(10_000);
+    });
+
+    timedOut = watch(repo, patientId, uploads.size(), registered, uploadFailure, target);
+    uploader.interrupt();
+    if (uploadFailure.get() != null) {
+      throw new CliException(io.queuepilot.cli.ExitCode.FAILURE,
+          "registering a document failed: " + uploadFailure.get().getMessage(), uploadFailure.get());
+    }
+    // The summary is read while the workers still run down; they have nothing left to claim.
     LocalRepository.Progress p = repo.progress(patientId);
     Map<String, Long> filesByStatus = repo.filesByStatus(patientId);
     double[] ttp = repo.timeToProcessed(patientId);
@@ -331,11 +377,12 @@ public final class LocalRun {
   }
 
   /** The QueueScaler the local controller runs: quick to react, so a short demo shows both directions. */
-  static QueueScalerSpec localSpec(int maxReplicas, int concurrency) {
+  static QueueScalerSpec localSpec(int maxReplicas, int concurrency, String lane) {
     QueueScalerSpec s = new QueueScalerSpec();
     s.scaleTargetRef = ScaleTargetRef.deployment("in-process-workers");
     s.databaseSecretRef = new SecretRef("local");
     s.jobTypes = new ArrayList<>(List.of("document_extraction"));
+    s.lanes = new ArrayList<>(List.of(lane));
     s.minReplicas = 0;
     s.maxReplicas = maxReplicas;
     s.concurrencyPerReplica = concurrency;
@@ -348,18 +395,20 @@ public final class LocalRun {
     return s;
   }
 
-  private Map<String, String> workerEnv(DbSettings owner, String workerPassword, Path store, boolean openai)
-      throws IOException {
+  private Map<String, String> workerEnv(DbSettings owner, String workerLogin, String workerPassword, String lane,
+      Path store, boolean openai) throws IOException {
     Path tmp = options.workDir().resolve("tmp");
     Files.createDirectories(tmp);
     Map<String, String> env = new LinkedHashMap<>();
     env.put("QUEUEPILOT_DB_URL", owner.url());
-    env.put("QUEUEPILOT_DB_USER", LocalRepository.WORKER_LOGIN);
+    env.put("QUEUEPILOT_DB_USER", workerLogin);
     env.put("QUEUEPILOT_DB_PASSWORD", workerPassword);
     env.put("QUEUEPILOT_DB_PREPARED_STATEMENTS", Boolean.toString(owner.preparedStatements()));
     env.put("QUEUEPILOT_HTTP_PORT", "0");
     env.put("QUEUEPILOT_CONCURRENCY", Integer.toString(options.concurrency()));
     env.put("QUEUEPILOT_JOB_TYPES", "document_extraction");
+    env.put("QUEUEPILOT_LANES", lane); // only this run's jobs, never another app's
+    env.put("QUEUEPILOT_STALE_REQUEUE_INTERVAL_SECONDS", "0"); // never requeue others' stale jobs
     env.put("QUEUEPILOT_PROCESSOR", openai ? "openai" : "local");
     options.openAiApiKey().ifPresent(k -> env.put("OPENAI_API_KEY", k));
     options.openAiBaseUrl().ifPresent(u -> env.put("OPENAI_BASE_URL", u));
@@ -450,9 +499,13 @@ public final class LocalRun {
   }
 
   private String password() {
-    byte[] b = new byte[18];
+    return HexFormat.of().formatHex(randomBytes(18));
+  }
+
+  private byte[] randomBytes(int n) {
+    byte[] b = new byte[n];
     random.nextBytes(b);
-    return HexFormat.of().formatHex(b);
+    return b;
   }
 
   private double elapsed() {

@@ -92,9 +92,15 @@ class OperatorCommandsTest {
   }
 
   private static UUID deadLettered(String type, String key) throws SQLException {
+    return deadLettered(type, key, null);
+  }
+
+  /** A dead letter through fail_job (permanent), its error {"code": code, "message": "unreadable scan"}. */
+  private static UUID deadLettered(String type, String key, String code) throws SQLException {
     UUID id = enqueue(type, key, 1, 1);
     UUID lease = claim(type);
-    sql("SELECT public.fail_job(?, ?, '{\"message\":\"unreadable scan\"}'::jsonb, false)", id, lease);
+    sql("SELECT public.fail_job(?, ?, jsonb_strip_nulls(jsonb_build_object('code', ?::text, 'message', 'unreadable scan')),"
+        + " false)", id, lease, code);
     assertThat(status(id)).isEqualTo("dead_letter");
     return id;
   }
@@ -305,6 +311,64 @@ class OperatorCommandsTest {
     assertThat(Output.JSON.readTree(empty.out())).isEmpty();
   }
 
+  @Test
+  void dlqRetryFiltersByErrorCodeAndADryRunChangesNothing() throws Exception {
+    UUID timeout1 = deadLettered("code_test", "code-1", "upstream_timeout");
+    UUID timeout2 = deadLettered("code_test", "code-2", "upstream_timeout");
+    UUID unreadable = deadLettered("code_test", "code-3", "unreadable_document");
+    String before = rowsOf("code_test");
+    long auditBefore = auditRows();
+
+    CliRun dry = cli("dlq", "retry", "--all", "--code", "upstream_timeout", "--dry-run");
+    assertThat(dry.exitCode()).as(dry.toString()).isZero();
+    assertThat(dry.out()).contains("would retry job " + timeout1, "would retry job " + timeout2)
+        .doesNotContain(unreadable.toString())
+        .contains("dry run: 2 dead-lettered jobs would be retried; nothing was changed");
+    assertThat(rowsOf("code_test")).isEqualTo(before);
+    assertThat(auditRows()).isEqualTo(auditBefore);
+
+    CliRun dryIds = cli("dlq", "retry", unreadable.toString(), "--dry-run", "--json");
+    assertThat(dryIds.exitCode()).as(dryIds.toString()).isZero();
+    assertThat(Output.JSON.readTree(dryIds.out())).hasSize(1);
+    assertThat(rowsOf("code_test")).isEqualTo(before);
+
+    CliRun codeWithIds = cli("dlq", "retry", unreadable.toString(), "--code", "x");
+    assertThat(codeWithIds.exitCode()).isEqualTo(ExitCode.USAGE);
+    assertThat(codeWithIds.err()).contains("--code only applies with --all");
+
+    CliRun list = cli("dlq", "list", "--type", "code_test");
+    assertThat(list.out()).contains("CODE").contains("upstream_timeout").contains("unreadable_document");
+
+    CliRun retry = cli("dlq", "retry", "--all", "--code", "upstream_timeout");
+    assertThat(retry.exitCode()).as(retry.toString()).isZero();
+    assertThat(retry.out()).contains("retried 2 dead-lettered jobs");
+    assertThat(status(timeout1)).isEqualTo("pending");
+    assertThat(status(timeout2)).isEqualTo("pending");
+    assertThat(status(unreadable)).isEqualTo("dead_letter");
+  }
+
+
+  private static String rowsOf(String type) throws SQLException {
+    try (Connection c = pg.superuser().getConnection();
+        PreparedStatement ps = c.prepareStatement(
+            "SELECT string_agg(row_to_json(j)::text, E'\\n' ORDER BY id) FROM public.job_queue j WHERE job_type = ?")) {
+      ps.setString(1, type);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getString(1);
+      }
+    }
+  }
+
+  private static long auditRows() throws SQLException {
+    try (Connection c = pg.superuser().getConnection();
+        PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM public.audit_log");
+        ResultSet rs = ps.executeQuery()) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
   // --- connection and configuration errors ---------------------------------------------------
 
   @Test
@@ -334,9 +398,10 @@ class OperatorCommandsTest {
     assertThat(none.exitCode()).isEqualTo(ExitCode.USAGE);
     assertThat(none.err()).contains("no database given: pass --db-url or set QUEUEPILOT_DB_URL");
 
-    CliRun notJdbc = CliRun.run(Map.of("QUEUEPILOT_DB_URL", "postgres://localhost/x"), "jobs", "list");
+    CliRun notJdbc = CliRun.run(Map.of("QUEUEPILOT_DB_URL", "mysql://localhost/x"), "jobs", "list");
     assertThat(notJdbc.exitCode()).isEqualTo(ExitCode.USAGE);
-    assertThat(notJdbc.err()).contains("must be a JDBC URL starting with jdbc:postgresql:");
+    assertThat(notJdbc.err()).contains(
+        "QUEUEPILOT_DB_URL must be a JDBC URL (jdbc:postgresql://host:port/db) or a libpq URI");
 
     CliRun badEnv = CliRun.run(Map.of("QUEUEPILOT_DB_PREPARED_STATEMENTS", "maybe"), "jobs", "list");
     assertThat(badEnv.exitCode()).isEqualTo(ExitCode.USAGE);

@@ -33,7 +33,8 @@ class LocalModeOpenAiTest {
   void withAnApiKeyEveryDocumentIncludingTheScansIsProcessedByTheOpenAiProcessor() throws Exception {
     try (FakeOpenAi openai = new FakeOpenAi("sk-local-test", 11).latency(50, 150)) {
       StringWriter screen = new StringWriter();
-      LocalRun.Options options = new LocalRun.Options(work, null, 5, 1, false,
+      // keepDb: keeps the demo patient's rows in the existing database for the checks below
+      LocalRun.Options options = new LocalRun.Options(work, null, 5, 1, true,
           new DbSettings(pg.jdbcUrl(), "postgres", "postgres", true, 5), 2, 2, Duration.ofMillis(1200),
           Duration.ZERO, Duration.ofSeconds(100), false, Optional.of("sk-local-test"), Optional.of(openai.baseUrl()),
           Optional.of("gpt-4o-mini"));

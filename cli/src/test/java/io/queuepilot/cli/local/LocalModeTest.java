@@ -40,7 +40,8 @@ class LocalModeTest {
     int samples = 5; // 3 PDFs, 1 text file, 1 scanned PNG
     int copies = 2;
     StringWriter screen = new StringWriter();
-    LocalRun.Options options = new LocalRun.Options(work, null, samples, copies, false,
+    // keepDb: with an existing database it keeps the demo patient's rows, which this test reads
+    LocalRun.Options options = new LocalRun.Options(work, null, samples, copies, true,
         new DbSettings(pg.jdbcUrl(), "postgres", "postgres", true, 5), 3, 2, Duration.ofMillis(300),
         Duration.ofSeconds(1), Duration.ofSeconds(100), false, Optional.empty(), Optional.empty(), Optional.empty());
 
@@ -100,7 +101,9 @@ class LocalModeTest {
 
   @Test
   void theLocalCommandRunsOnEmbeddedPostgresAndPrintsTheSummary() {
-    CliRun r = CliRun.run(Map.of(), "local", "--plain", "--workdir", work.toString(), "--samples", "5",
+    // libpq variables left in the shell never turn the demo into a write into that database
+    CliRun r = CliRun.run(Map.of("PGHOST", "127.0.0.1", "PGPORT", "1", "PGDATABASE", "production"), "local", "--plain",
+        "--workdir", work.toString(), "--samples", "5",
         "--copies", "1", "--model-latency", "100ms", "--upload-over", "0s", "--max-replicas", "2");
     assertThat(r.exitCode()).as(r.toString()).isZero();
     assertThat(r.out())
@@ -111,6 +114,22 @@ class LocalModeTest {
         .contains("time to processed p95")
         .contains("Where to look:")
         .contains("database    removed at exit; run with --keep-db to inspect it");
+  }
+
+  @Test
+  void copiesAndReplicasAreBoundedBeforeAnythingStarts() {
+    CliRun copies = CliRun.run(Map.of(), "local", "--plain", "--workdir", work.toString(), "--copies", "100000");
+    assertThat(copies.exitCode()).isEqualTo(1);
+    assertThat(copies.err()).contains("--copies 100000 is more than 100");
+    assertThat(copies.out()).doesNotContain("embedded PostgreSQL");
+    assertThat(work.resolve("queuepilot-local.log")).doesNotExist();
+
+    CliRun replicas = CliRun.run(Map.of(), "local", "--plain", "--workdir", work.toString(), "--max-replicas", "500");
+    assertThat(replicas.exitCode()).isEqualTo(1);
+    assertThat(replicas.err()).contains("--max-replicas is at most 16");
+
+    CliRun hundred = CliRun.run(Map.of(), "local", "--help");
+    assertThat(hundred.out()).containsPattern("\\(1\\.\\.100,\\s+default: 4\\)");
   }
 
   @Test

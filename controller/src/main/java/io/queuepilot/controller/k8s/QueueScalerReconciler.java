@@ -107,6 +107,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
 
     JobQueue queue = null;
     String queueError = null;
+    boolean secretForbidden = false;
     try {
       DatabaseCredentials creds = secrets.database(ns,
           qs.getSpec().databaseSecretRef == null ? null : qs.getSpec().databaseSecretRef.name);
@@ -119,6 +120,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
       }
     } catch (DatabaseConfigException e) {
       queueError = e.getMessage();
+      secretForbidden = e.isForbidden();
     }
 
     CycleOutcome o = ScalingCycle.run(ns + "/" + name, qs.getSpec(), policySpec, queue, queueError, target,
@@ -126,7 +128,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
     if (o.history() != null) histories.put(id, o.history());
     metrics.record(ns, name, o);
 
-    StatusUpdate.Result r = StatusUpdate.next(previous, o, target.describe(), generation, now);
+    StatusUpdate.Result r = StatusUpdate.next(previous, o, target.describe(), generation, now, secretForbidden);
     Duration next = poll;
     if (o.retryAt() != null) {
       Duration untilRetry = Duration.between(now, o.retryAt());

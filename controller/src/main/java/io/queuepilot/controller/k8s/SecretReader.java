@@ -40,7 +40,12 @@ public final class SecretReader {
     try {
       s = client.secrets().inNamespace(namespace).withName(name).get();
     } catch (KubernetesClientException e) {
-      throw new DatabaseConfigException("reading secret " + namespace + "/" + name + " failed: " + e.getMessage(), e);
+      if (KubeErrors.refused(e)) {
+        throw DatabaseConfigException.forbidden("the controller may not read secret " + namespace + "/" + name + " ("
+            + KubeErrors.sentence(e) + "); add it to the Role's resourceNames (chart value rbac.extraSecrets)", e);
+      }
+      throw new DatabaseConfigException("could not read secret " + namespace + "/" + name + ": "
+          + KubeErrors.sentence(e), e);
     }
     if (s == null) throw new DatabaseConfigException("secret " + namespace + "/" + name + " not found");
     Map<String, String> out = new java.util.HashMap<>();

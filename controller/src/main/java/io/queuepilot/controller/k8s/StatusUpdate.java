@@ -46,6 +46,16 @@ public final class StatusUpdate {
   }
 
   public static Result next(QueueScalerStatus previous, CycleOutcome o, String target, Long generation, Instant now) {
+    return next(previous, o, target, generation, now, false);
+  }
+
+  /**
+   * The next status. Condition reasons are UpperCamelCase and say what failed, so Ready=False
+   * carries the failing condition's reason unchanged; {@code secretForbidden}: the database
+   * Secret could not be read because RBAC refused it (a permission problem, not a database one).
+   */
+  public static Result next(QueueScalerStatus previous, CycleOutcome o, String target, Long generation, Instant now,
+      boolean secretForbidden) {
     QueueScalerStatus s = copyBase(previous, generation);
     List<PendingEvent> events = new ArrayList<>();
 
@@ -74,8 +84,10 @@ public final class StatusUpdate {
       set(s, previous, DATABASE_REACHABLE, "True", "QueryOK", "queue_stats and requeue_stale_jobs succeeded", now, generation);
     } else {
       String msg = o.databaseError() != null ? o.databaseError() : o.requeueError();
-      String reason = o.databaseError() != null ? "QueryFailed" : "RequeueFailed";
-      if (turned(previous, DATABASE_REACHABLE, "False", reason)) events.add(new PendingEvent("Warning", "DatabaseUnavailable", msg));
+      String reason = o.databaseError() == null ? "RequeueFailed" : secretForbidden ? "SecretForbidden" : "QueryFailed";
+      if (turned(previous, DATABASE_REACHABLE, "False", reason)) {
+        events.add(new PendingEvent("Warning", secretForbidden ? "SecretForbidden" : "DatabaseUnavailable", msg));
+      }
       set(s, previous, DATABASE_REACHABLE, "False", reason, msg, now, generation);
     }
 
@@ -83,11 +95,15 @@ public final class StatusUpdate {
     if (o.targetError() == null) {
       set(s, previous, TARGET_FOUND, "True", "Found", target + " exists", now, generation);
     } else if (o.targetErrorKind() == ScaleTargetException.Kind.NOT_FOUND) {
-      if (turned(previous, TARGET_FOUND, "False", "NotFound")) events.add(new PendingEvent("Warning", "TargetNotFound", o.targetError()));
-      set(s, previous, TARGET_FOUND, "False", "NotFound", o.targetError(), now, generation);
+      if (turned(previous, TARGET_FOUND, "False", "TargetNotFound")) events.add(new PendingEvent("Warning", "TargetNotFound", o.targetError()));
+      set(s, previous, TARGET_FOUND, "False", "TargetNotFound", o.targetError(), now, generation);
+    } else if (o.targetErrorKind() == ScaleTargetException.Kind.FORBIDDEN) {
+      // RBAC said no: the Deployment may well exist (outside the Role's resourceNames)
+      if (turned(previous, TARGET_FOUND, "Unknown", "TargetForbidden")) events.add(new PendingEvent("Warning", "TargetForbidden", o.targetError()));
+      set(s, previous, TARGET_FOUND, "Unknown", "TargetForbidden", o.targetError(), now, generation);
     } else {
-      if (turned(previous, TARGET_FOUND, "Unknown", "ReadFailed")) events.add(new PendingEvent("Warning", "TargetUnavailable", o.targetError()));
-      set(s, previous, TARGET_FOUND, "Unknown", "ReadFailed", o.targetError(), now, generation);
+      if (turned(previous, TARGET_FOUND, "Unknown", "TargetReadFailed")) events.add(new PendingEvent("Warning", "TargetUnavailable", o.targetError()));
+      set(s, previous, TARGET_FOUND, "Unknown", "TargetReadFailed", o.targetError(), now, generation);
     }
 
     // ConflictingAutoscaler
@@ -115,12 +131,12 @@ public final class StatusUpdate {
       String prevLimit = previous == null ? null : previous.limitedBy;
       boolean binds = d.limitedBy() != LimitedBy.NONE;
       if (binds) {
-        set(s, previous, SCALING_LIMITED, "True", d.limitedBy().statusValue(), d.reason(), now, generation);
+        set(s, previous, SCALING_LIMITED, "True", limitReason(d.limitedBy()), d.reason(), now, generation);
         if (!Objects.equals(prevLimit, d.limitedBy().statusValue()) && d.limitedBy() != LimitedBy.STABILIZATION) {
           events.add(new PendingEvent("Normal", "ScalingLimited", "limitedBy " + d.limitedBy().statusValue() + ": " + d.reason()));
         }
       } else {
-        set(s, previous, SCALING_LIMITED, "False", "none", "no limit binds", now, generation);
+        set(s, previous, SCALING_LIMITED, "False", "NoLimit", "no limit binds", now, generation);
       }
       if (o.applyError() != null) {
         activeReason = o.retryAt() != null ? "RateLimited" : "ScaleFailed";
@@ -139,7 +155,8 @@ public final class StatusUpdate {
       set(s, previous, SCALING_ACTIVE, "False", "ConflictingAutoscaler", o.conflict(), now, generation);
     } else {
       s.reason = o.targetError();
-      set(s, previous, SCALING_ACTIVE, "False", "TargetUnavailable", o.targetError(), now, generation);
+      set(s, previous, SCALING_ACTIVE, "False", o.targetErrorKind() == ScaleTargetException.Kind.FORBIDDEN
+          ? "TargetForbidden" : "TargetUnavailable", o.targetError(), now, generation);
     }
 
     // Ready: everything needed to act works.
@@ -155,10 +172,22 @@ public final class StatusUpdate {
     if (notOk == null) {
       set(s, previous, READY, "True", "Reconciled", "observing the queue and scaling " + target, now, generation);
     } else {
-      set(s, previous, READY, "False", notOk.getType() + (notOk.getReason() == null ? "" : notOk.getReason()),
+      set(s, previous, READY, "False", notOk.getReason() == null ? notOk.getType() : notOk.getReason(),
           notOk.getMessage(), now, generation);
     }
     return new Result(s, events);
+  }
+
+  /** ScalingLimited's reason: the limit in UpperCamelCase (status.limitedBy keeps the short spelling). */
+  static String limitReason(LimitedBy l) {
+    return switch (l) {
+      case MIN -> "MinReplicas";
+      case MAX -> "MaxReplicas";
+      case TOKEN_BUDGET -> "TokenBudget";
+      case STABILIZATION -> "Stabilization";
+      case PAUSED -> "Paused";
+      case NONE -> "NoLimit";
+    };
   }
 
   private static QueueScalerStatus copyBase(QueueScalerStatus previous, Long generation) {

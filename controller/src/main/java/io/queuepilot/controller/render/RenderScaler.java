@@ -73,12 +73,21 @@ public final class RenderScaler implements AutoCloseable {
     if (o.history() != null) history = o.history();
     metrics.record("render", name, o);
     if (o.conflict() != null) log.error("render scaler {}: {}", name, o.conflict());
+    if (o.targetError() != null) log.warn("render scaler {}: {}", name, o.targetError());
     if (o.databaseError() != null) log.warn("render scaler {}: {}; keeping {} instances", name, o.databaseError(), o.currentReplicas());
     if (o.decision() != null && !o.scaled()) {
       log.debug("render scaler {}: {} (limitedBy {})", name, o.decision().reason(), o.decision().limitedBy().statusValue());
     }
     last = o;
     return o;
+  }
+
+  /**
+   * Ready: a cycle has run and Render accepted the API key in it. A refused key (401/403)
+   * turns it not-ready until a cycle succeeds with an accepted key again.
+   */
+  public synchronized boolean ready() {
+    return last != null && last.targetErrorKind() != io.queuepilot.controller.target.ScaleTargetException.Kind.FORBIDDEN;
   }
 
   /** The outcome of the last cycle, or null before the first. */

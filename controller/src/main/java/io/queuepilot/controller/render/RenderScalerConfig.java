@@ -22,15 +22,48 @@ public final class RenderScalerConfig {
 
   private RenderScalerConfig() {}
 
+  /**
+   * The dotted path of the offending key, spelled as in the CRD ({@code spec.scaleDown.maxStep}):
+   * the file's top level is the QueueScaler's spec, as in SpecMapping's messages.
+   */
+  static String keyPath(com.fasterxml.jackson.databind.JsonMappingException e) {
+    StringBuilder b = new StringBuilder("spec");
+    for (com.fasterxml.jackson.databind.JsonMappingException.Reference r : e.getPath()) {
+      if (r.getFieldName() != null) b.append('.').append(r.getFieldName());
+      else if (r.getIndex() >= 0) b.append('[').append(r.getIndex()).append(']');
+    }
+    return b.toString();
+  }
+
+  private static String where(com.fasterxml.jackson.core.JacksonException e) {
+    var l = e.getLocation();
+    return l == null || l.getLineNr() < 1 ? "" : " (line " + l.getLineNr() + ", column " + l.getColumnNr() + ")";
+  }
+
+  private static String typeName(Class<?> c) {
+    if (c == Integer.class || c == int.class || c == Long.class || c == long.class) return "a whole number";
+    if (c == Boolean.class || c == boolean.class) return "true or false";
+    if (c == Double.class || c == double.class) return "a number";
+    if (c == String.class) return "a string";
+    if (java.util.List.class.isAssignableFrom(c)) return "a list";
+    return "a mapping (" + c.getSimpleName() + ")";
+  }
+
   public static QueueScalerSpec load(Path file) {
     QueueScalerSpec spec;
     try {
       spec = YAML.readValue(file.toFile(), QueueScalerSpec.class);
     } catch (UnrecognizedPropertyException e) {
-      throw new IllegalArgumentException(file + ": unknown field '" + e.getPropertyName() + "' at "
-          + e.getPathReference() + " (the file holds a QueueScaler spec; see docs/controller.md)", e);
+      throw new IllegalArgumentException(file + ": unknown key '" + keyPath(e) + "'" + where(e) + "; known keys there: "
+          + String.join(", ", e.getKnownPropertyIds().stream().map(Object::toString).sorted().toList())
+          + " (the file holds a QueueScaler spec; see docs/controller.md)", e);
+    } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
+      String target = e.getTargetType() == null ? "value" : typeName(e.getTargetType());
+      throw new IllegalArgumentException(file + ": bad value for '" + keyPath(e) + "'" + where(e) + ": expected "
+          + target + " (the file holds a QueueScaler spec; see docs/controller.md)", e);
     } catch (com.fasterxml.jackson.core.JacksonException e) {
-      throw new IllegalArgumentException(file + ": not a valid QueueScaler spec: " + e.getOriginalMessage(), e);
+      throw new IllegalArgumentException(file + ": not valid YAML" + where(e) + ": "
+          + e.getOriginalMessage().lines().findFirst().orElse(""), e);
     } catch (IOException e) {
       throw new IllegalArgumentException(file + ": cannot read: " + e.getMessage(), e);
     }

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.queuepilot.controller.k8s.KubeErrors;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -44,12 +45,11 @@ public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
     try {
       d = client.apps().deployments().inNamespace(namespace).withName(name).get();
     } catch (KubernetesClientException e) {
-      throw new ScaleTargetException(ScaleTargetException.Kind.FAILED,
-          "reading deployment " + namespace + "/" + name + " failed: " + e.getMessage(), null, e);
+      throw failure("read", e);
     }
     if (d == null) {
       throw new ScaleTargetException(ScaleTargetException.Kind.NOT_FOUND,
-          "deployment " + namespace + "/" + name + " not found");
+          "deployment " + namespace + "/" + name + " not found (HTTP 404)");
     }
     Integer replicas = d.getSpec() == null ? null : d.getSpec().getReplicas();
     // The API server defaults spec.replicas to 1 when it is omitted.
@@ -70,7 +70,7 @@ public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
     } catch (KubernetesClientException e) {
       if (!forbidden(e, "HorizontalPodAutoscalers")) {
         throw new ScaleTargetException(ScaleTargetException.Kind.FAILED,
-            "listing HorizontalPodAutoscalers in " + namespace + " failed: " + e.getMessage(), null, e);
+            "listing HorizontalPodAutoscalers in " + namespace + " failed: " + KubeErrors.sentence(e), null, e);
       }
     }
     try {
@@ -87,7 +87,7 @@ public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
       // 404: KEDA's CRD is not installed, so no ScaledObject can exist.
       if (e.getCode() != 404 && !forbidden(e, "KEDA ScaledObjects")) {
         throw new ScaleTargetException(ScaleTargetException.Kind.FAILED,
-            "listing KEDA ScaledObjects in " + namespace + " failed: " + e.getMessage(), null, e);
+            "listing KEDA ScaledObjects in " + namespace + " failed: " + KubeErrors.sentence(e), null, e);
       }
     }
     if (found.isEmpty()) return Optional.empty();
@@ -115,8 +115,22 @@ public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
     try {
       client.apps().deployments().inNamespace(namespace).withName(name).scale(replicas);
     } catch (KubernetesClientException e) {
-      throw new ScaleTargetException(e.getCode() == 404 ? ScaleTargetException.Kind.NOT_FOUND : ScaleTargetException.Kind.FAILED,
-          "scaling deployment " + namespace + "/" + name + " to " + replicas + " failed: " + e.getMessage(), null, e);
+      throw failure("scale", e);
     }
+  }
+
+  /** One short sentence per failure; a 403 says which RBAC rule to check. */
+  private ScaleTargetException failure(String verb, KubernetesClientException e) {
+    String what = "deployment " + namespace + "/" + name;
+    if (KubeErrors.refused(e)) {
+      return new ScaleTargetException(ScaleTargetException.Kind.FORBIDDEN,
+          "the controller may not " + verb + " " + what + " (" + KubeErrors.sentence(e) + "); if it exists, add it to "
+              + "the Role's resourceNames (chart value rbac.extraTargetDeployments)", null, e);
+    }
+    if (e.getCode() == 404) {
+      return new ScaleTargetException(ScaleTargetException.Kind.NOT_FOUND, what + " not found (HTTP 404)", null, e);
+    }
+    return new ScaleTargetException(ScaleTargetException.Kind.FAILED,
+        "could not " + verb + " " + what + ": " + KubeErrors.sentence(e), null, e);
   }
 }

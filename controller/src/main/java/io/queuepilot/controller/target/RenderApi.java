@@ -130,10 +130,26 @@ public final class RenderApi {
       throw new ScaleTargetException(ScaleTargetException.Kind.RATE_LIMITED,
           "Render rate limit (429) on " + what + "; retrying after " + until, until, null);
     }
-    String body = r.body() == null ? "" : r.body();
-    if (body.length() > 300) body = body.substring(0, 300) + "…";
-    String hint = s == 401 || s == 403 ? " (check the Render API key)" : "";
+    String message = renderMessage(r.body());
+    if (s == 401 || s == 403) {
+      throw new ScaleTargetException(ScaleTargetException.Kind.FORBIDDEN, "Render refused the API key on " + what
+          + " (HTTP " + s + (s == 401 ? " Unauthorized" : " Forbidden") + ": " + message
+          + "); check RENDER_API_KEY / the apiKeySecretRef Secret");
+    }
     throw new ScaleTargetException(ScaleTargetException.Kind.FAILED,
-        "Render " + what + " answered " + s + hint + ": " + body);
+        "Render " + what + " answered HTTP " + s + ": " + message);
+  }
+
+  /** Render's error body is {@code {"id": ..., "message": ...}}: its message, else the body's start. */
+  private static String renderMessage(String body) {
+    if (body == null || body.isBlank()) return "no message";
+    try {
+      JsonNode n = JSON.readTree(body);
+      if (n.path("message").isTextual() && !n.path("message").asText().isBlank()) return n.path("message").asText();
+    } catch (IOException notJson) {
+      // fall through to the raw start of the body
+    }
+    String b = body.strip();
+    return b.length() > 200 ? b.substring(0, 200) + "…" : b;
   }
 }

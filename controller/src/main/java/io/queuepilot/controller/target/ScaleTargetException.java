@@ -7,8 +7,14 @@ public class ScaleTargetException extends Exception {
 
   /** How a failure is shown and retried. */
   public enum Kind {
-    /** The target does not exist (condition TargetFound=False). */
+    /** The target does not exist (condition TargetFound=False, reason TargetNotFound). */
     NOT_FOUND,
+    /**
+     * The controller may not read or scale the target: RBAC 403 (e.g. a Deployment outside the
+     * Role's resourceNames) or a refused Render API key (401/403). TargetFound=False, reason
+     * TargetForbidden.
+     */
+    FORBIDDEN,
     /** The target refuses external scaling, e.g. Render autoscaling is on. */
     REFUSED,
     /** The API rate limit is exhausted until {@link #retryAt()}. */

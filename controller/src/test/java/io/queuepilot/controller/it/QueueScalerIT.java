@@ -165,6 +165,7 @@ class QueueScalerIT {
       assertThat(s.currentReplicas).isEqualTo(50);
       assertThat(s.queue.ready).isEqualTo(500);
       assertThat(s.limitedBy).isEqualTo("none");
+      assertThat(s.lastScaleTime).as("set by the first scale").isNotNull();
     });
     assertThat(events("burst")).extracting(Event::getReason).contains("Scaled");
     Lease lease = client.leases().inNamespace(NS).withName(KubernetesController.LEASE_NAME).get();
@@ -208,7 +209,7 @@ class QueueScalerIT {
     await().atMost(Duration.ofSeconds(5)).until(() -> replicas("budget-worker") == 2);
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
       assertThat(status("budget").limitedBy).isEqualTo("tokenBudget");
-      assertThat(condition("budget", "ScalingLimited").getReason()).isEqualTo("tokenBudget");
+      assertThat(condition("budget", "ScalingLimited").getReason()).isEqualTo("TokenBudget");
       assertThat(events("budget")).extracting(Event::getReason).contains("ScalingLimited");
     });
   }

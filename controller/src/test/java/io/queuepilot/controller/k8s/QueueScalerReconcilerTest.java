@@ -120,7 +120,7 @@ class QueueScalerReconcilerTest {
     assertThat(condition(s, "DatabaseReachable").getStatus()).isEqualTo("True");
     assertThat(condition(s, "TargetFound").getStatus()).isEqualTo("True");
     assertThat(condition(s, "ConflictingAutoscaler").getStatus()).isEqualTo("False");
-    assertThat(condition(s, "ScalingLimited").getReason()).isEqualTo("max");
+    assertThat(condition(s, "ScalingLimited").getReason()).isEqualTo("MaxReplicas");
     assertThat(events("burst")).extracting(Event::getReason).contains("Scaled", "ScalingLimited");
     assertThat(events("burst")).filteredOn(e -> e.getReason().equals("Scaled")).first()
         .extracting(Event::getMessage).asString().contains("from 1 to 20");
@@ -145,7 +145,7 @@ class QueueScalerReconcilerTest {
     assertThat(s.limitedBy).isEqualTo("tokenBudget");
     assertThat(s.reason).contains("40000 tokens/min");
     assertThat(condition(s, "ScalingLimited").getStatus()).isEqualTo("True");
-    assertThat(condition(s, "ScalingLimited").getReason()).isEqualTo("tokenBudget");
+    assertThat(condition(s, "ScalingLimited").getReason()).isEqualTo("TokenBudget");
     assertThat(events("budget")).extracting(Event::getReason).contains("ScalingLimited");
   }
 

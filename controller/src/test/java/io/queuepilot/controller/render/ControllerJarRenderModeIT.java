@@ -92,5 +92,49 @@ class ControllerJarRenderModeIT {
     assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/healthz")).build(),
         HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
     assertThat(Files.readString(dir.resolve("controller.log"))).contains("scaled render-service/srv-jar from 1 to 6");
+
+    // the key is revoked: /readyz turns 503 until Render accepts the key again
+    render.acceptedKey = "rnd_revoked";
+    await().atMost(Duration.ofSeconds(10)).until(() -> readyz(http, port) == 503);
+    render.acceptedKey = FakeRenderServer.API_KEY;
+    await().atMost(Duration.ofSeconds(10)).until(() -> readyz(http, port) == 200);
+    assertThat(Files.readString(dir.resolve("controller.log"))).contains("Render refused the API key")
+        .contains("HTTP 401 Unauthorized");
+  }
+
+  static int readyz(HttpClient http, int port) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz")).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode();
+  }
+
+  @Test
+  void aTypoInTheSpecFileIsOneParagraphAndExitCode2(@TempDir Path dir) throws Exception {
+    Path jar = Path.of("target", "queuepilot-controller.jar");
+    assertThat(jar).as("built by mvn package").exists();
+    Path yaml = Files.writeString(dir.resolve("scaler.yaml"), """
+        scaleTargetRef: {kind: RenderService, name: srv-typo}
+        jobTypes: [jar_job]
+        scaleDown:
+          stabilisationWindowSeconds: 60
+        """);
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", jar.toString());
+    pb.environment().put("QUEUEPILOT_CONTROLLER_MODE", "render");
+    pb.environment().put("QUEUEPILOT_RENDER_CONFIG", yaml.toString());
+    pb.environment().put("RENDER_API_KEY", FakeRenderServer.API_KEY);
+    pb.environment().put("QUEUEPILOT_DB_URL", pg.jdbcUrl());
+    pb.environment().put("QUEUEPILOT_DB_USER", "postgres");
+    pb.environment().put("QUEUEPILOT_DB_PASSWORD", "postgres");
+    pb.environment().put("QUEUEPILOT_HTTP_PORT", String.valueOf(freePort()));
+    pb.redirectErrorStream(true).redirectOutput(dir.resolve("controller.log").toFile());
+    Process p = pb.start();
+    assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).isEqualTo(2);
+    String out = Files.readString(dir.resolve("controller.log"));
+    assertThat(out).contains("queuepilot-controller: bad Render spec file: " + yaml
+        + ": unknown key 'spec.scaleDown.stabilisationWindowSeconds' (line 4,")
+        .contains("stabilizationWindowSeconds");
+    assertThat(out.lines().filter(l -> l.contains("bad Render spec file"))).hasSize(1);
+    assertThat(out).doesNotContain("\tat ").doesNotContain("Exception");
   }
 }

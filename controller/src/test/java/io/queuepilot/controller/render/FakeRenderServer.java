@@ -25,6 +25,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class FakeRenderServer implements AutoCloseable {
 
   static final String API_KEY = "rnd_test_key";
+  /** The key the fake accepts now; rotate it to see how the controller meets a refused key. */
+  volatile String acceptedKey = API_KEY;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   record Request(String method, String path, String authorization, String body) {}
@@ -65,7 +67,7 @@ final class FakeRenderServer implements AutoCloseable {
     String path = ex.getRequestURI().getPath();
     String auth = ex.getRequestHeaders().getFirst("Authorization");
     requests.add(new Request(ex.getRequestMethod(), path, auth, body));
-    if (!("Bearer " + API_KEY).equals(auth)) {
+    if (!("Bearer " + acceptedKey).equals(auth)) {
       send(ex, 401, "{\"id\":\"unauthorized\",\"message\":\"unauthorized\"}");
       return;
     }

@@ -174,9 +174,30 @@ class RenderScalerTest {
   void wrongKeyAndUnknownServiceAreClearErrors() {
     render.services.put("srv-k", new FakeRenderServer.Service(1, false));
     RenderApi wrong = new RenderApi(render.baseUrl(), "wrong", clock);
-    assertThatThrownBy(() -> wrong.getService("srv-k")).hasMessageContaining("401").hasMessageContaining("check the Render API key");
+    assertThatThrownBy(() -> wrong.getService("srv-k"))
+        .hasMessage("Render refused the API key on GET service srv-k (HTTP 401 Unauthorized: unauthorized); "
+            + "check RENDER_API_KEY / the apiKeySecretRef Secret")
+        .extracting(e -> ((ScaleTargetException) e).kind()).isEqualTo(ScaleTargetException.Kind.FORBIDDEN);
     assertThatThrownBy(() -> api.getService("srv-missing"))
         .extracting(e -> ((ScaleTargetException) e).kind()).isEqualTo(ScaleTargetException.Kind.NOT_FOUND);
+  }
+
+  @Test
+  void notReadyWhileRenderRefusesTheKeyAndReadyAgainOnceItIsAccepted() {
+    render.services.put("srv-ready", new FakeRenderServer.Service(1, false));
+    RenderScaler s = scaler(spec("srv-ready", "ready_job", 1, 4, 2));
+    assertThat(s.ready()).as("before the first cycle").isFalse();
+    s.runOnce();
+    assertThat(s.ready()).isTrue();
+
+    render.acceptedKey = "rnd_rotated"; // the key in the Secret was revoked
+    s.runOnce();
+    assertThat(s.ready()).isFalse();
+    assertThat(s.lastOutcome().targetError()).contains("HTTP 401 Unauthorized");
+
+    render.acceptedKey = FakeRenderServer.API_KEY;
+    s.runOnce();
+    assertThat(s.ready()).isTrue();
   }
 
   @Test
@@ -203,7 +224,22 @@ class RenderScalerTest {
 
     Path typo = dir.resolve("typo.yaml");
     Files.writeString(typo, "scaleTargetRef: {kind: RenderService, name: srv-x}\nmaxReplica: 3\n");
-    assertThatThrownBy(() -> RenderScalerConfig.load(typo)).hasMessageContaining("unknown field 'maxReplica'");
+    assertThatThrownBy(() -> RenderScalerConfig.load(typo))
+        .hasMessageStartingWith(typo + ": unknown key 'spec.maxReplica' (line 2, column ")
+        .hasMessageContaining("known keys there: ").hasMessageContaining("maxReplicas, minReplicas")
+        .message().doesNotContain("\n").doesNotContain("io.queuepilot").doesNotContain("Class");
+
+    Path nested = dir.resolve("nested.yaml");
+    Files.writeString(nested, "scaleTargetRef: {kind: RenderService, name: srv-x}\nscaleDown:\n  stabilizationWindowSecs: 3\n");
+    assertThatThrownBy(() -> RenderScalerConfig.load(nested))
+        .hasMessageContaining("unknown key 'spec.scaleDown.stabilizationWindowSecs' (line 3,")
+        .hasMessageContaining("stabilizationWindowSeconds");
+
+    Path badValue = dir.resolve("bad-value.yaml");
+    Files.writeString(badValue, "scaleTargetRef: {kind: RenderService, name: srv-x}\nmaxReplicas: ten\n");
+    assertThatThrownBy(() -> RenderScalerConfig.load(badValue))
+        .hasMessageContaining("bad value for 'spec.maxReplicas' (line 2,").hasMessageContaining("expected a whole number")
+        .message().doesNotContain("\n");
 
     Path bad = dir.resolve("bad.yaml");
     Files.writeString(bad, "scaleTargetRef: {kind: RenderService, name: srv-x}\nminReplicas: 5\nmaxReplicas: 2\n");

@@ -1,0 +1,156 @@
+package io.queuepilot.controller.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.fabric8.kubeapitest.KubeAPIServer;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
+import io.queuepilot.controller.core.CycleOutcome;
+import io.queuepilot.controller.core.ScalingCycle;
+import io.queuepilot.controller.core.SpecMapping;
+import io.queuepilot.controller.crd.QueueScaler;
+import io.queuepilot.controller.db.DatabaseConfigException;
+import io.queuepilot.controller.k8s.Fixtures;
+import io.queuepilot.controller.k8s.SecretReader;
+import io.queuepilot.controller.k8s.StatusUpdate;
+import io.queuepilot.controller.target.KubernetesDeploymentScaleTarget;
+import io.queuepilot.controller.target.ScaleTargetException;
+import java.time.Instant;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What an SRE sees when RBAC says no, on a real kube-apiserver with RBAC on: the controller
+ * runs as a user bound to a Role shaped like the chart's (Deployments and their scale
+ * subresource by resourceNames only, no Secrets). A Deployment outside the names is
+ * TargetForbidden (it may well exist), a missing one inside the names is TargetNotFound, an
+ * unreadable Secret is SecretForbidden rather than DatabaseUnavailable, and every message is
+ * one sentence with the HTTP code and the API server's words, never fabric8's Status dump.
+ */
+class RbacRefusalIT {
+
+  static final String NS = "rbac-it";
+  static final String USER = "limited-controller";
+
+  static KubeAPIServer apiServer;
+  static KubernetesClient admin;
+  static KubernetesClient limited;
+
+  @BeforeAll
+  static void start() {
+    Assumptions.assumeTrue(KubeApiServerBinaries.find().isPresent(), KubeApiServerBinaries.missingMessage());
+    apiServer = KubeApiServerBinaries.startApiServer();
+    admin = KubeApiServerBinaries.adminClient(apiServer);
+    admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).create();
+    admin.resource(Fixtures.deployment(NS, "allowed-worker", 1)).create();
+    admin.resource(Fixtures.deployment(NS, "outside-worker", 1)).create();
+    admin.resource(Fixtures.databaseSecret(NS, "queuepilot-db", "jdbc:postgresql://127.0.0.1:1/x", "u", "p")).create();
+    admin.resource(new RoleBuilder().withNewMetadata().withName("queuepilot-controller").withNamespace(NS).endMetadata()
+        .addNewRule().withApiGroups("apps").withResources("deployments", "deployments/scale")
+        .withResourceNames("allowed-worker", "missing-worker").withVerbs("get", "patch", "update").endRule()
+        .build()).create();
+    admin.resource(new RoleBindingBuilder().withNewMetadata().withName("queuepilot-controller").withNamespace(NS)
+        .endMetadata().withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role")
+        .withName("queuepilot-controller").endRoleRef()
+        .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(USER).endSubject()
+        .build()).create();
+    limited = new KubernetesClientBuilder().withHttpClientFactory(new JdkHttpClientFactory())
+        .withConfig(new ConfigBuilder(admin.getConfiguration()).withImpersonateUsername(USER).build()).build();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (limited != null) limited.close();
+    if (admin != null) admin.close();
+    if (apiServer != null) apiServer.stop();
+  }
+
+  @Test
+  void aDeploymentOutsideTheRolesNamesIsForbiddenNotNotFound() throws Exception {
+    assertThat(new KubernetesDeploymentScaleTarget(limited, NS, "allowed-worker").currentReplicas()).isEqualTo(1);
+
+    ScaleTargetException outside = read(new KubernetesDeploymentScaleTarget(limited, NS, "outside-worker"));
+    assertThat(outside.kind()).isEqualTo(ScaleTargetException.Kind.FORBIDDEN);
+    assertThat(outside.getMessage())
+        .startsWith("the controller may not read deployment rbac-it/outside-worker (HTTP 403 Forbidden: "
+            + "deployments.apps \"outside-worker\" is forbidden: User \"" + USER + "\" cannot get resource")
+        .endsWith("; if it exists, add it to the Role's resourceNames (chart value rbac.extraTargetDeployments)");
+    assertNoDump(outside.getMessage());
+
+    ScaleTargetException missing = read(new KubernetesDeploymentScaleTarget(limited, NS, "missing-worker"));
+    assertThat(missing.kind()).isEqualTo(ScaleTargetException.Kind.NOT_FOUND);
+    assertThat(missing.getMessage()).isEqualTo("deployment rbac-it/missing-worker not found (HTTP 404)");
+
+    assertThatThrownBy(() -> new KubernetesDeploymentScaleTarget(limited, NS, "outside-worker").scale(3))
+        .isInstanceOfSatisfying(ScaleTargetException.class, e -> {
+          assertThat(e.kind()).isEqualTo(ScaleTargetException.Kind.FORBIDDEN);
+          assertThat(e.getMessage()).contains("may not scale deployment rbac-it/outside-worker (HTTP 403 Forbidden");
+          assertNoDump(e.getMessage());
+        });
+    assertThat(admin.apps().deployments().inNamespace(NS).withName("outside-worker").get().getSpec().getReplicas())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void theConditionsAndEventsOfARefusedScalerNameThePermissionProblem() {
+    DatabaseConfigException secret = null;
+    try {
+      new SecretReader(limited).database(NS, "queuepilot-db");
+    } catch (DatabaseConfigException e) {
+      secret = e;
+    }
+    assertThat(secret).isNotNull();
+    assertThat(secret.isForbidden()).isTrue();
+    assertThat(secret.getMessage()).startsWith("the controller may not read secret rbac-it/queuepilot-db (HTTP 403 "
+        + "Forbidden: secrets \"queuepilot-db\" is forbidden: User \"" + USER + "\" cannot get resource \"secrets\"");
+    assertNoDump(secret.getMessage());
+
+    QueueScaler qs = Fixtures.scaler(NS, "refused", "outside-worker", "queuepilot-db", "rbac_job");
+    KubernetesDeploymentScaleTarget target = new KubernetesDeploymentScaleTarget(limited, NS, "outside-worker");
+    Instant now = Instant.parse("2026-01-01T00:00:00Z");
+    CycleOutcome o = ScalingCycle.run(NS + "/refused", qs.getSpec(), SpecMapping.toPolicySpec(qs.getSpec()), null,
+        secret.getMessage(), target, null, now);
+    StatusUpdate.Result r = StatusUpdate.next(null, o, target.describe(), 1L, now, secret.isForbidden());
+
+    assertThat(condition(r, "TargetFound").getReason()).isEqualTo("TargetForbidden");
+    assertThat(condition(r, "DatabaseReachable").getReason()).isEqualTo("SecretForbidden");
+    assertThat(condition(r, "ScalingActive").getReason()).isEqualTo("TargetForbidden");
+    assertThat(condition(r, "Ready").getStatus()).isEqualTo("False");
+    assertThat(condition(r, "Ready").getReason()).isIn("SecretForbidden", "TargetForbidden");
+    assertThat(r.events()).extracting(StatusUpdate.PendingEvent::reason)
+        .contains("TargetForbidden", "SecretForbidden").doesNotContain("DatabaseUnavailable", "TargetNotFound");
+    for (Condition c : r.status().conditions) {
+      assertThat(c.getReason()).matches("[A-Z][A-Za-z]+");
+      assertNoDump(c.getMessage());
+    }
+    r.events().forEach(e -> assertNoDump(e.message()));
+  }
+
+  static ScaleTargetException read(KubernetesDeploymentScaleTarget t) {
+    try {
+      t.currentReplicas();
+    } catch (ScaleTargetException e) {
+      return e;
+    }
+    throw new AssertionError("expected " + t.describe() + " to be refused");
+  }
+
+  static Condition condition(StatusUpdate.Result r, String type) {
+    return r.status().conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElseThrow();
+  }
+
+  static void assertNoDump(String message) {
+    assertThat(message).doesNotContain("Status(").doesNotContain("additionalProperties").doesNotContain("Failure executing")
+        .doesNotContain("https://").doesNotContain("\n");
+  }
+
+}
