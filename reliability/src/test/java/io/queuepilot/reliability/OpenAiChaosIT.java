@@ -40,8 +40,12 @@ class OpenAiChaosIT {
     try (OpenAiFake fake = OpenAiFake.start(); ChaosWorld world = world("openai429", fake)) {
       world.startWorkers(3);
       fake.mode(OpenAiFake.Mode.RATE_LIMITED);
-      Instant stormStart = Instant.now();
       world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(12), Duration.ofSeconds(90)), 10);
+      // The storm's clock starts at the first refused call, not at the first upload: on a loaded
+      // machine three worker JVMs may need longer than the whole storm to make their first call,
+      // and a storm nobody met proves nothing.
+      await().atMost(Duration.ofSeconds(90)).until(() -> fake.rateLimited() > 0);
+      Instant stormStart = Instant.now();
       await().atMost(storm.plusSeconds(30)).until(() -> Duration.between(stormStart, Instant.now()).compareTo(storm) >= 0);
       long completedDuringStorm = world.completed();
       fake.mode(OpenAiFake.Mode.OK);
