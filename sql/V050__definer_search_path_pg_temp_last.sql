@@ -52,10 +52,27 @@ BEGIN
 END
 $$;
 
--- TEMP is NOT revoked from PUBLIC here. On hosted Supabase the database belongs to
--- supabase_admin and the migrating role `postgres` may not revoke it, so the search_path above
--- must stand alone anyway (PgTempShadowingTest proves it does, with TEMP granted). Revoking it
--- where the migrating role owns the database was tried and changed the behaviour of the worker
--- fleet in the reliability suite (OpenAiChaosIT.hundredPercent429sThenRecovery failed 2 of 2 runs
--- with the REVOKE, passed without it; cause not yet found), so an operator who wants it runs
--- `REVOKE TEMPORARY ON DATABASE <db> FROM PUBLIC` deliberately (docs/security.md).
+-- Defence in depth: take the TEMP privilege away from PUBLIC where the migrating role may
+-- (it owns the database, is a member of its owner, or is a superuser: plain PostgreSQL and
+-- self-hosted Supabase). On hosted Supabase the database belongs to supabase_admin, the
+-- migrating role `postgres` may not revoke it, and API and login roles keep TEMP: the
+-- search_path above is what protects the definer functions there (docs/security.md).
+DO $$
+DECLARE
+  v_db    name := pg_catalog.current_database();
+  v_owner oid;
+BEGIN
+  SELECT d.datdba INTO v_owner FROM pg_catalog.pg_database d WHERE d.datname = v_db;
+  IF NOT pg_catalog.has_database_privilege('public', v_db, 'TEMPORARY') THEN
+    RETURN; -- already revoked
+  END IF;
+  IF pg_catalog.pg_has_role(current_user, v_owner, 'USAGE')
+     OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+    EXECUTE pg_catalog.format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', v_db);
+  ELSE
+    RAISE WARNING 'V050: % may not revoke TEMPORARY on database % from PUBLIC (the database belongs to %); '
+      'temporary objects stay possible for every role, and SECURITY DEFINER functions rely on '
+      'search_path = pg_catalog, pg_temp alone', current_user, v_db, pg_catalog.pg_get_userbyid(v_owner);
+  END IF;
+END
+$$;

@@ -59,12 +59,12 @@ class SupabaseCompatTest {
     }
     assertThat((boolean) su.value("SELECT has_table_privilege('service_role', 'public.job_queue', 'UPDATE')")).isFalse();
     assertThat((boolean) su.value("SELECT has_table_privilege('service_role', 'public.job_queue', 'SELECT')")).isTrue();
-    // hosted Supabase: the database is supabase_admin's, so TEMP stays PUBLIC's; the attack tests run in this state
+    // hosted Supabase: the database is supabase_admin's, so postgres cannot revoke TEMP from PUBLIC (V050 warns)
     assertThat((boolean) su.value("SELECT has_database_privilege('public', current_database(), 'TEMPORARY')")).isTrue();
   }
 
   @Test
-  void onPlainPostgresTheCompatMigrationCreatesTheRoles() throws Exception {
+  void onPlainPostgresTheCompatMigrationCreatesTheRolesAndRevokesTemp() throws Exception {
     Db su = new Db(plain.superuser());
     assertThat(su.rows("""
         SELECT rolname, rolcanlogin, rolinherit, rolbypassrls FROM pg_roles
@@ -73,6 +73,9 @@ class SupabaseCompatTest {
         .containsExactly("anon login=false bypassrls=false", "authenticated login=false bypassrls=false",
             "service_role login=false bypassrls=true");
     assertThat((Object) su.value("SELECT to_regclass('auth.users')")).as("plain PostgreSQL has no auth.users").isNull();
+    // the migrating role owns the database here, so V050 took TEMP away from PUBLIC
+    assertThat((boolean) su.value("SELECT has_database_privilege('public', current_database(), 'TEMPORARY')")).isFalse();
+    assertThat((boolean) su.value("SELECT has_database_privilege('anon', current_database(), 'TEMPORARY')")).isFalse();
   }
 
   @Test
