@@ -52,6 +52,7 @@ class LocalModeExistingDatabaseTest {
   void anotherApplicationsJobs() throws SQLException {
     if (count("SELECT count(*) FROM public.job_queue") == 0) {
       UUID user = UUID.randomUUID();
+      pg.createAuthUsers(user); // on Supabase, user_profiles.account_owner_id references auth.users
       UUID patient;
       try (Connection c = pg.superuser().getConnection()) {
         try (PreparedStatement ps = c.prepareStatement(
