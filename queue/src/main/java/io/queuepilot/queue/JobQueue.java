@@ -2,8 +2,12 @@ package io.queuepilot.queue;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -35,6 +39,60 @@ public interface JobQueue {
 
   /** {@code release_job}: back to pending after {@code delay} without spending an attempt. */
   boolean release(UUID jobId, UUID leaseToken, Duration delay);
+
+  /**
+   * {@code complete_jobs}: completes every job whose lease is still held, in one round trip.
+   * Returns the ids of the jobs that were fenced (lease lost; nothing changed for them).
+   * The default loops over {@link #complete}; the PostgreSQL queue overrides it with one
+   * set-based, per-job lease-guarded statement.
+   */
+  default Set<UUID> completeAll(List<Completion> completions) {
+    Set<UUID> fenced = new LinkedHashSet<>();
+    for (Completion c : completions) {
+      if (!complete(c.jobId(), c.leaseToken(), c.resultJson(), c.tokensUsed())) {
+        fenced.add(c.jobId());
+      }
+    }
+    return fenced;
+  }
+
+  /**
+   * {@code heartbeat_jobs}: extends every lease still held, in one round trip. Returns the ids
+   * whose lease was lost.
+   */
+  default Set<UUID> heartbeatAll(List<Lease> leases) {
+    Set<UUID> lost = new LinkedHashSet<>();
+    for (Lease l : leases) {
+      if (!heartbeat(l.jobId(), l.leaseToken())) {
+        lost.add(l.jobId());
+      }
+    }
+    return lost;
+  }
+
+  /**
+   * {@code fail_jobs}: records each failure (retry with backoff or dead-letter), one round
+   * trip. The map holds the new status of every job whose lease was held; fenced jobs are
+   * absent from it.
+   */
+  default Map<UUID, JobStatus> failAll(List<Failure> failures) {
+    Map<UUID, JobStatus> outcome = new LinkedHashMap<>();
+    for (Failure f : failures) {
+      fail(f.jobId(), f.leaseToken(), f.errorJson(), f.retryable()).ifPresent(s -> outcome.put(f.jobId(), s));
+    }
+    return outcome;
+  }
+
+  /** {@code release_jobs}: back to pending without spending an attempt; returns the fenced ids. */
+  default Set<UUID> releaseAll(List<Lease> leases, Duration delay) {
+    Set<UUID> fenced = new LinkedHashSet<>();
+    for (Lease l : leases) {
+      if (!release(l.jobId(), l.leaseToken(), delay)) {
+        fenced.add(l.jobId());
+      }
+    }
+    return fenced;
+  }
 
   /** {@code requeue_stale_jobs}: requeues (or dead-letters) jobs whose heartbeat is older than the timeout. */
   List<RequeuedJob> requeueStale(Duration heartbeatTimeout);
@@ -96,6 +154,15 @@ public interface JobQueue {
       UUID correlationId,
       Integer tokensEstimated,
       Instant createdAt) {}
+
+  /** A job and the lease its holder claimed it under. */
+  record Lease(UUID jobId, UUID leaseToken) {}
+
+  /** One successful job to complete under its lease; {@code tokensUsed} may be null. */
+  record Completion(UUID jobId, UUID leaseToken, String resultJson, Integer tokensUsed) {}
+
+  /** One failed job to record under its lease. */
+  record Failure(UUID jobId, UUID leaseToken, String errorJson, boolean retryable) {}
 
   /** One row of {@code requeue_stale_jobs}: the job and what happened to it. */
   record RequeuedJob(UUID jobId, JobStatus newStatus, String workerId) {}
