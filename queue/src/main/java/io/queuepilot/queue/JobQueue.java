@@ -97,6 +97,15 @@ public interface JobQueue {
   /** {@code requeue_stale_jobs}: requeues (or dead-letters) jobs whose heartbeat is older than the timeout. */
   List<RequeuedJob> requeueStale(Duration heartbeatTimeout);
 
+  /**
+   * {@code requeue_stale_jobs(timeout, job_types, lanes)}: only the stale jobs of those job types
+   * and lanes (empty list = all). Interim default until the scoped SQL function of issue 14
+   * lands: the database-wide sweep, as before.
+   */
+  default List<RequeuedJob> requeueStale(Duration heartbeatTimeout, List<String> jobTypes, List<String> lanes) {
+    return requeueStale(heartbeatTimeout);
+  }
+
   /** {@code queue_stats} for the given job types and lanes (empty list = all). */
   QueueStats stats(List<String> jobTypes, List<String> lanes, Duration heartbeatTimeout);
 
