@@ -94,16 +94,15 @@ public interface JobQueue {
     return fenced;
   }
 
-  /** {@code requeue_stale_jobs}: requeues (or dead-letters) jobs whose heartbeat is older than the timeout. */
-  List<RequeuedJob> requeueStale(Duration heartbeatTimeout);
-
   /**
-   * {@code requeue_stale_jobs(timeout, job_types, lanes)}: only the stale jobs of those job types
-   * and lanes (empty list = all). Interim default until the scoped SQL function of issue 14
-   * lands: the database-wide sweep, as before.
+   * {@code requeue_stale_jobs(timeout, job_types, lanes)}: requeues (or dead-letters) jobs of
+   * the given types and lanes (empty list = all) whose heartbeat is older than the timeout.
    */
-  default List<RequeuedJob> requeueStale(Duration heartbeatTimeout, List<String> jobTypes, List<String> lanes) {
-    return requeueStale(heartbeatTimeout);
+  List<RequeuedJob> requeueStale(Duration heartbeatTimeout, List<String> jobTypes, List<String> lanes);
+
+  /** {@code requeue_stale_jobs} over every job type and lane. */
+  default List<RequeuedJob> requeueStale(Duration heartbeatTimeout) {
+    return requeueStale(heartbeatTimeout, List.of(), List.of());
   }
 
   /** {@code queue_stats} for the given job types and lanes (empty list = all). */
