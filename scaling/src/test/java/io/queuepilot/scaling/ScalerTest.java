@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.queuepilot.queue.JobQueue.JobStatus;
 import io.queuepilot.queue.JobQueue.RequeuedJob;
 import io.queuepilot.scaling.ScaleTargetException.Kind;
-import io.queuepilot.scaling.testing.MutableClock;
+import io.queuepilot.testkit.MutableClock;
 import io.queuepilot.scaling.testing.TestingQueueObserver;
 import io.queuepilot.scaling.testing.TestingScaleTarget;
 import io.queuepilot.scaling.testing.TestingStaleJobRescuer;

@@ -19,7 +19,7 @@ import io.queuepilot.controller.metrics.ControllerMetrics;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.PostgresJobQueue;
 import io.queuepilot.queue.testing.PostgresExtension;
-import io.queuepilot.scaling.testing.MutableClock;
+import io.queuepilot.testkit.MutableClock;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;

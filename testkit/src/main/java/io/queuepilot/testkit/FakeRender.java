@@ -1,4 +1,4 @@
-package io.queuepilot.controller.render;
+package io.queuepilot.testkit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,44 +22,89 @@ import java.util.concurrent.atomic.AtomicInteger;
  * serviceDetails.autoscaling) and {@code POST /v1/services/{id}/scale} (202 Accepted), Bearer
  * auth, {@code Ratelimit-*} headers, and 429 with {@code Ratelimit-Reset} on demand.
  */
-final class FakeRenderServer implements AutoCloseable {
+public final class FakeRender implements AutoCloseable {
 
-  static final String API_KEY = "rnd_test_key";
-  /** The key the fake accepts now; rotate it to see how the controller meets a refused key. */
-  volatile String acceptedKey = API_KEY;
+  /** The key the fake accepts until {@link #acceptKey} rotates it. */
+  public static final String API_KEY = "rnd_test_key";
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  record Request(String method, String path, String authorization, String body) {}
+  /** One request as the fake saw it. */
+  public record Request(String method, String path, String authorization, String body) {}
 
-  static final class Service {
-    volatile int numInstances;
-    volatile boolean autoscaling;
+  /** One Render service: its instance count and whether Render's own autoscaling is on. */
+  public static final class Service {
+    private volatile int numInstances;
+    private volatile boolean autoscaling;
 
     Service(int numInstances, boolean autoscaling) {
       this.numInstances = numInstances;
       this.autoscaling = autoscaling;
     }
+
+    public int numInstances() {
+      return numInstances;
+    }
+
+    public boolean autoscaling() {
+      return autoscaling;
+    }
   }
 
   private final HttpServer server;
-  final Map<String, Service> services = new ConcurrentHashMap<>();
-  final List<Request> requests = new CopyOnWriteArrayList<>();
-  /** Seconds to announce in Ratelimit-Reset on the next N scale calls answered with 429. */
-  final AtomicInteger rateLimitNextScales = new AtomicInteger();
-  volatile int rateLimitResetSeconds = 30;
+  private final Map<String, Service> services = new ConcurrentHashMap<>();
+  private final List<Request> requests = new CopyOnWriteArrayList<>();
+  /** Scale calls still to be answered with 429. */
+  private final AtomicInteger rateLimitNextScales = new AtomicInteger();
+  private volatile int rateLimitResetSeconds = 30;
+  private volatile String acceptedKey = API_KEY;
 
-  FakeRenderServer() throws IOException {
+  public FakeRender() throws IOException {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.createContext("/v1/services/", this::handle);
     server.start();
   }
 
-  URI baseUrl() {
+  /** The base URL for RENDER_API_URL. */
+  public URI baseUrl() {
     return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
   }
 
-  long scaleCalls() {
+  /** Creates (or replaces) service {@code id}. */
+  public Service service(String id, int numInstances, boolean autoscaling) {
+    Service s = new Service(numInstances, autoscaling);
+    services.put(id, s);
+    return s;
+  }
+
+  /** Service {@code id}'s instance count now. */
+  public int numInstances(String id) {
+    Service s = services.get(id);
+    if (s == null) {
+      throw new IllegalArgumentException("no service " + id);
+    }
+    return s.numInstances;
+  }
+
+  /** Every request so far, in order. */
+  public List<Request> requests() {
+    return List.copyOf(requests);
+  }
+
+  /** The scale calls (POSTs) so far. */
+  public long scaleCalls() {
     return requests.stream().filter(r -> r.method().equals("POST")).count();
+  }
+
+  /** The key accepted from now on; any other is answered 401 (a revoked or rotated key). */
+  public void acceptKey(String key) {
+    acceptedKey = key;
+  }
+
+  /** Answers the next {@code calls} scale calls with 429 and {@code Ratelimit-Reset: resetSeconds}. */
+  public void rateLimitNextScales(int calls, int resetSeconds) {
+    rateLimitResetSeconds = resetSeconds;
+    rateLimitNextScales.set(calls);
   }
 
   private void handle(HttpExchange ex) throws IOException {

@@ -1,4 +1,4 @@
-package io.queuepilot.queue;
+package io.queuepilot.queue.testing;
 
 import java.io.PrintWriter;
 import java.lang.reflect.Proxy;
@@ -11,11 +11,11 @@ import javax.sql.DataSource;
  * Test data source handing out one already-open connection (closing it is a no-op), so a
  * thread's every call runs on its own dedicated connection.
  */
-final class SingleConnectionDataSource implements DataSource {
+public final class SingleConnectionDataSource implements DataSource {
 
   private final Connection connection;
 
-  SingleConnectionDataSource(Connection target) {
+  public SingleConnectionDataSource(Connection target) {
     this.connection =
         (Connection)
             Proxy.newProxyInstance(

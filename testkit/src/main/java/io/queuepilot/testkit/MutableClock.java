@@ -1,4 +1,4 @@
-package io.queuepilot.worker.fakes;
+package io.queuepilot.testkit;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -6,8 +6,11 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock tests move by hand. */
+/** A clock tests move by hand: the injected clock of the worker, the policy, the reconciler and the rate limiters. */
 public final class MutableClock extends Clock {
+
+  /** Where {@link #MutableClock()} starts. */
+  public static final Instant DEFAULT_START = Instant.parse("2026-01-01T00:00:00Z");
 
   private volatile Instant now;
 
@@ -15,6 +18,11 @@ public final class MutableClock extends Clock {
     this.now = start;
   }
 
+  public MutableClock() {
+    this(DEFAULT_START);
+  }
+
+  /** Moves the clock forward (or back, for a negative duration). */
   public void advance(Duration d) {
     now = now.plus(d);
   }
