@@ -12,10 +12,13 @@ import io.queuepilot.controller.crd.SecretRef;
 import io.queuepilot.scaling.ApplyStep;
 import io.queuepilot.scaling.CycleOutcome;
 import io.queuepilot.scaling.QueueObserver;
+import io.queuepilot.scaling.QueueScope;
 import io.queuepilot.scaling.QueueStep;
+import io.queuepilot.scaling.ScaleTarget;
 import io.queuepilot.scaling.Scaler;
 import io.queuepilot.scaling.ScalingDecision;
 import io.queuepilot.scaling.ScalingHistoryStore;
+import io.queuepilot.scaling.StaleJobRescuer;
 import io.queuepilot.queue.EmbeddedDatabase;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.Migrations;
@@ -249,11 +252,7 @@ public final class LocalRun {
     });
     boolean timedOut;
     JobQueue controllerQueue = new ObservingQueue(new PostgresJobQueue(controllerPool));
-    Scaler scaler = Scaler.builder("local").spec(SpecMapping.toPolicySpec(crd))
-        .queue(QueueObserver.of(controllerQueue, SpecMapping.scope(crd))).target(target)
-        .history(ScalingHistoryStore.inMemory()).clock(clock)
-        .noRescuer("local mode's workers live in this JVM")
-        .build();
+    Scaler scaler = controllerScaler(controllerQueue, crd, target, clock);
     loops.scheduleWithFixedDelay(() -> controllerCycle(scaler), 0, crd.pollIntervalSeconds, TimeUnit.SECONDS);
 
     AtomicInteger registered = new AtomicInteger();
@@ -380,6 +379,17 @@ public final class LocalRun {
       // The loop must survive one bad cycle, visibly.
       log.error("controller cycle failed", e);
     }
+  }
+
+  /**
+   * Local mode's controller: the real {@link Scaler} over the run's spec. It is the one rescuer of
+   * the run's stale jobs (its lane only; the workers do not rescue).
+   */
+  static Scaler controllerScaler(JobQueue controllerQueue, QueueScalerSpec crd, ScaleTarget target, Clock clock) {
+    QueueScope scope = SpecMapping.scope(crd);
+    return Scaler.builder("local").spec(SpecMapping.toPolicySpec(crd)).queue(QueueObserver.of(controllerQueue, scope))
+        .rescuer(StaleJobRescuer.of(controllerQueue, scope)).target(target)
+        .history(ScalingHistoryStore.inMemory()).clock(clock).build();
   }
 
   /** The QueueScaler the local controller runs: quick to react, so a short demo shows both directions. */

@@ -9,9 +9,9 @@ import java.util.UUID;
 
 /**
  * The queue as local mode's controller sees it: it reads {@code queue_stats} (filtered to the
- * run's lane) and nothing else. Local mode's workers live in this JVM and leave with it, so it
- * needs no stale-job sweep (a lane-scoped {@code requeue_stale_jobs} exists since V080, should it
- * ever want one), and every write is refused.
+ * run's lane) and rescues the stale jobs of the run's lane (local mode's controller is the one
+ * rescuer of that lane). A rescue not limited to a lane could requeue another application's jobs
+ * in a shared database, so it is refused, as is every other write.
  */
 final class ObservingQueue implements JobQueue {
 
@@ -28,7 +28,8 @@ final class ObservingQueue implements JobQueue {
 
   @Override
   public List<RequeuedJob> requeueStale(Duration heartbeatTimeout, List<String> jobTypes, List<String> lanes) {
-    return List.of(); // never sweep: local mode's workers leave with this JVM
+    if (lanes.isEmpty()) throw refused("a stale-job rescue over every lane");
+    return delegate.requeueStale(heartbeatTimeout, jobTypes, lanes);
   }
 
   @Override
@@ -77,6 +78,6 @@ final class ObservingQueue implements JobQueue {
   }
 
   private static UnsupportedOperationException refused(String what) {
-    return new UnsupportedOperationException("local mode's controller only observes the queue; " + what + " refused");
+    return new UnsupportedOperationException("local mode's controller only observes the queue and rescues its own lane; " + what + " refused");
   }
 }

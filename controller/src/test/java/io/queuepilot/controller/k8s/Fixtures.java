@@ -71,7 +71,13 @@ public final class Fixtures {
 
   /** Claims one job of {@code jobType} as a worker and backdates its heartbeat by ten minutes. */
   public static UUID staleJob(JobQueue q, DataSource superuser, String jobType) throws SQLException {
-    q.enqueue(JobQueue.NewJob.of(jobType, "{}", jobType + ":stale:" + UUID.randomUUID()));
+    return staleJob(q, superuser, jobType, null);
+  }
+
+  /** A job of {@code jobType} in {@code lane} (null: the default lane) claimed by a worker that died ten minutes ago. */
+  public static UUID staleJob(JobQueue q, DataSource superuser, String jobType, String lane) throws SQLException {
+    q.enqueue(new JobQueue.NewJob(jobType, lane, "{}", jobType + ":stale:" + UUID.randomUUID(), null, null, null, null,
+        null, null, null));
     List<JobQueue.ClaimedJob> claimed = q.claim("worker-that-died", List.of(jobType), List.of(), 1);
     if (claimed.size() != 1) throw new IllegalStateException("expected to claim one " + jobType + " job, got " + claimed);
     UUID id = claimed.get(0).id();

@@ -23,6 +23,7 @@ import io.queuepilot.testkit.MutableClock;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -192,6 +193,64 @@ class QueueScalerReconcilerTest {
     List<JobQueue.ClaimedJob> again = worker.claim("worker-2", List.of("stale_job"), List.of(), 5);
     assertThat(again).extracting(JobQueue.ClaimedJob::id).containsExactly(jobId);
     assertThat(registry.get("queuepilot.requeued.jobs").tag("queuescaler", "stale").counter().count()).isEqualTo(1.0);
+  }
+
+  @Test
+  void theRescuerRequeuesOnlyTheScalersJobTypesAndLanes() throws Exception {
+    client.resource(Fixtures.deployment(NS, "scoped-worker", 1)).create();
+    QueueScaler spec = Fixtures.scaler(NS, "scoped", "scoped-worker", "db", "scoped_job");
+    spec.getSpec().lanes = List.of("lane-a");
+    QueueScaler qs = create(spec);
+    UUID mine = Fixtures.staleJob(worker, pg.superuser(), "scoped_job", "lane-a");
+    UUID otherLane = Fixtures.staleJob(worker, pg.superuser(), "scoped_job", "lane-b");
+    UUID otherType = Fixtures.staleJob(worker, pg.superuser(), "other_app_job", "lane-a");
+
+    QueueScalerStatus s = reconcile(qs).getStatus();
+
+    assertThat(s.requeuedTotal).isEqualTo(1);
+    assertThat(status(mine)).isEqualTo("pending");
+    assertThat(status(otherLane)).as("another lane's stale job is not this scaler's to rescue").isEqualTo("processing");
+    assertThat(status(otherType)).as("another job type's stale job is not this scaler's to rescue").isEqualTo("processing");
+  }
+
+  @Test
+  void theRescuerUsesTheScalersHeartbeatTimeout() throws Exception {
+    client.resource(Fixtures.deployment(NS, "patient-worker", 1)).create();
+    QueueScaler spec = Fixtures.scaler(NS, "patient", "patient-worker", "db", "patient_job");
+    spec.getSpec().heartbeatTimeoutSeconds = 900; // the job's heartbeat is 600 s old
+    QueueScaler qs = create(spec);
+    UUID job = Fixtures.staleJob(worker, pg.superuser(), "patient_job");
+
+    assertThat(reconcile(qs).getStatus().requeuedTotal).isZero();
+    assertThat(status(job)).isEqualTo("processing");
+  }
+
+  @Test
+  void aReplicaThatIsNotTheLeaderRescuesNothing() throws Exception {
+    QueueScalerReconciler standby = new QueueScalerReconciler(new SecretReader(client),
+        new ScaleTargets(client, URI.create("http://127.0.0.1:1"), clock), connections, notifications,
+        new KubernetesEventRecorder(client, clock), new ControllerMetrics(registry), clock, () -> false);
+    client.resource(Fixtures.deployment(NS, "standby-worker", 1)).create();
+    QueueScaler qs = create(Fixtures.scaler(NS, "standby", "standby-worker", "db", "standby_job"));
+    UUID job = Fixtures.staleJob(worker, pg.superuser(), "standby_job");
+
+    QueueScaler current = client.resources(QueueScaler.class).inNamespace(NS).withName("standby").get();
+    QueueScalerStatus s = standby.reconcile(current, null).getResource().orElseThrow().getStatus();
+
+    assertThat(s.requeuedTotal).isZero();
+    assertThat(status(job)).isEqualTo("processing");
+    assertThat(condition(s, "DatabaseReachable").getStatus()).as("observing still works").isEqualTo("True");
+  }
+
+  String status(UUID job) throws Exception {
+    try (var c = pg.superuser().getConnection();
+        var st = c.prepareStatement("SELECT status FROM public.job_queue WHERE id = ?")) {
+      st.setObject(1, job);
+      try (var rs = st.executeQuery()) {
+        assertThat(rs.next()).as("job " + job + " exists").isTrue();
+        return rs.getString(1);
+      }
+    }
   }
 
   @Test

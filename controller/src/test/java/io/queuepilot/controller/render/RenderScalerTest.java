@@ -8,6 +8,7 @@ import io.queuepilot.scaling.ApplyStep;
 import io.queuepilot.scaling.CycleOutcome;
 import io.queuepilot.controller.crd.QueueScalerSpec;
 import io.queuepilot.controller.crd.ScaleTargetRef;
+import io.queuepilot.controller.k8s.Fixtures;
 import io.queuepilot.controller.metrics.ControllerMetrics;
 import io.queuepilot.controller.target.RenderApi;
 import io.queuepilot.controller.target.RenderScaleTarget;
@@ -141,6 +142,20 @@ class RenderScalerTest {
     assertThat(third.scaled()).isTrue();
     assertThat(render.numInstances("srv-429")).isEqualTo(5);
     assertThat(render.scaleCalls()).isEqualTo(2);
+  }
+
+  @Test
+  void theRenderProcessRescuesTheStaleJobsOfItsSpecOnly() throws Exception {
+    render.service("srv-stale", 1, false);
+    UUID mine = Fixtures.staleJob(producer, pg.superuser(), "render_stale");
+    UUID other = Fixtures.staleJob(producer, pg.superuser(), "render_other_app");
+
+    CycleOutcome o = scaler(spec("srv-stale", "render_stale", 1, 4, 2)).runOnce();
+
+    assertThat(o.rescue().jobs()).extracting(JobQueue.RequeuedJob::jobId).containsExactly(mine);
+    assertThat(producer.claim("w-rescue", List.of("render_stale", "render_other_app"), List.of(), 5))
+        .as("only the spec's job is claimable again; the other application's stays with its worker")
+        .extracting(JobQueue.ClaimedJob::id).containsExactly(mine);
   }
 
   @Test
