@@ -60,8 +60,8 @@ public record ScalerSpec(
       double requestsPerJob,
       double expectedJobSeconds) {
 
-    public static final double DEFAULT_REQUESTS_PER_JOB = 1.0;
-    public static final double DEFAULT_EXPECTED_JOB_SECONDS = 60.0;
+    public static final double DEFAULT_REQUESTS_PER_JOB = ScalerDefaults.REQUESTS_PER_JOB;
+    public static final double DEFAULT_EXPECTED_JOB_SECONDS = ScalerDefaults.EXPECTED_JOB_SECONDS;
     public static final Budget NONE = new Budget(OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(),
         DEFAULT_REQUESTS_PER_JOB, DEFAULT_EXPECTED_JOB_SECONDS);
 
@@ -91,9 +91,11 @@ public record ScalerSpec(
    * time between two steps.
    */
   public record Behavior(Duration stabilizationWindow, OptionalInt maxStep, Duration period) {
-    public static final Behavior SCALE_UP_DEFAULT = new Behavior(Duration.ZERO, OptionalInt.empty(), Duration.ZERO);
-    public static final Behavior SCALE_DOWN_DEFAULT =
-        new Behavior(Duration.ofSeconds(300), OptionalInt.of(2), Duration.ofSeconds(15));
+    public static final Behavior SCALE_UP_DEFAULT = new Behavior(
+        Duration.ofSeconds(ScalerDefaults.SCALE_UP_STABILIZATION_WINDOW_SECONDS), OptionalInt.empty(), Duration.ZERO);
+    public static final Behavior SCALE_DOWN_DEFAULT = new Behavior(
+        Duration.ofSeconds(ScalerDefaults.SCALE_DOWN_STABILIZATION_WINDOW_SECONDS),
+        OptionalInt.of(ScalerDefaults.SCALE_DOWN_MAX_STEP), Duration.ofSeconds(ScalerDefaults.SCALE_DOWN_PERIOD_SECONDS));
 
     public Behavior {
       if (stabilizationWindow.isNegative()) throw new IllegalArgumentException("stabilizationWindowSeconds must be >= 0");

@@ -1,6 +1,7 @@
 package io.queuepilot.worker;
 
 import io.queuepilot.queue.QueueConfig;
+import io.queuepilot.queue.QueueDefaults;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -141,7 +142,7 @@ public record WorkerConfig(
           new Key("QUEUEPILOT_POLL_INTERVAL_SECONDS", "5", "Claim poll period when no notification arrives."),
           new Key("QUEUEPILOT_STALE_REQUEUE_INTERVAL_SECONDS", "0",
               "How often this worker runs requeue_stale_jobs (0 = never; the controller does it)."),
-          new Key("QUEUEPILOT_HEARTBEAT_TIMEOUT_SECONDS", "60", "Heartbeat age after which requeue_stale_jobs takes a job back."),
+          new Key("QUEUEPILOT_HEARTBEAT_TIMEOUT_SECONDS", "" + QueueDefaults.HEARTBEAT_TIMEOUT_SECONDS, "Heartbeat age after which requeue_stale_jobs takes a job back."),
           new Key("QUEUEPILOT_HEAP_PER_JOB_MB", "64", "Heap one job may need; caps concurrency at heap budget / this."),
           new Key("QUEUEPILOT_HEAP_FRACTION", "0.6", "Share of -Xmx the jobs may use together (0.05..0.95)."),
           new Key("QUEUEPILOT_TOKEN_BUDGET", "openai", "Name of the shared token budget row (token_budget.name)."),
@@ -246,7 +247,7 @@ public record WorkerConfig(
         r.seconds("QUEUEPILOT_GRACE_PERIOD_SECONDS", "25", true),
         r.seconds("QUEUEPILOT_POLL_INTERVAL_SECONDS", "5", false),
         r.seconds("QUEUEPILOT_STALE_REQUEUE_INTERVAL_SECONDS", "0", true),
-        r.seconds("QUEUEPILOT_HEARTBEAT_TIMEOUT_SECONDS", "60", false),
+        r.seconds("QUEUEPILOT_HEARTBEAT_TIMEOUT_SECONDS", "" + QueueDefaults.HEARTBEAT_TIMEOUT_SECONDS, false),
         r.longIn("QUEUEPILOT_HEAP_PER_JOB_MB", 64, 1, 1 << 20) << 20,
         r.doubleIn("QUEUEPILOT_HEAP_FRACTION", 0.6, 0.05, 0.95),
         r.string("QUEUEPILOT_TOKEN_BUDGET", "openai"),

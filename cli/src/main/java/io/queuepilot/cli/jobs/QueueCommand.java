@@ -1,5 +1,6 @@
 package io.queuepilot.cli.jobs;
 
+import io.queuepilot.queue.QueueDefaults;
 import io.queuepilot.cli.DbOptions;
 import io.queuepilot.cli.Output;
 import io.queuepilot.cli.db.Queues;
@@ -41,7 +42,7 @@ public final class QueueCommand implements Runnable {
     @Option(names = "--lane", split = ",", description = "only these lanes (default: all)")
     List<String> lanes = new ArrayList<>();
 
-    @Option(names = "--heartbeat-timeout", defaultValue = "60s",
+    @Option(names = "--heartbeat-timeout", defaultValue = QueueDefaults.HEARTBEAT_TIMEOUT_SECONDS + "s",
         description = "a processing job is stale after this long without heartbeat (default: ${DEFAULT-VALUE})")
     Duration heartbeatTimeout;
 

@@ -5,54 +5,79 @@ import io.queuepilot.controller.crd.ScaleDownBehavior;
 import io.queuepilot.controller.crd.ScaleUpBehavior;
 import io.queuepilot.controller.crd.TokenBudget;
 import io.queuepilot.scaling.QueueScope;
+import io.queuepilot.scaling.ScalerDefaults;
 import io.queuepilot.scaling.ScalerSpec;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 
 /**
  * Turns a QueueScaler spec (CRD or Render YAML, possibly with absent fields) into the
- * validated {@link ScalerSpec} the policy takes; errors name the offending spec field.
+ * validated {@link ScalerSpec} the policy takes. Absent fields take {@link ScalerDefaults};
+ * validation collects every error with its full spec path into one {@link InvalidSpecException}.
  */
 public final class SpecMapping {
 
   private SpecMapping() {}
 
+  /** The policy's view of {@code s}; throws {@link InvalidSpecException} naming every bad field. */
   public static ScalerSpec toPolicySpec(QueueScalerSpec s) {
-    QueueScalerSpec d = new QueueScalerSpec();
-    int min = or(s.minReplicas, d.minReplicas);
-    int max = or(s.maxReplicas, d.maxReplicas);
-    int concurrency = or(s.concurrencyPerReplica, d.concurrencyPerReplica);
-    if (min < 0) throw new IllegalArgumentException("spec.minReplicas must not be negative, was " + min);
-    if (max < min) {
-      throw new IllegalArgumentException("spec.minReplicas must be less than or equal to spec.maxReplicas (min "
-          + min + ", max " + max + ")");
-    }
-    if (concurrency < 1) throw new IllegalArgumentException("spec.concurrencyPerReplica must be at least 1, was " + concurrency);
+    List<String> errors = validate(s);
+    if (!errors.isEmpty()) throw new InvalidSpecException(errors);
     ScaleUpBehavior up = s.scaleUp == null ? new ScaleUpBehavior() : s.scaleUp;
     ScaleDownBehavior down = s.scaleDown == null ? new ScaleDownBehavior() : s.scaleDown;
-    ScaleDownBehavior downDefaults = new ScaleDownBehavior();
-    try {
-      return new ScalerSpec(min, max, concurrency, budget(s.tokenBudget),
-          ScalerSpec.Behavior.of(seconds("spec.scaleUp.stabilizationWindowSeconds", or(up.stabilizationWindowSeconds, 0)),
-              up.maxStep == null || up.maxStep == 0 ? null : up.maxStep, Duration.ZERO),
-          ScalerSpec.Behavior.of(
-              seconds("spec.scaleDown.stabilizationWindowSeconds",
-                  or(down.stabilizationWindowSeconds, downDefaults.stabilizationWindowSeconds)),
-              or(down.maxStep, downDefaults.maxStep),
-              seconds("spec.scaleDown.periodSeconds", or(down.periodSeconds, downDefaults.periodSeconds))),
-          Boolean.TRUE.equals(s.paused));
-    } catch (IllegalArgumentException e) {
-      throw e.getMessage().startsWith("spec.") ? e : new IllegalArgumentException("spec." + e.getMessage(), e);
+    int upStep = or(up.maxStep, ScalerDefaults.SCALE_UP_MAX_STEP);
+    return new ScalerSpec(minReplicas(s), maxReplicas(s), concurrency(s), budget(s.tokenBudget),
+        ScalerSpec.Behavior.of(Duration.ofSeconds(or(up.stabilizationWindowSeconds,
+                ScalerDefaults.SCALE_UP_STABILIZATION_WINDOW_SECONDS)),
+            upStep == 0 ? null : upStep, Duration.ZERO),
+        ScalerSpec.Behavior.of(
+            Duration.ofSeconds(or(down.stabilizationWindowSeconds, ScalerDefaults.SCALE_DOWN_STABILIZATION_WINDOW_SECONDS)),
+            or(down.maxStep, ScalerDefaults.SCALE_DOWN_MAX_STEP),
+            Duration.ofSeconds(or(down.periodSeconds, ScalerDefaults.SCALE_DOWN_PERIOD_SECONDS))),
+        s.paused == null ? ScalerDefaults.PAUSED : s.paused);
+  }
+
+  /** Every error of {@code s}, each starting with its full spec path; empty when valid. */
+  public static List<String> validate(QueueScalerSpec s) {
+    Errors e = new Errors();
+    int min = minReplicas(s);
+    int max = maxReplicas(s);
+    e.atLeast("spec.minReplicas", min, 0);
+    e.atLeast("spec.maxReplicas", max, 0);
+    if (min >= 0 && max >= 0 && max < min) {
+      e.add("spec.minReplicas must be less than or equal to spec.maxReplicas (min " + min + ", max " + max + ")");
     }
+    e.atLeast("spec.concurrencyPerReplica", concurrency(s), 1);
+    e.atLeast("spec.heartbeatTimeoutSeconds", or(s.heartbeatTimeoutSeconds, ScalerDefaults.HEARTBEAT_TIMEOUT_SECONDS), 1);
+    e.atLeast("spec.pollIntervalSeconds", or(s.pollIntervalSeconds, ScalerDefaults.POLL_INTERVAL_SECONDS), 1);
+    if (s.scaleUp != null) {
+      e.atLeast("spec.scaleUp.stabilizationWindowSeconds", s.scaleUp.stabilizationWindowSeconds, 0);
+      e.atLeast("spec.scaleUp.maxStep", s.scaleUp.maxStep, 0);
+    }
+    if (s.scaleDown != null) {
+      e.atLeast("spec.scaleDown.stabilizationWindowSeconds", s.scaleDown.stabilizationWindowSeconds, 0);
+      e.atLeast("spec.scaleDown.maxStep", s.scaleDown.maxStep, 1);
+      e.atLeast("spec.scaleDown.periodSeconds", s.scaleDown.periodSeconds, 0);
+    }
+    TokenBudget b = s.tokenBudget;
+    if (b != null) {
+      e.atLeast("spec.tokenBudget.tokensPerMinute", b.tokensPerMinute, 0);
+      e.atLeast("spec.tokenBudget.requestsPerMinute", b.requestsPerMinute, 0);
+      e.atLeast("spec.tokenBudget.tokensPerJob", b.tokensPerJob, 0);
+      e.positive("spec.tokenBudget.requestsPerJob", b.requestsPerJob);
+      e.positive("spec.tokenBudget.expectedJobSeconds", b.expectedJobSeconds);
+    }
+    return e.list;
   }
 
   public static Duration heartbeatTimeout(QueueScalerSpec s) {
-    return seconds("spec.heartbeatTimeoutSeconds", or(s.heartbeatTimeoutSeconds, 60), 1);
+    return seconds("spec.heartbeatTimeoutSeconds", or(s.heartbeatTimeoutSeconds, ScalerDefaults.HEARTBEAT_TIMEOUT_SECONDS));
   }
 
   public static Duration pollInterval(QueueScalerSpec s) {
-    return seconds("spec.pollIntervalSeconds", or(s.pollIntervalSeconds, 15), 1);
+    return seconds("spec.pollIntervalSeconds", or(s.pollIntervalSeconds, ScalerDefaults.POLL_INTERVAL_SECONDS));
   }
 
   /** The job types, lanes and heartbeat timeout the scaler observes and rescues. */
@@ -68,12 +93,23 @@ public final class SpecMapping {
     return s.lanes == null ? List.of() : List.copyOf(s.lanes);
   }
 
+  private static int minReplicas(QueueScalerSpec s) {
+    return or(s.minReplicas, ScalerDefaults.MIN_REPLICAS);
+  }
+
+  private static int maxReplicas(QueueScalerSpec s) {
+    return or(s.maxReplicas, ScalerDefaults.MAX_REPLICAS);
+  }
+
+  private static int concurrency(QueueScalerSpec s) {
+    return or(s.concurrencyPerReplica, ScalerDefaults.CONCURRENCY_PER_REPLICA);
+  }
+
   private static ScalerSpec.Budget budget(TokenBudget b) {
     if (b == null) return ScalerSpec.Budget.NONE;
-    TokenBudget d = new TokenBudget();
     return new ScalerSpec.Budget(opt(b.tokensPerMinute), opt(b.requestsPerMinute), opt(b.tokensPerJob),
-        b.requestsPerJob == null ? d.requestsPerJob : b.requestsPerJob,
-        b.expectedJobSeconds == null ? d.expectedJobSeconds : b.expectedJobSeconds);
+        b.requestsPerJob == null ? ScalerDefaults.REQUESTS_PER_JOB : b.requestsPerJob,
+        b.expectedJobSeconds == null ? ScalerDefaults.EXPECTED_JOB_SECONDS : b.expectedJobSeconds);
   }
 
   /** Unset and 0 both mean "no limit" / "observe it" (the chart writes 0). */
@@ -86,11 +122,25 @@ public final class SpecMapping {
   }
 
   private static Duration seconds(String field, int v) {
-    return seconds(field, v, 0);
+    if (v < 1) throw new InvalidSpecException(List.of(field + " must be at least 1, was " + v));
+    return Duration.ofSeconds(v);
   }
 
-  private static Duration seconds(String field, int v, int least) {
-    if (v < least) throw new IllegalArgumentException(field + " must be at least " + least + ", was " + v);
-    return Duration.ofSeconds(v);
+  /** The errors found so far, in spec order. */
+  private static final class Errors {
+    final List<String> list = new ArrayList<>();
+
+    void add(String error) {
+      list.add(error);
+    }
+
+    void atLeast(String field, Number v, long least) {
+      if (v == null || v.longValue() >= least) return;
+      add(field + (least == 0 ? " must not be negative" : " must be at least " + least) + ", was " + v);
+    }
+
+    void positive(String field, Double v) {
+      if (v != null && !(v > 0)) add(field + " must be positive, was " + v);
+    }
   }
 }

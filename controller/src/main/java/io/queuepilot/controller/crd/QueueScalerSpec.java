@@ -3,6 +3,7 @@ package io.queuepilot.controller.crd;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
+import io.queuepilot.scaling.ScalerDefaults;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.ValidationRule;
 import java.util.ArrayList;
@@ -32,27 +33,27 @@ public class QueueScalerSpec {
   public List<String> lanes = new ArrayList<>();
 
   @JsonPropertyDescription("Fewest replicas, also with an empty queue (0 allows scale to zero).")
-  @Default("0")
+  @Default("" + ScalerDefaults.MIN_REPLICAS)
   @ValidationRule(value = "self >= 0", message = "spec.minReplicas must not be negative")
-  public Integer minReplicas = 0;
+  public Integer minReplicas = ScalerDefaults.MIN_REPLICAS;
 
   @JsonPropertyDescription("Most replicas.")
-  @Default("10")
+  @Default("" + ScalerDefaults.MAX_REPLICAS)
   @ValidationRule(value = "self >= 0", message = "spec.maxReplicas must not be negative")
-  public Integer maxReplicas = 10;
+  public Integer maxReplicas = ScalerDefaults.MAX_REPLICAS;
 
   @JsonPropertyDescription("Jobs one replica processes at once (the worker's QUEUEPILOT_CONCURRENCY).")
-  @Default("4")
+  @Default("" + ScalerDefaults.CONCURRENCY_PER_REPLICA)
   @ValidationRule(value = "self >= 1", message = "spec.concurrencyPerReplica must be at least 1")
-  public Integer concurrencyPerReplica = 4;
+  public Integer concurrencyPerReplica = ScalerDefaults.CONCURRENCY_PER_REPLICA;
 
   @JsonPropertyDescription("Per-minute token / request budget that caps the replica count; unset = no cap.")
   public TokenBudget tokenBudget;
 
   @JsonPropertyDescription("A processing job whose heartbeat is older than this many seconds is stale and requeued.")
-  @Default("60")
+  @Default("" + ScalerDefaults.HEARTBEAT_TIMEOUT_SECONDS)
   @ValidationRule(value = "self >= 1", message = "spec.heartbeatTimeoutSeconds must be at least 1")
-  public Integer heartbeatTimeoutSeconds = 60;
+  public Integer heartbeatTimeoutSeconds = ScalerDefaults.HEARTBEAT_TIMEOUT_SECONDS;
 
   @JsonPropertyDescription("Scale-up behaviour.")
   public ScaleUpBehavior scaleUp = new ScaleUpBehavior();
@@ -61,11 +62,11 @@ public class QueueScalerSpec {
   public ScaleDownBehavior scaleDown = new ScaleDownBehavior();
 
   @JsonPropertyDescription("Seconds between reconciles when no NOTIFY arrives.")
-  @Default("15")
+  @Default("" + ScalerDefaults.POLL_INTERVAL_SECONDS)
   @ValidationRule(value = "self >= 1", message = "spec.pollIntervalSeconds must be at least 1")
-  public Integer pollIntervalSeconds = 15;
+  public Integer pollIntervalSeconds = ScalerDefaults.POLL_INTERVAL_SECONDS;
 
   @JsonPropertyDescription("When true the scaler observes and requeues but never changes the replica count.")
-  @Default("false")
-  public Boolean paused = false;
+  @Default("" + ScalerDefaults.PAUSED)
+  public Boolean paused = ScalerDefaults.PAUSED;
 }

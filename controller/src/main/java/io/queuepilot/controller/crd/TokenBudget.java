@@ -3,6 +3,7 @@ package io.queuepilot.controller.crd;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
+import io.queuepilot.scaling.ScalerDefaults;
 import io.fabric8.generator.annotation.ValidationRule;
 
 /** The model provider's per-minute budget shared by all replicas of the target. */
@@ -21,12 +22,12 @@ public class TokenBudget {
   public Long tokensPerJob;
 
   @JsonPropertyDescription("Model requests one job makes.")
-  @Default("1.0")
+  @Default("" + ScalerDefaults.REQUESTS_PER_JOB)
   @ValidationRule(value = "self > 0.0", message = "spec.tokenBudget.requestsPerJob must be positive")
-  public Double requestsPerJob = 1.0;
+  public Double requestsPerJob = ScalerDefaults.REQUESTS_PER_JOB;
 
   @JsonPropertyDescription("Seconds one job takes until finished jobs give an observed average.")
-  @Default("60.0")
+  @Default("" + ScalerDefaults.EXPECTED_JOB_SECONDS)
   @ValidationRule(value = "self > 0.0", message = "spec.tokenBudget.expectedJobSeconds must be positive")
-  public Double expectedJobSeconds = 60.0;
+  public Double expectedJobSeconds = ScalerDefaults.EXPECTED_JOB_SECONDS;
 }
