@@ -91,4 +91,25 @@ class ControllerConfigTest {
         "QUEUEPILOT_LOG_FORMAT", "QUEUEPILOT_DB_URL"));
     assertThat(ControllerConfig.KEYS.values()).allSatisfy(d -> assertThat(d).isNotBlank());
   }
+
+  @Test
+  void everyDefaultIsDeclaredOnceAndTheDocsStateIt() throws Exception {
+    Map<String, String> none = Map.of("QUEUEPILOT_LEADER_ELECTION", "false");
+    ControllerConfig defaults = ControllerConfig.from(none);
+    assertThat(defaults.mode().name().toLowerCase()).isEqualTo(ControllerConfig.MODE_KEY.defaultValue());
+    assertThat(defaults.renderApiUrl().toString()).isEqualTo(ControllerConfig.RENDER_API_URL_KEY.defaultValue());
+    assertThat(String.valueOf(defaults.httpPort())).isEqualTo(ControllerConfig.HTTP_PORT_KEY.defaultValue());
+    assertThat(defaults.httpBindAddress()).isEqualTo(ControllerConfig.HTTP_BIND_ADDRESS_KEY.defaultValue());
+    assertThat(defaults.logFormat()).isEqualTo(ControllerConfig.LOG_FORMAT_KEY.defaultValue());
+    assertThat(ControllerConfig.KEYS.get("QUEUEPILOT_HTTP_PORT")).endsWith("; default 8081");
+
+    String docs = Files.readString(Path.of(System.getProperty("queuepilot.repoRoot", "..")).resolve("docs/controller.md"));
+    for (ControllerConfig.Key k : ControllerConfig.OWN_KEYS) {
+      assertThat(docs).as("docs/controller.md documents " + k.name()).contains("| `" + k.name() + "` |");
+      if (k.defaultValue() != null) {
+        assertThat(docs).as("docs/controller.md states the default of " + k.name())
+            .contains("| `" + k.name() + "` | `" + k.defaultValue() + "` |");
+      }
+    }
+  }
 }
