@@ -2,14 +2,15 @@ package io.queuepilot.bench;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.queuepilot.queue.patient.PatientUploads;
+import io.queuepilot.queue.roles.LoginRoles;
+import io.queuepilot.queue.sql.Jdbc;
 import io.queuepilot.worker.WorkerMain;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,8 +42,6 @@ import org.apache.pdfbox.pdmodel.font.Standard14Fonts;
 final class Uploads {
 
   static final String AUTHENTICATOR = "qp_bench_authenticator";
-  private static final String REGISTER =
-      "SELECT shell_file_id, job_id, created FROM public.register_shell_file(?, 'medical-docs', ?, ?, 'application/pdf', ?, ?)";
 
   private Uploads() {}
 
@@ -188,52 +187,28 @@ final class Uploads {
   /** One uploader: a user owning one patient profile, whose document is already in the store. */
   record Client(UUID userId, UUID patientId, String storagePath, long sizeBytes, String idempotencyKey) {}
 
-  static List<Client> setup(BenchServer.Db db, Path storeDir, int clients) throws IOException, SQLException {
+  static List<Client> setup(BenchServer.Db db, Path storeDir, int clients) throws IOException {
     byte[] pdf = pdf();
     List<Client> people = new ArrayList<>();
-    try (Connection c = db.dataSource().getConnection();
-        PreparedStatement ps = c.prepareStatement(
-            "INSERT INTO public.user_profiles (id, account_owner_id, profile_type, display_name) VALUES (?, ?, 'self', ?)");
-        PreparedStatement signUp = c.prepareStatement(
-            "INSERT INTO auth.users (id, aud, role, email) VALUES (?, 'authenticated', 'authenticated', ?)")) {
-      // On Supabase user_profiles.account_owner_id references auth.users: sign the users up first.
-      boolean hasAuthUsers;
-      try (ResultSet rs = c.createStatement().executeQuery("SELECT to_regclass('auth.users') IS NOT NULL")) {
-        rs.next();
-        hasAuthUsers = rs.getBoolean(1);
-      }
-      for (int i = 0; i < clients; i++) {
-        UUID user = UUID.randomUUID();
-        if (hasAuthUsers) {
-          signUp.setObject(1, user);
-          signUp.setString(2, "bench-" + user + "@example.test");
-          signUp.addBatch();
-        }
-        UUID patient = UUID.randomUUID();
-        String path = patient + "/lab-report-" + i + ".pdf";
-        Path file = storeDir.resolve("medical-docs").resolve(path);
-        Files.createDirectories(file.getParent());
-        Files.write(file, pdf);
-        ps.setObject(1, patient);
-        ps.setObject(2, user);
-        ps.setString(3, "Bench patient " + i);
-        ps.addBatch();
-        people.add(new Client(user, patient, path, pdf.length, "upload-" + patient));
-      }
-      if (hasAuthUsers) {
-        signUp.executeBatch();
-      }
-      ps.executeBatch();
+    for (int i = 0; i < clients; i++) {
+      UUID user = UUID.randomUUID();
+      UUID patient = UUID.randomUUID();
+      String path = patient + "/lab-report-" + i + ".pdf";
+      Path file = storeDir.resolve("medical-docs").resolve(path);
+      Files.createDirectories(file.getParent());
+      Files.write(file, pdf);
+      people.add(new Client(user, patient, path, pdf.length, "upload-" + patient));
     }
-    db.execute(
-        """
-        DO $$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%1$s') THEN
-            CREATE ROLE %1$s LOGIN NOINHERIT PASSWORD '%1$s';
-          END IF;
-        END $$
-        """.formatted(AUTHENTICATOR),
-        "GRANT authenticated TO " + AUTHENTICATOR);
+    // each user signs up (auth.users on Supabase) and gets a patient profile, in one transaction
+    new Jdbc(db.dataSource()).inTransaction("creating the benchmark's patients", tx -> {
+      int i = 0;
+      for (Client c : people) {
+        PatientUploads.createPatient(tx, c.patientId(), c.userId(), "bench-" + c.userId() + "@example.test",
+            "Bench patient " + i++);
+      }
+      return null;
+    });
+    new LoginRoles(db.dataSource()).ensure(AUTHENTICATOR, AUTHENTICATOR, "authenticated", false);
     return people;
   }
 
@@ -304,32 +279,10 @@ final class Uploads {
   }
 
   private static boolean registerOn(Connection conn, Client c) throws SQLException {
-    {
-      conn.setAutoCommit(false);
-      try {
-        try (PreparedStatement claims = conn.prepareStatement(
-            "SELECT set_config('role', 'authenticated', true), set_config('request.jwt.claims', ?, true)")) {
-          claims.setString(1, "{\"sub\":\"" + c.userId() + "\",\"role\":\"authenticated\",\"aud\":\"authenticated\"}");
-          claims.executeQuery().close();
-        }
-        boolean created;
-        try (PreparedStatement ps = conn.prepareStatement(REGISTER)) {
-          ps.setObject(1, c.patientId());
-          ps.setString(2, c.storagePath());
-          ps.setString(3, "lab-report.pdf");
-          ps.setLong(4, c.sizeBytes());
-          ps.setString(5, c.idempotencyKey());
-          try (ResultSet rs = ps.executeQuery()) {
-            created = rs.next() && rs.getBoolean(3) && rs.getObject(2) != null;
-          }
-        }
-        conn.commit();
-        return created;
-      } catch (SQLException e) {
-        conn.rollback();
-        throw e;
-      }
-    }
+    PatientUploads.Registered r = Jdbc.transaction(conn, tx -> PatientUploads.register(tx,
+        PatientUploads.Caller.patientUser(c.userId()), new PatientUploads.Upload(c.patientId(), "medical-docs",
+            c.storagePath(), "lab-report.pdf", "application/pdf", c.sizeBytes(), c.idempotencyKey())));
+    return r.created() && r.jobId() != null;
   }
 
   private static Process startWorker(BenchServer.Db db, BenchMain o, BenchOpenAi openai, Path storeDir, Path logDir, int i)

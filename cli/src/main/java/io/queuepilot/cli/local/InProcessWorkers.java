@@ -6,7 +6,7 @@ import io.queuepilot.queue.JobNotificationListener;
 import io.queuepilot.queue.PostgresJobQueue;
 import io.queuepilot.queue.QueueDataSources;
 import io.queuepilot.worker.DocumentJobHandler;
-import io.queuepilot.worker.PostgresWriteBack;
+import io.queuepilot.queue.writeback.PostgresWriteBack;
 import io.queuepilot.worker.Worker;
 import io.queuepilot.worker.WorkerApp;
 import io.queuepilot.worker.WorkerConfig;

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.queuepilot.queue.JobQueueException;
 import io.queuepilot.queue.testing.PostgresExtension;
 import io.queuepilot.worker.WorkerApp;
 import io.queuepilot.worker.WorkerConfig;
@@ -145,7 +146,8 @@ class WorkerExtractionCoverageIT {
   @Test
   void heicIsRefusedAtUploadWithAClearError() {
     assertThatThrownBy(() -> world.register("w" + worlds + "-iphone", "heic", "image/heic", 2_000_000))
-        .isInstanceOf(SQLException.class).hasMessageContaining("unknown mime type \"image/heic\"")
+        .isInstanceOf(JobQueueException.class).hasCauseInstanceOf(SQLException.class)
+        .hasMessageContaining("unknown mime type \"image/heic\"")
         .hasMessageContaining("image/tiff");
   }
 
