@@ -5,6 +5,8 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.queuepilot.queue.patient.PatientUploads;
 import io.queuepilot.queue.roles.LoginRoles;
 import io.queuepilot.queue.sql.Jdbc;
+import io.queuepilot.testkit.FakeOpenAi;
+import io.queuepilot.testkit.WorkerProcess;
 import io.queuepilot.worker.WorkerMain;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -14,6 +16,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -60,8 +63,8 @@ final class Uploads {
     List<Client> everyone = setup(db, storeDir, clients + warmup);
     List<Client> people = everyone.subList(warmup, everyone.size());
 
-    try (BenchOpenAi openai = new BenchOpenAi("sk-bench", o.openAiLatencyMs)) {
-      List<Process> workers = new ArrayList<>();
+    try (FakeOpenAi openai = new FakeOpenAi("sk-bench", 1).latency((int) o.openAiLatencyMs, (int) o.openAiLatencyMs)) {
+      List<WorkerProcess> workers = new ArrayList<>();
       try {
         for (int i = 0; i < o.uploadWorkers; i++) {
           workers.add(startWorker(db, o, openai, storeDir, logDir, i));
@@ -146,8 +149,8 @@ final class Uploads {
           if (System.nanoTime() > deadline) {
             break;
           }
-          for (Process w : workers) {
-            if (!w.isAlive()) {
+          for (WorkerProcess w : workers) {
+            if (!w.alive()) {
               throw new IllegalStateException("a worker process died (exit " + w.exitValue() + "); see " + logDir);
             }
           }
@@ -172,13 +175,11 @@ final class Uploads {
                 + "peaked at %.0f%% of the budget.",
             maxWindow <= o.tokensPerMinute ? "never exceeded" : "EXCEEDED", 100.0 * maxWindow / o.tokensPerMinute);
       } finally {
-        for (Process w : workers) {
-          w.destroy(); // SIGTERM: the worker drains and exits
+        for (WorkerProcess w : workers) {
+          w.terminate(); // SIGTERM: the worker drains and exits
         }
-        for (Process w : workers) {
-          if (!w.waitFor(60, TimeUnit.SECONDS)) {
-            w.destroyForcibly();
-          }
+        for (WorkerProcess w : workers) {
+          w.stop(Duration.ofSeconds(60));
         }
       }
     }
@@ -285,20 +286,12 @@ final class Uploads {
     return r.created() && r.jobId() != null;
   }
 
-  private static Process startWorker(BenchServer.Db db, BenchMain o, BenchOpenAi openai, Path storeDir, Path logDir, int i)
-      throws IOException {
-    List<String> cmd = List.of(
-        ProcessHandle.current().info().command().orElse("java"), "-Xmx1g", "-cp", System.getProperty("java.class.path"),
-        WorkerMain.class.getName());
-    ProcessBuilder pb = new ProcessBuilder(cmd)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(logDir.resolve("upload-worker-" + i + ".log").toFile()))
-        .redirectErrorStream(true);
-    Map<String, String> env = pb.environment();
+  private static WorkerProcess startWorker(BenchServer.Db db, BenchMain o, FakeOpenAi openai, Path storeDir,
+      Path logDir, int i) {
+    Map<String, String> env = new HashMap<>();
     env.put("QUEUEPILOT_DB_URL", db.jdbcUrl());
     env.put("QUEUEPILOT_DB_USER", QueuePilotSystem.WORKER_USER);
     env.put("QUEUEPILOT_DB_PASSWORD", QueuePilotSystem.WORKER_USER);
-    env.put("QUEUEPILOT_HTTP_PORT", "0");
-    env.put("QUEUEPILOT_WORKER_ID", "bench-upload-worker-" + i);
     env.put("QUEUEPILOT_CONCURRENCY", String.valueOf(o.uploadWorkerConcurrency));
     env.put("QUEUEPILOT_PROCESSOR", "openai");
     env.put("OPENAI_API_KEY", "sk-bench");
@@ -307,7 +300,9 @@ final class Uploads {
     env.put("QUEUEPILOT_STORE_DIR", storeDir.toString());
     env.put("QUEUEPILOT_TOKENS_PER_MINUTE", String.valueOf(o.tokensPerMinute));
     env.put("QUEUEPILOT_POLL_INTERVAL_SECONDS", "1");
-    return pb.start();
+    String id = "upload-worker-" + i;
+    return WorkerProcess.start(WorkerProcess.Launch.main(System.getProperty("java.class.path"), WorkerMain.class.getName()),
+        List.of("-Xmx1g"), id, QueuePilotSystem.WORKER_USER, logDir.resolve("tmp").resolve(id), logDir, env);
   }
 
   /** Waits until every worker holds its LISTEN connection (pg_stat_activity shows it). */

@@ -6,6 +6,8 @@ import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.Migrations;
 import io.queuepilot.queue.PostgresJobQueue;
 import io.queuepilot.queue.patient.PatientUploads;
+import io.queuepilot.testkit.FakeStorage;
+import io.queuepilot.testkit.WorkerProcess;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -75,7 +77,7 @@ public final class ChaosWorld implements AutoCloseable {
   private final AtomicLong requeueErrors = new AtomicLong();
   private final Duration heartbeatTimeout;
   private volatile boolean requeuing = true;
-  private StorageFake storage;
+  private FakeStorage storage;
 
   /** One registered upload: the shell file and its job. */
   public record Registered(UUID shellFileId, UUID jobId, String storagePath) {}
@@ -172,12 +174,16 @@ public final class ChaosWorld implements AutoCloseable {
    * Workers started from now on read documents from a loopback Supabase Storage serving this
    * world's store directory, downloading each to a temp file (the local store reads in place).
    */
-  public StorageFake useSupabaseStore() {
+  public FakeStorage useSupabaseStore() {
     if (storage == null) {
-      storage = StorageFake.start(storeDir, "service-role-key-reliability");
+      try {
+        storage = new FakeStorage("service-role-key-reliability").serveDirectory(storeDir).bucket(BUCKET, false);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
     workerEnv("QUEUEPILOT_STORE", "supabase");
-    workerEnv("SUPABASE_URL", storage.url());
+    workerEnv("SUPABASE_URL", storage.baseUrl());
     workerEnv("SUPABASE_SERVICE_ROLE_KEY", "service-role-key-reliability");
     workerEnv("QUEUEPILOT_STORAGE_BUCKET", BUCKET);
     return storage;

@@ -1,9 +1,9 @@
 package io.queuepilot.queue.local;
 
-import io.queuepilot.queue.patient.PatientUploads;
 import io.queuepilot.queue.patient.PatientUploads.Caller;
 import io.queuepilot.queue.patient.PatientUploads.Registered;
 import io.queuepilot.queue.patient.PatientUploads.Upload;
+import io.queuepilot.queue.patient.PatientUploads;
 import io.queuepilot.queue.roles.LoginRoles;
 import io.queuepilot.queue.sql.Jdbc;
 import java.sql.SQLException;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.queuepilot.queue.JobQueueException;
-import io.queuepilot.queue.testing.PostgresExtension;
 import io.queuepilot.queue.budget.TokenBudget.Reservation;
+import io.queuepilot.queue.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

@@ -2,6 +2,8 @@ package io.queuepilot.worker.fakes;
 
 import io.queuepilot.queue.patient.PatientUploads;
 import io.queuepilot.queue.testing.PostgresExtension;
+import io.queuepilot.testkit.FakeOpenAi;
+import io.queuepilot.testkit.FakeStorage;
 import io.queuepilot.worker.WorkerApp;
 import io.queuepilot.worker.WorkerConfig;
 import java.sql.Connection;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.queuepilot.queue.budget.PostgresTokenBudget;
 import io.queuepilot.queue.testing.PostgresExtension;
+import io.queuepilot.testkit.FakeOpenAi;
 import java.sql.SQLException;
 import java.time.Duration;
 import javax.sql.DataSource;
@@ -31,7 +32,7 @@ class OpenAiProcessorBudgetTest {
       throws Exception {
     PostgresTokenBudget budget = new PostgresTokenBudget(worker, "t7", 5);
     budget.configure(500, 10, 60);
-    try (var openai = new io.queuepilot.worker.fakes.FakeOpenAi("sk-test", 1);
+    try (var openai = new FakeOpenAi("sk-test", 1);
         var client = new io.queuepilot.worker.process.OpenAiModelClient(openai.baseUrl(), "sk-test", Duration.ofSeconds(5))) {
       var processor = new io.queuepilot.worker.process.OpenAiProcessor(client, budget,
           new io.queuepilot.worker.WorkerMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()),
