@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.queuepilot.queue.roles.LoginRoles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -63,15 +64,7 @@ final class ControllerReaction {
     report.line("");
     BenchServer.Db db = server.freshDatabase("ctl_queuepilot");
     QueuePilotSystem.migrate(db);
-    db.execute(
-        """
-        DO $$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%1$s') THEN
-            CREATE ROLE %1$s LOGIN PASSWORD '%1$s';
-          END IF;
-        END $$
-        """.formatted(CONTROLLER_USER),
-        "GRANT queue_controller TO " + CONTROLLER_USER);
+    new LoginRoles(db.dataSource()).ensure(CONTROLLER_USER, CONTROLLER_USER, "queue_controller");
     Path config = Files.createTempFile("qp-bench-render", ".yaml");
     Files.writeString(config,
         """

@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
+import io.queuepilot.queue.roles.LoginRoles;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -78,15 +79,7 @@ final class KubernetesControllerReaction {
     BenchServer.Db db = server.freshDatabase("ctl_k8s_queuepilot");
     QueuePilotSystem.migrate(db);
     String user = ControllerReaction.CONTROLLER_USER;
-    db.execute(
-        """
-        DO $$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%1$s') THEN
-            CREATE ROLE %1$s LOGIN PASSWORD '%1$s';
-          END IF;
-        END $$
-        """.formatted(user),
-        "GRANT queue_controller TO " + user);
+    new LoginRoles(db.dataSource()).ensure(user, user, "queue_controller");
 
     long apiStart = System.nanoTime();
     KubeAPIServer api = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.queuepilot.queue.Migrations;
+import io.queuepilot.queue.roles.LoginRoles;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,27 +51,9 @@ public final class QueuePilotSystem implements QueueSystem {
   /** Migrates {@code db} and creates the login roles the workers use. */
   public static void migrate(BenchServer.Db db) {
     Migrations.migrate(db.dataSource());
-    db.execute(
-        """
-        DO $$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%1$s') THEN
-            CREATE ROLE %1$s LOGIN PASSWORD '%1$s';
-          END IF;
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%2$s') THEN
-            CREATE ROLE %2$s LOGIN PASSWORD '%2$s';
-          END IF;
-        END $$
-        """.formatted(WORKER_USER, SERVICE_USER),
-        "GRANT queue_worker TO " + WORKER_USER,
-        // On Supabase the migrating postgres may not grant service_role (no ADMIN option):
-        // there the login has to be prepared by someone who may; grant only what is missing.
-        """
-        DO $$ BEGIN
-          IF NOT pg_has_role('%1$s', 'service_role', 'MEMBER') THEN
-            GRANT service_role TO %1$s;
-          END IF;
-        END $$
-        """.formatted(SERVICE_USER));
+    LoginRoles logins = new LoginRoles(db.dataSource());
+    logins.ensure(WORKER_USER, WORKER_USER, "queue_worker");
+    logins.ensure(SERVICE_USER, SERVICE_USER, "service_role");
   }
 
   /** Inserts {@code jobs} ready no-op jobs through enqueue_job, 50,000 per statement. */

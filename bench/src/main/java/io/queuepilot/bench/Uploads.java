@@ -2,17 +2,21 @@ package io.queuepilot.bench;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.queuepilot.queue.patient.PatientUploads;
+import io.queuepilot.queue.roles.LoginRoles;
+import io.queuepilot.queue.sql.Jdbc;
+import io.queuepilot.testkit.FakeOpenAi;
+import io.queuepilot.testkit.WorkerProcess;
 import io.queuepilot.worker.WorkerMain;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -41,8 +45,6 @@ import org.apache.pdfbox.pdmodel.font.Standard14Fonts;
 final class Uploads {
 
   static final String AUTHENTICATOR = "qp_bench_authenticator";
-  private static final String REGISTER =
-      "SELECT shell_file_id, job_id, created FROM public.register_shell_file(?, 'medical-docs', ?, ?, 'application/pdf', ?, ?)";
 
   private Uploads() {}
 
@@ -61,8 +63,8 @@ final class Uploads {
     List<Client> everyone = setup(db, storeDir, clients + warmup);
     List<Client> people = everyone.subList(warmup, everyone.size());
 
-    try (BenchOpenAi openai = new BenchOpenAi("sk-bench", o.openAiLatencyMs)) {
-      List<Process> workers = new ArrayList<>();
+    try (FakeOpenAi openai = new FakeOpenAi("sk-bench", 1).latency((int) o.openAiLatencyMs, (int) o.openAiLatencyMs)) {
+      List<WorkerProcess> workers = new ArrayList<>();
       try {
         for (int i = 0; i < o.uploadWorkers; i++) {
           workers.add(startWorker(db, o, openai, storeDir, logDir, i));
@@ -147,8 +149,8 @@ final class Uploads {
           if (System.nanoTime() > deadline) {
             break;
           }
-          for (Process w : workers) {
-            if (!w.isAlive()) {
+          for (WorkerProcess w : workers) {
+            if (!w.alive()) {
               throw new IllegalStateException("a worker process died (exit " + w.exitValue() + "); see " + logDir);
             }
           }
@@ -173,13 +175,11 @@ final class Uploads {
                 + "peaked at %.0f%% of the budget.",
             maxWindow <= o.tokensPerMinute ? "never exceeded" : "EXCEEDED", 100.0 * maxWindow / o.tokensPerMinute);
       } finally {
-        for (Process w : workers) {
-          w.destroy(); // SIGTERM: the worker drains and exits
+        for (WorkerProcess w : workers) {
+          w.terminate(); // SIGTERM: the worker drains and exits
         }
-        for (Process w : workers) {
-          if (!w.waitFor(60, TimeUnit.SECONDS)) {
-            w.destroyForcibly();
-          }
+        for (WorkerProcess w : workers) {
+          w.stop(Duration.ofSeconds(60));
         }
       }
     }
@@ -188,52 +188,28 @@ final class Uploads {
   /** One uploader: a user owning one patient profile, whose document is already in the store. */
   record Client(UUID userId, UUID patientId, String storagePath, long sizeBytes, String idempotencyKey) {}
 
-  static List<Client> setup(BenchServer.Db db, Path storeDir, int clients) throws IOException, SQLException {
+  static List<Client> setup(BenchServer.Db db, Path storeDir, int clients) throws IOException {
     byte[] pdf = pdf();
     List<Client> people = new ArrayList<>();
-    try (Connection c = db.dataSource().getConnection();
-        PreparedStatement ps = c.prepareStatement(
-            "INSERT INTO public.user_profiles (id, account_owner_id, profile_type, display_name) VALUES (?, ?, 'self', ?)");
-        PreparedStatement signUp = c.prepareStatement(
-            "INSERT INTO auth.users (id, aud, role, email) VALUES (?, 'authenticated', 'authenticated', ?)")) {
-      // On Supabase user_profiles.account_owner_id references auth.users: sign the users up first.
-      boolean hasAuthUsers;
-      try (ResultSet rs = c.createStatement().executeQuery("SELECT to_regclass('auth.users') IS NOT NULL")) {
-        rs.next();
-        hasAuthUsers = rs.getBoolean(1);
-      }
-      for (int i = 0; i < clients; i++) {
-        UUID user = UUID.randomUUID();
-        if (hasAuthUsers) {
-          signUp.setObject(1, user);
-          signUp.setString(2, "bench-" + user + "@example.test");
-          signUp.addBatch();
-        }
-        UUID patient = UUID.randomUUID();
-        String path = patient + "/lab-report-" + i + ".pdf";
-        Path file = storeDir.resolve("medical-docs").resolve(path);
-        Files.createDirectories(file.getParent());
-        Files.write(file, pdf);
-        ps.setObject(1, patient);
-        ps.setObject(2, user);
-        ps.setString(3, "Bench patient " + i);
-        ps.addBatch();
-        people.add(new Client(user, patient, path, pdf.length, "upload-" + patient));
-      }
-      if (hasAuthUsers) {
-        signUp.executeBatch();
-      }
-      ps.executeBatch();
+    for (int i = 0; i < clients; i++) {
+      UUID user = UUID.randomUUID();
+      UUID patient = UUID.randomUUID();
+      String path = patient + "/lab-report-" + i + ".pdf";
+      Path file = storeDir.resolve("medical-docs").resolve(path);
+      Files.createDirectories(file.getParent());
+      Files.write(file, pdf);
+      people.add(new Client(user, patient, path, pdf.length, "upload-" + patient));
     }
-    db.execute(
-        """
-        DO $$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%1$s') THEN
-            CREATE ROLE %1$s LOGIN NOINHERIT PASSWORD '%1$s';
-          END IF;
-        END $$
-        """.formatted(AUTHENTICATOR),
-        "GRANT authenticated TO " + AUTHENTICATOR);
+    // each user signs up (auth.users on Supabase) and gets a patient profile, in one transaction
+    new Jdbc(db.dataSource()).inTransaction("creating the benchmark's patients", tx -> {
+      int i = 0;
+      for (Client c : people) {
+        PatientUploads.createPatient(tx, c.patientId(), c.userId(), "bench-" + c.userId() + "@example.test",
+            "Bench patient " + i++);
+      }
+      return null;
+    });
+    new LoginRoles(db.dataSource()).ensure(AUTHENTICATOR, AUTHENTICATOR, "authenticated", false);
     return people;
   }
 
@@ -304,48 +280,18 @@ final class Uploads {
   }
 
   private static boolean registerOn(Connection conn, Client c) throws SQLException {
-    {
-      conn.setAutoCommit(false);
-      try {
-        try (PreparedStatement claims = conn.prepareStatement(
-            "SELECT set_config('role', 'authenticated', true), set_config('request.jwt.claims', ?, true)")) {
-          claims.setString(1, "{\"sub\":\"" + c.userId() + "\",\"role\":\"authenticated\",\"aud\":\"authenticated\"}");
-          claims.executeQuery().close();
-        }
-        boolean created;
-        try (PreparedStatement ps = conn.prepareStatement(REGISTER)) {
-          ps.setObject(1, c.patientId());
-          ps.setString(2, c.storagePath());
-          ps.setString(3, "lab-report.pdf");
-          ps.setLong(4, c.sizeBytes());
-          ps.setString(5, c.idempotencyKey());
-          try (ResultSet rs = ps.executeQuery()) {
-            created = rs.next() && rs.getBoolean(3) && rs.getObject(2) != null;
-          }
-        }
-        conn.commit();
-        return created;
-      } catch (SQLException e) {
-        conn.rollback();
-        throw e;
-      }
-    }
+    PatientUploads.Registered r = Jdbc.transaction(conn, tx -> PatientUploads.register(tx,
+        PatientUploads.Caller.patientUser(c.userId()), new PatientUploads.Upload(c.patientId(), "medical-docs",
+            c.storagePath(), "lab-report.pdf", "application/pdf", c.sizeBytes(), c.idempotencyKey())));
+    return r.created() && r.jobId() != null;
   }
 
-  private static Process startWorker(BenchServer.Db db, BenchMain o, BenchOpenAi openai, Path storeDir, Path logDir, int i)
-      throws IOException {
-    List<String> cmd = List.of(
-        ProcessHandle.current().info().command().orElse("java"), "-Xmx1g", "-cp", System.getProperty("java.class.path"),
-        WorkerMain.class.getName());
-    ProcessBuilder pb = new ProcessBuilder(cmd)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(logDir.resolve("upload-worker-" + i + ".log").toFile()))
-        .redirectErrorStream(true);
-    Map<String, String> env = pb.environment();
+  private static WorkerProcess startWorker(BenchServer.Db db, BenchMain o, FakeOpenAi openai, Path storeDir,
+      Path logDir, int i) {
+    Map<String, String> env = new HashMap<>();
     env.put("QUEUEPILOT_DB_URL", db.jdbcUrl());
     env.put("QUEUEPILOT_DB_USER", QueuePilotSystem.WORKER_USER);
     env.put("QUEUEPILOT_DB_PASSWORD", QueuePilotSystem.WORKER_USER);
-    env.put("QUEUEPILOT_HTTP_PORT", "0");
-    env.put("QUEUEPILOT_WORKER_ID", "bench-upload-worker-" + i);
     env.put("QUEUEPILOT_CONCURRENCY", String.valueOf(o.uploadWorkerConcurrency));
     env.put("QUEUEPILOT_PROCESSOR", "openai");
     env.put("OPENAI_API_KEY", "sk-bench");
@@ -354,7 +300,9 @@ final class Uploads {
     env.put("QUEUEPILOT_STORE_DIR", storeDir.toString());
     env.put("QUEUEPILOT_TOKENS_PER_MINUTE", String.valueOf(o.tokensPerMinute));
     env.put("QUEUEPILOT_POLL_INTERVAL_SECONDS", "1");
-    return pb.start();
+    String id = "upload-worker-" + i;
+    return WorkerProcess.start(WorkerProcess.Launch.main(System.getProperty("java.class.path"), WorkerMain.class.getName()),
+        List.of("-Xmx1g"), id, QueuePilotSystem.WORKER_USER, logDir.resolve("tmp").resolve(id), logDir, env);
   }
 
   /** Waits until every worker holds its LISTEN connection (pg_stat_activity shows it). */

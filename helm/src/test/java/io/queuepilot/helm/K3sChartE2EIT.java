@@ -12,11 +12,11 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.queuepilot.controller.k8s.KubernetesController;
 import io.queuepilot.queue.Migrations;
+import io.queuepilot.queue.patient.PatientUploads;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -267,37 +267,14 @@ class K3sChartE2EIT {
     try (Connection c = dataSource().getConnection(); Statement s = c.createStatement()) {
       s.execute("CREATE ROLE queuepilot_worker_1 LOGIN PASSWORD 'worker-pw' IN ROLE queue_worker");
       s.execute("CREATE ROLE queuepilot_controller_1 LOGIN PASSWORD 'controller-pw' IN ROLE queue_controller");
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO public.user_profiles (id, account_owner_id, "
-          + "display_name, profile_type) VALUES (?, ?, 'E2E Patient', 'self')")) {
-        ps.setObject(1, PATIENT);
-        ps.setObject(2, OWNER);
-        ps.execute();
-      }
     }
+    new PatientUploads(dataSource()).createPatient(PATIENT, OWNER, OWNER + "@example.test", "E2E Patient");
   }
 
   /** Registers one uploaded document as its owner would through Supabase (role authenticated, JWT claims). */
-  private static void register(String key) throws SQLException {
-    try (Connection c = dataSource().getConnection()) {
-      c.setAutoCommit(false);
-      try (PreparedStatement claims = c.prepareStatement("SELECT set_config('request.jwt.claims', ?, true)");
-           Statement role = c.createStatement();
-           PreparedStatement ps = c.prepareStatement(
-               "SELECT job_id FROM public.register_shell_file(?, 'medical-docs', ?, ?, 'application/pdf', ?, ?)")) {
-        claims.setString(1, "{\"sub\":\"" + OWNER + "\",\"role\":\"authenticated\"}");
-        claims.execute();
-        role.execute("SET LOCAL ROLE authenticated");
-        ps.setObject(1, PATIENT);
-        ps.setString(2, PATIENT + "/" + key + ".pdf");
-        ps.setString(3, key + ".pdf");
-        ps.setLong(4, 1000L);
-        ps.setString(5, key);
-        try (ResultSet rs = ps.executeQuery()) {
-          assertThat(rs.next()).isTrue();
-        }
-      }
-      c.commit();
-    }
+  private static void register(String key) {
+    new PatientUploads(dataSource()).register(PatientUploads.Caller.patientUser(OWNER), new PatientUploads.Upload(PATIENT,
+        "medical-docs", PATIENT + "/" + key + ".pdf", key + ".pdf", "application/pdf", 1000L, key));
   }
 
   private static long count(String sql) throws SQLException {

@@ -5,6 +5,9 @@ import static org.awaitility.Awaitility.await;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.Migrations;
 import io.queuepilot.queue.PostgresJobQueue;
+import io.queuepilot.queue.patient.PatientUploads;
+import io.queuepilot.testkit.FakeStorage;
+import io.queuepilot.testkit.WorkerProcess;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -74,7 +77,7 @@ public final class ChaosWorld implements AutoCloseable {
   private final AtomicLong requeueErrors = new AtomicLong();
   private final Duration heartbeatTimeout;
   private volatile boolean requeuing = true;
-  private StorageFake storage;
+  private FakeStorage storage;
 
   /** One registered upload: the shell file and its job. */
   public record Registered(UUID shellFileId, UUID jobId, String storagePath) {}
@@ -171,12 +174,16 @@ public final class ChaosWorld implements AutoCloseable {
    * Workers started from now on read documents from a loopback Supabase Storage serving this
    * world's store directory, downloading each to a temp file (the local store reads in place).
    */
-  public StorageFake useSupabaseStore() {
+  public FakeStorage useSupabaseStore() {
     if (storage == null) {
-      storage = StorageFake.start(storeDir, "service-role-key-reliability");
+      try {
+        storage = new FakeStorage("service-role-key-reliability").serveDirectory(storeDir).bucket(BUCKET, false);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
     workerEnv("QUEUEPILOT_STORE", "supabase");
-    workerEnv("SUPABASE_URL", storage.url());
+    workerEnv("SUPABASE_URL", storage.baseUrl());
     workerEnv("SUPABASE_SERVICE_ROLE_KEY", "service-role-key-reliability");
     workerEnv("QUEUEPILOT_STORAGE_BUCKET", BUCKET);
     return storage;
@@ -354,34 +361,9 @@ public final class ChaosWorld implements AutoCloseable {
 
   /** {@code register_shell_file} as the service role (the upload API's identity). */
   public Registered register(UUID patient, String storagePath, String filename, String mimeType, long size) {
-    try (Connection c = superuser.getConnection()) {
-      c.setAutoCommit(false);
-      try (Statement s = c.createStatement()) {
-        s.execute("SELECT set_config('request.jwt.claims', '{\"role\":\"service_role\"}', true)");
-        s.execute("SET LOCAL ROLE service_role");
-      }
-      try (PreparedStatement ps = c.prepareStatement(
-          "SELECT shell_file_id, job_id FROM public.register_shell_file(?, ?, ?, ?, ?, ?, ?)")) {
-        ps.setObject(1, patient);
-        ps.setString(2, BUCKET);
-        ps.setString(3, storagePath);
-        ps.setString(4, filename);
-        ps.setString(5, mimeType);
-        ps.setLong(6, size);
-        ps.setString(7, "upload:" + storagePath);
-        try (ResultSet rs = ps.executeQuery()) {
-          rs.next();
-          Registered r = new Registered((UUID) rs.getObject(1), (UUID) rs.getObject(2), storagePath);
-          c.commit();
-          return r;
-        }
-      } catch (SQLException e) {
-        c.rollback();
-        throw e;
-      }
-    } catch (SQLException e) {
-      throw new IllegalStateException("register_shell_file(" + storagePath + "): " + e.getMessage(), e);
-    }
+    PatientUploads.Registered r = new PatientUploads(superuser).register(PatientUploads.Caller.uploadApi(),
+        new PatientUploads.Upload(patient, BUCKET, storagePath, filename, mimeType, size, "upload:" + storagePath));
+    return new Registered(r.shellFileId(), r.jobId(), storagePath);
   }
 
   /**

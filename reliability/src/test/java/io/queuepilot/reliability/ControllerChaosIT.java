@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.queuepilot.testkit.WorkerProcess;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -148,7 +149,7 @@ class ControllerChaosIT {
         "POD_NAME", name,
         "QUEUEPILOT_WATCH_NAMESPACES", NS,
         "QUEUEPILOT_LEADER_ELECTION", "true",
-        "QUEUEPILOT_HTTP_PORT", Integer.toString(PgServer.freePort()),
+        "QUEUEPILOT_HTTP_PORT", Integer.toString(WorkerProcess.freePort()),
         "QUEUEPILOT_LOG_FORMAT", "text"));
     return new ControllerProcess(name, pb.start(), log);
   }

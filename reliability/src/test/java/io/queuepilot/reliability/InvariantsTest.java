@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.Migrations;
 import io.queuepilot.queue.PostgresJobQueue;
+import io.queuepilot.queue.patient.PatientUploads;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -63,20 +64,8 @@ class InvariantsTest {
       rs.next();
       patient = (UUID) rs.getObject(1);
     }
-    try (Connection c = su.getConnection()) {
-      c.setAutoCommit(false);
-      try (Statement s = c.createStatement()) {
-        s.execute("SELECT set_config('request.jwt.claims', '{\"role\":\"service_role\"}', true)");
-      }
-      try (PreparedStatement ps = c.prepareStatement("SELECT job_id FROM public.register_shell_file(?, 'medical-docs', ?, ?, 'text/plain', 10, ?)")) {
-        ps.setObject(1, patient);
-        ps.setString(2, patient + "/" + name);
-        ps.setString(3, name);
-        ps.setString(4, "k:" + name);
-        ps.executeQuery().close();
-      }
-      c.commit();
-    }
+    new PatientUploads(su).register(PatientUploads.Caller.uploadApi(), new PatientUploads.Upload(patient, "medical-docs",
+        patient + "/" + name, name, "text/plain", 10, "k:" + name));
     JobQueue.ClaimedJob job = workerQueue.claim("worker-1", List.of("document_extraction"), List.of(), 1).get(0);
     try (Connection c = pg.dataSource("inv_w1", "inv_w1").getConnection();
         PreparedStatement ps = c.prepareStatement("SELECT public.write_back_extraction(?, ?, ?::jsonb, ?::jsonb)")) {

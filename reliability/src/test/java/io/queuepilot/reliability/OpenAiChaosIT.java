@@ -3,6 +3,9 @@ package io.queuepilot.reliability;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.queuepilot.testkit.FakeOpenAi;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -22,7 +25,7 @@ class OpenAiChaosIT {
 
   private static final Duration HEARTBEAT_TIMEOUT = Duration.ofSeconds(10);
 
-  private static ChaosWorld world(String name, OpenAiFake fake) {
+  private static ChaosWorld world(String name, FakeOpenAi fake) {
     ChaosWorld w = ChaosWorld.create(name, HEARTBEAT_TIMEOUT);
     w.workerEnv("QUEUEPILOT_PROCESSOR", "openai")
         .workerEnv("OPENAI_API_KEY", "sk-reliability-fake")
@@ -33,13 +36,22 @@ class OpenAiChaosIT {
     return w;
   }
 
+  /** OpenAI for these scenarios: the worker's key, 429s that say retry after 1 s. */
+  private static FakeOpenAi openAi() {
+    try {
+      return new FakeOpenAi("sk-reliability-fake", 1).resetMillis(1000).retryAfterSeconds(1);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   @Test
   void hundredPercent429sThenRecovery() {
     int jobs = Scale.jobs();
     Duration storm = Scale.pick(Duration.ofSeconds(8), Duration.ofSeconds(30));
-    try (OpenAiFake fake = OpenAiFake.start(); ChaosWorld world = world("openai429", fake)) {
+    try (FakeOpenAi fake = openAi(); ChaosWorld world = world("openai429", fake)) {
       world.startWorkers(3);
-      fake.mode(OpenAiFake.Mode.RATE_LIMITED);
+      fake.mode(FakeOpenAi.Mode.RATE_LIMITED);
       world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(12), Duration.ofSeconds(90)), 10);
       // The storm's clock starts at the first refused call, not at the first upload: on a loaded
       // machine three worker JVMs may need longer than the whole storm to make their first call,
@@ -48,7 +60,7 @@ class OpenAiChaosIT {
       Instant stormStart = Instant.now();
       await().atMost(storm.plusSeconds(30)).until(() -> Duration.between(stormStart, Instant.now()).compareTo(storm) >= 0);
       long completedDuringStorm = world.completed();
-      fake.mode(OpenAiFake.Mode.OK);
+      fake.mode(FakeOpenAi.Mode.NORMAL);
       Instant recovered = Instant.now();
       world.awaitUploaded(jobs, Duration.ofMinutes(5));
       world.awaitDrained(jobs, Scale.pick(Duration.ofMinutes(3), Duration.ofMinutes(15)));
@@ -56,7 +68,7 @@ class OpenAiChaosIT {
       Invariants.Result r = world.check().assertHolds();
 
       assertThat(world.useSupabaseStore().downloads()).as("documents downloaded to temp files").isGreaterThanOrEqualTo(jobs);
-      assertThat(world.useSupabaseStore().refused()).isZero();
+      assertThat(world.useSupabaseStore().unauthorized()).isZero();
       assertThat(fake.rateLimited()).as("429s served").isPositive();
       assertThat(fake.malformedRequests()).isZero();
       assertThat(completedDuringStorm).as("nothing completes while every call is refused").isZero();
@@ -77,22 +89,22 @@ class OpenAiChaosIT {
   void streamOf500sAndAnswersThatHang() {
     int jobs = Scale.jobs();
     Duration phase = Scale.pick(Duration.ofSeconds(4), Duration.ofSeconds(20));
-    try (OpenAiFake fake = OpenAiFake.start(); ChaosWorld world = world("openai500hang", fake)) {
+    try (FakeOpenAi fake = openAi(); ChaosWorld world = world("openai500hang", fake)) {
       world.startWorkers(3);
       world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(15), Duration.ofSeconds(100)), 10);
       await().atMost(Duration.ofSeconds(60)).until(() -> world.completed() >= Math.min(20, jobs / 10));
 
-      fake.mode(OpenAiFake.Mode.SERVER_ERROR);
+      fake.mode(FakeOpenAi.Mode.SERVER_ERROR);
       Instant errorsStart = Instant.now();
       await().atMost(phase.plusSeconds(30)).until(() -> Duration.between(errorsStart, Instant.now()).compareTo(phase) >= 0);
-      fake.mode(OpenAiFake.Mode.OK);
+      fake.mode(FakeOpenAi.Mode.NORMAL);
       Instant afterErrors = Instant.now();
       await().atMost(Duration.ofSeconds(60)).until(() -> world.secondsToNextCompletion(afterErrors) != null);
 
-      fake.mode(OpenAiFake.Mode.HANG);
+      fake.mode(FakeOpenAi.Mode.HANG);
       Instant hangStart = Instant.now();
       await().atMost(phase.plusSeconds(30)).until(() -> Duration.between(hangStart, Instant.now()).compareTo(phase) >= 0);
-      fake.mode(OpenAiFake.Mode.OK);
+      fake.mode(FakeOpenAi.Mode.NORMAL);
       Instant afterHang = Instant.now();
 
       world.awaitUploaded(jobs, Duration.ofMinutes(5));
@@ -102,7 +114,7 @@ class OpenAiChaosIT {
       Invariants.Result r = world.check().assertHolds();
 
       assertThat(world.useSupabaseStore().downloads()).as("documents downloaded to temp files").isGreaterThanOrEqualTo(jobs);
-      assertThat(world.useSupabaseStore().refused()).isZero();
+      assertThat(world.useSupabaseStore().unauthorized()).isZero();
       assertThat(fake.serverErrors()).as("500s served").isPositive();
       assertThat(fake.hung()).as("hung answers").isPositive();
       assertThat(fake.malformedRequests()).isZero();

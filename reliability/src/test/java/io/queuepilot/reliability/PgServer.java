@@ -1,10 +1,9 @@
 package io.queuepilot.reliability;
 
+import io.queuepilot.testkit.WorkerProcess;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.postgresql.ds.PGSimpleDataSource;
@@ -27,7 +26,7 @@ public final class PgServer implements AutoCloseable {
 
   /** Initialises a fresh cluster in {@code dataDir} and starts it. */
   public static PgServer start(Path dataDir) {
-    PgServer s = new PgServer(dataDir, freePort());
+    PgServer s = new PgServer(dataDir, WorkerProcess.freePort());
     s.boot(false); // never "clean": zonky deletes a clean data directory on close, which a restart needs
     return s;
   }
@@ -100,14 +99,6 @@ public final class PgServer implements AutoCloseable {
 
   public PGSimpleDataSource superuser() {
     return dataSource("postgres", "postgres");
-  }
-
-  static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   @Override

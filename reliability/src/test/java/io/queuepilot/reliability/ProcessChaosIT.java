@@ -3,6 +3,8 @@ package io.queuepilot.reliability;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.queuepilot.testkit.FakeStorage;
+import io.queuepilot.testkit.WorkerProcess;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -83,7 +85,7 @@ class ProcessChaosIT {
     try (ChaosWorld world = ChaosWorld.create("sigstop", HEARTBEAT_TIMEOUT)) {
       world.proxy().latency(Duration.ofMillis(50));
       // downloads to temp files: the resumed worker must clean up after its cancelled jobs too
-      StorageFake storage = world.useSupabaseStore();
+      FakeStorage storage = world.useSupabaseStore();
       List<WorkerProcess> ws = world.startWorkers(3);
       WorkerProcess frozen = ws.get(0);
       world.uploadNotesOver(jobs, Scale.pick(Duration.ofSeconds(15), Duration.ofSeconds(100)), 40);

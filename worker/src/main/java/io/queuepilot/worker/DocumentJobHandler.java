@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.queuepilot.queue.JobQueue.ClaimedJob;
+import io.queuepilot.queue.writeback.WriteBack;
 import io.queuepilot.worker.process.DocumentInput;
 import io.queuepilot.worker.process.Extraction;
 import io.queuepilot.worker.process.ExtractionValidator;

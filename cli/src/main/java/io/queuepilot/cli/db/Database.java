@@ -3,20 +3,17 @@ package io.queuepilot.cli.db;
 import io.queuepilot.cli.CliConfig.DbSettings;
 import io.queuepilot.cli.CliException;
 import io.queuepilot.cli.ExitCode;
-import java.io.PrintWriter;
+import io.queuepilot.queue.sql.ConnectionSource;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.util.Properties;
-import java.util.logging.Logger;
-import javax.sql.DataSource;
 
 /**
  * Opens connections for one CLI command from {@link DbSettings} and turns connection failures
  * into {@link ExitCode#DATABASE_UNREACHABLE} with a message naming the URL (never the password).
  */
-public final class Database implements DataSource {
+public final class Database extends ConnectionSource {
 
   private final DbSettings settings;
 
@@ -48,11 +45,6 @@ public final class Database implements DataSource {
     } catch (SQLException e) {
       throw unreachable(e);
     }
-  }
-
-  @Override
-  public Connection getConnection(String username, String password) {
-    throw new UnsupportedOperationException("credentials come from DbSettings");
   }
 
   /** Whether {@code e} means the server cannot be reached or refused us (not a query error). */
@@ -96,36 +88,7 @@ public final class Database implements DataSource {
   }
 
   @Override
-  public PrintWriter getLogWriter() {
-    return null;
-  }
-
-  @Override
-  public void setLogWriter(PrintWriter out) {}
-
-  @Override
-  public void setLoginTimeout(int seconds) {}
-
-  @Override
   public int getLoginTimeout() {
     return settings.connectTimeoutSeconds();
-  }
-
-  @Override
-  public Logger getParentLogger() throws SQLFeatureNotSupportedException {
-    throw new SQLFeatureNotSupportedException();
-  }
-
-  @Override
-  public <T> T unwrap(Class<T> iface) throws SQLException {
-    if (iface.isInstance(this)) {
-      return iface.cast(this);
-    }
-    throw new SQLException("not a wrapper for " + iface);
-  }
-
-  @Override
-  public boolean isWrapperFor(Class<?> iface) {
-    return iface.isInstance(this);
   }
 }

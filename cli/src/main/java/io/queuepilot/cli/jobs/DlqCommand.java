@@ -6,6 +6,7 @@ import io.queuepilot.cli.Output;
 import io.queuepilot.cli.db.Database;
 import io.queuepilot.cli.db.Queues;
 import io.queuepilot.queue.JobQueue;
+import io.queuepilot.queue.operator.JobRepository;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.ArrayList;

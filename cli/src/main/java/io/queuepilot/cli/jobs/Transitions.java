@@ -4,6 +4,7 @@ import io.queuepilot.cli.CliException;
 import io.queuepilot.cli.ExitCode;
 import io.queuepilot.cli.db.Database;
 import io.queuepilot.queue.JobQueue;
+import io.queuepilot.queue.operator.JobRepository;
 import java.sql.SQLException;
 import java.util.UUID;
 

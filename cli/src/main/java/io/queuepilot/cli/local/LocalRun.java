@@ -25,6 +25,8 @@ import io.queuepilot.queue.Migrations;
 import io.queuepilot.queue.PostgresJobQueue;
 import io.queuepilot.queue.QueueConfig;
 import io.queuepilot.queue.QueueDataSources;
+import io.queuepilot.queue.local.LocalModeRepository;
+import io.queuepilot.queue.patient.PatientUploads.Upload;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -201,10 +203,10 @@ public final class LocalRun {
 
     // Everything this run creates carries its run id: its lane, its logins, its patient.
     String run = HexFormat.of().formatHex(randomBytes(5));
-    String lane = LocalRepository.RUN_PREFIX + run;
-    String workerLogin = LocalRepository.RUN_PREFIX + "worker_" + run;
-    String controllerLogin = LocalRepository.RUN_PREFIX + "controller_" + run;
-    LocalRepository repo = new LocalRepository(owner);
+    String lane = LocalModeRepository.RUN_PREFIX + run;
+    String workerLogin = LocalModeRepository.RUN_PREFIX + "worker_" + run;
+    String controllerLogin = LocalModeRepository.RUN_PREFIX + "controller_" + run;
+    LocalModeRepository repo = new LocalModeRepository(owner);
     String bucket = repo.documentsBucket();
     String workerPassword = password();
     String controllerPassword = password();
@@ -268,8 +270,7 @@ public final class LocalRun {
             TimeUnit.NANOSECONDS.sleep(wait);
           }
           Upload u = uploads.get(i);
-          repo.register(userId, patientId, lane, bucket, u.storagePath(), u.filename(), u.mimeType(), u.sizeBytes(),
-              u.idempotencyKey());
+          repo.register(userId, u, lane);
           registered.incrementAndGet();
         }
       } catch (InterruptedException e) {
@@ -290,7 +291,7 @@ public final class LocalRun {
           "registering a document failed: " + uploadFailure.get().getMessage(), uploadFailure.get());
     }
     // The summary is read while the workers still run down; they have nothing left to claim.
-    LocalRepository.Progress p = repo.progress(patientId);
+    LocalModeRepository.Progress p = repo.progress(patientId);
     Map<String, Long> filesByStatus = repo.filesByStatus(patientId);
     double[] ttp = repo.timeToProcessed(patientId);
     List<ScalingStep> scaling;
@@ -319,14 +320,14 @@ public final class LocalRun {
   }
 
   /** Redraws progress until every upload is finished (then waits a little for the scale-down) or time runs out. */
-  private boolean watch(LocalRepository repo, UUID patientId, int total, AtomicInteger registered,
+  private boolean watch(LocalModeRepository repo, UUID patientId, int total, AtomicInteger registered,
       AtomicReference<Exception> uploadFailure, LocalScaleTarget target) throws SQLException, InterruptedException {
     ProgressDisplay display = new ProgressDisplay(out, options.ansi());
     ArrayDeque<double[]> rate = new ArrayDeque<>(); // {seconds, finished}
     long deadline = startNanos + options.timeout().toNanos();
     Long allDoneAt = null;
     while (true) {
-      LocalRepository.Progress p = repo.progress(patientId);
+      LocalModeRepository.Progress p = repo.progress(patientId);
       double now = elapsed();
       rate.addLast(new double[] {now, p.finished()});
       while (rate.size() > 2 && rate.peekFirst()[0] < now - 3) {
@@ -494,8 +495,6 @@ public final class LocalRun {
     return usable;
   }
 
-  private record Upload(String storagePath, String filename, String mimeType, long sizeBytes, String idempotencyKey) {}
-
   /** Copies every document {@code copies} times into the store, as an upload to Storage would. */
   private List<Upload> stageUploads(List<Path> files, Path store, String bucket, UUID patientId) throws IOException {
     String run = Long.toString(System.currentTimeMillis(), 36);
@@ -507,7 +506,7 @@ public final class LocalRun {
         Path target = store.resolve(bucket).resolve(storagePath);
         Files.createDirectories(target.getParent());
         Files.copy(f, target);
-        uploads.add(new Upload(storagePath, name, mimeType(f).orElseThrow(), Files.size(target),
+        uploads.add(new Upload(patientId, bucket, storagePath, name, mimeType(f).orElseThrow(), Files.size(target),
             "local-" + run + "-" + copy + "-" + name));
       }
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.queuepilot.cli.CliRun;
+import io.queuepilot.queue.patient.PatientUploads;
 import io.queuepilot.queue.testing.PostgresExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,15 +64,10 @@ class LocalModeExistingDatabaseTest {
             patient = rs.getObject(1, UUID.class);
           }
         }
+        PatientUploads uploads = new PatientUploads(pg.superuser());
         for (int i = 0; i < 25; i++) {
-          c.setAutoCommit(false);
-          exec(c, "SET LOCAL ROLE authenticated");
-          exec(c, "SELECT set_config('request.jwt.claims', ?, true)",
-              "{\"sub\":\"" + user + "\",\"role\":\"authenticated\",\"aud\":\"authenticated\"}");
-          exec(c, "SELECT * FROM public.register_shell_file(?, 'medical-docs', ?, 'scan.pdf', 'application/pdf', 1000, ?)",
-              patient, patient + "/real-" + i + ".pdf", "real-" + i);
-          c.commit();
-          c.setAutoCommit(true);
+          uploads.register(PatientUploads.Caller.patientUser(user), new PatientUploads.Upload(patient, "medical-docs",
+              patient + "/real-" + i + ".pdf", "scan.pdf", "application/pdf", 1000, "real-" + i));
         }
         for (int i = 0; i < 5; i++) {
           exec(c, "SELECT public.enqueue_job('report_export', '{}'::jsonb, ?)", "export-" + i);

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.queuepilot.cli.CliConfig.DbSettings;
 import io.queuepilot.queue.testing.PostgresExtension;
-import io.queuepilot.worker.fakes.FakeOpenAi;
+import io.queuepilot.testkit.FakeOpenAi;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;

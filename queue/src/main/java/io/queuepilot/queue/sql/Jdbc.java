@@ -67,12 +67,12 @@ public final class Jdbc {
     return new TextArray(values == null ? null : List.copyOf(values));
   }
 
-  /** The row {@code sql} returns, mapped; fails (naming {@code operation}) when it returns none. */
+  /** The first row {@code sql} returns, mapped (null stays null); fails (naming {@code operation}) when it returns none. */
   public <T> T queryOne(String operation, String sql, RowMapper<T> mapper, Object... params) {
     return withConnection(operation, s -> s.queryOne(sql, mapper, params));
   }
 
-  /** The first row {@code sql} returns, mapped, or empty. */
+  /** The first row {@code sql} returns, mapped, or empty (also when the mapper returns null). */
   public <T> Optional<T> queryOptional(String operation, String sql, RowMapper<T> mapper, Object... params) {
     return withConnection(operation, s -> s.queryOptional(sql, mapper, params));
   }
@@ -148,11 +148,18 @@ public final class Jdbc {
       return connection;
     }
 
+    /** The first row, mapped (the mapper may return null for a NULL value); fails when there is no row. */
     public <T> T queryOne(String sql, RowMapper<T> mapper, Object... params) throws SQLException {
-      return queryOptional(sql, mapper, params)
-          .orElseThrow(() -> new SQLException("no row returned by: " + firstLine(sql), "P0002"));
+      try (PreparedStatement ps = prepare(sql, params);
+          ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          throw new SQLException("no row returned by: " + firstLine(sql), "P0002");
+        }
+        return mapper.map(rs);
+      }
     }
 
+    /** The first row, mapped; empty when there is no row or the mapper returns null. */
     public <T> Optional<T> queryOptional(String sql, RowMapper<T> mapper, Object... params) throws SQLException {
       try (PreparedStatement ps = prepare(sql, params);
           ResultSet rs = ps.executeQuery()) {

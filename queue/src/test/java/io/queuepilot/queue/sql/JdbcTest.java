@@ -54,6 +54,8 @@ class JdbcTest {
     // an untyped null is fine where the SQL casts it; an empty text array binds NULL
     assertThat(jdbc.<Boolean>queryOne("null check", "SELECT ?::integer IS NULL AND ?::text[] IS NULL",
         rs -> rs.getBoolean(1), null, Jdbc.textArray(List.of()))).isTrue();
+    assertThat(jdbc.<String>queryOne("a NULL value", "SELECT NULL::text", rs -> rs.getString(1)))
+        .as("a row holding NULL is a row").isNull();
     assertThat(jdbc.queryList("listing", "SELECT g FROM generate_series(1, ?) g ORDER BY g", rs -> rs.getInt(1), 3))
         .containsExactly(1, 2, 3);
     assertThat(jdbc.queryOptional("absent", "SELECT id FROM jdbc_scratch WHERE id = ?", rs -> rs.getObject(1),

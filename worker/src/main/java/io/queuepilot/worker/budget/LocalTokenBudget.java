@@ -1,5 +1,6 @@
 package io.queuepilot.worker.budget;
 
+import io.queuepilot.queue.budget.TokenBudget;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

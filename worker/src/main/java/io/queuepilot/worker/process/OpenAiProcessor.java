@@ -2,12 +2,13 @@ package io.queuepilot.worker.process;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.queuepilot.queue.JobQueueException;
+import io.queuepilot.queue.budget.TokenBudget.Reservation;
+import io.queuepilot.queue.budget.TokenBudget;
 import io.queuepilot.worker.JobContext;
 import io.queuepilot.worker.JobFailure;
 import io.queuepilot.worker.ProviderHalt;
 import io.queuepilot.worker.WorkerMetrics;
-import io.queuepilot.worker.budget.TokenBudget;
-import io.queuepilot.worker.budget.TokenBudget.Reservation;
 import io.queuepilot.worker.process.Extraction.DroppedEvent;
 import io.queuepilot.worker.process.Extraction.UnreadPage;
 import io.queuepilot.worker.process.ModelClient.ProviderUnusable;
@@ -529,8 +530,8 @@ public final class OpenAiProcessor implements Processor {
     Reservation r;
     try {
       r = budget.reserve(estimate, 1, context.job().id());
-    } catch (io.queuepilot.worker.budget.PostgresTokenBudget.BudgetException e) {
-      if (e.getCause() instanceof java.sql.SQLException sql && "22023".equals(sql.getSQLState())) {
+    } catch (JobQueueException e) {
+      if (JobQueueException.INVALID_ARGUMENT.equals(e.sqlState()) && e.getCause() instanceof java.sql.SQLException sql) {
         throw new CallTooLarge(JobFailure.permanent("document_exceeds_token_budget",
             "one page needs ~" + estimate + " tokens, more than the shared budget allows per window: " + sql.getMessage(),
             Map.of("estimated_tokens", estimate)));

@@ -1,5 +1,6 @@
 package io.queuepilot.worker.fakes;
 
+import io.queuepilot.testkit.PageInk;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

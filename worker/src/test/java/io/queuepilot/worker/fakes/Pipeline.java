@@ -1,13 +1,15 @@
 package io.queuepilot.worker.fakes;
 
+import io.queuepilot.queue.patient.PatientUploads;
 import io.queuepilot.queue.testing.PostgresExtension;
+import io.queuepilot.testkit.FakeOpenAi;
+import io.queuepilot.testkit.FakeStorage;
 import io.queuepilot.worker.WorkerApp;
 import io.queuepilot.worker.WorkerConfig;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -40,14 +42,7 @@ public final class Pipeline {
     this.pg = pg;
     this.workerLogin = workerLogin;
     pg.loginAs(workerLogin, "queue_worker");
-    pg.createAuthUsers(owner);
-    try (Connection c = pg.superuser().getConnection();
-        PreparedStatement ps = c.prepareStatement(
-            "INSERT INTO public.user_profiles (id, account_owner_id, display_name, profile_type) VALUES (?, ?, 'Pat Patient', 'self')")) {
-      ps.setObject(1, patient);
-      ps.setObject(2, owner);
-      ps.execute();
-    }
+    new PatientUploads(pg.superuser()).createPatient(patient, owner, owner + "@example.test", "Pat Patient");
   }
 
   /** The storage path register_shell_file accepts for this patient. */
@@ -56,33 +51,10 @@ public final class Pipeline {
   }
 
   /** Registers an upload as the patient's owner; the storage object should exist by then. */
-  public Upload register(String key, String ext, String mime, long size) throws SQLException {
-    try (Connection c = pg.superuser().getConnection()) {
-      c.setAutoCommit(false);
-      try (Statement s = c.createStatement()) {
-        s.execute("SET LOCAL ROLE authenticated");
-      }
-      try (PreparedStatement ps = c.prepareStatement("SELECT set_config('request.jwt.claims', ?, true)")) {
-        ps.setString(1, "{\"sub\":\"" + owner + "\",\"role\":\"authenticated\",\"aud\":\"authenticated\"}");
-        ps.execute();
-      }
-      try (PreparedStatement ps = c.prepareStatement(
-          "SELECT shell_file_id, job_id FROM public.register_shell_file(?, ?, ?, ?, ?, ?, ?)")) {
-        ps.setObject(1, patient);
-        ps.setString(2, BUCKET);
-        ps.setString(3, path(key, ext));
-        ps.setString(4, key + "." + ext);
-        ps.setString(5, mime);
-        ps.setLong(6, size);
-        ps.setString(7, "upload-" + key);
-        try (ResultSet rs = ps.executeQuery()) {
-          rs.next();
-          Upload u = new Upload(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), key);
-          c.commit();
-          return u;
-        }
-      }
-    }
+  public Upload register(String key, String ext, String mime, long size) {
+    PatientUploads.Registered r = new PatientUploads(pg.superuser()).register(PatientUploads.Caller.patientUser(owner),
+        new PatientUploads.Upload(patient, BUCKET, path(key, ext), key + "." + ext, mime, size, "upload-" + key));
+    return new Upload(r.shellFileId(), r.jobId(), key);
   }
 
   /** The environment of one worker replica (as WorkerMain would read it). */

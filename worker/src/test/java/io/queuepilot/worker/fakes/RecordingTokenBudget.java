@@ -1,6 +1,6 @@
 package io.queuepilot.worker.fakes;
 
-import io.queuepilot.worker.budget.TokenBudget;
+import io.queuepilot.queue.budget.TokenBudget;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;

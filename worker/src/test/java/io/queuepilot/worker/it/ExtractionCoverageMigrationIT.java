@@ -7,7 +7,7 @@ import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.Migrations;
 import io.queuepilot.queue.PostgresJobQueue;
 import io.queuepilot.queue.testing.PostgresExtension;
-import io.queuepilot.worker.PostgresWriteBack;
+import io.queuepilot.queue.writeback.PostgresWriteBack;
 import io.queuepilot.worker.fakes.Pipeline;
 import io.queuepilot.worker.process.DocumentKind;
 import java.sql.Connection;

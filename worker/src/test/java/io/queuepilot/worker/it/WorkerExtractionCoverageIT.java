@@ -6,13 +6,14 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.queuepilot.queue.JobQueueException;
 import io.queuepilot.queue.testing.PostgresExtension;
+import io.queuepilot.testkit.FakeOpenAi;
+import io.queuepilot.testkit.FakeStorage;
 import io.queuepilot.worker.WorkerApp;
 import io.queuepilot.worker.WorkerConfig;
 import io.queuepilot.worker.fakes.Corpus;
 import io.queuepilot.worker.fakes.Corpus.Doc;
-import io.queuepilot.worker.fakes.FakeOpenAi;
-import io.queuepilot.worker.fakes.FakeStorage;
 import io.queuepilot.worker.fakes.Pipeline;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -145,7 +146,8 @@ class WorkerExtractionCoverageIT {
   @Test
   void heicIsRefusedAtUploadWithAClearError() {
     assertThatThrownBy(() -> world.register("w" + worlds + "-iphone", "heic", "image/heic", 2_000_000))
-        .isInstanceOf(SQLException.class).hasMessageContaining("unknown mime type \"image/heic\"")
+        .isInstanceOf(JobQueueException.class).hasCauseInstanceOf(SQLException.class)
+        .hasMessageContaining("unknown mime type \"image/heic\"")
         .hasMessageContaining("image/tiff");
   }
 

@@ -2,11 +2,11 @@ package io.queuepilot.worker.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.queuepilot.testkit.FakeOpenAi;
+import io.queuepilot.testkit.PageInk;
 import io.queuepilot.worker.fakes.Corpus;
-import io.queuepilot.worker.fakes.FakeOpenAi;
 import io.queuepilot.worker.fakes.HeapProbeMain;
 import io.queuepilot.worker.fakes.Pipeline;
-import io.queuepilot.worker.fakes.PageInk;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;

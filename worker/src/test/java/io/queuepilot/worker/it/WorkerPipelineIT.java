@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.queuepilot.queue.testing.PostgresExtension;
+import io.queuepilot.testkit.FakeOpenAi;
+import io.queuepilot.testkit.FakeStorage;
 import io.queuepilot.worker.WorkerApp;
-import io.queuepilot.worker.fakes.FakeOpenAi;
-import io.queuepilot.worker.fakes.FakeStorage;
 import io.queuepilot.worker.fakes.Pipeline;
 import java.net.URI;
 import java.net.http.HttpClient;

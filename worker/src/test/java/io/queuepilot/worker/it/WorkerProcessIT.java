@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.queuepilot.queue.testing.PostgresExtension;
-import io.queuepilot.worker.fakes.FakeStorage;
+import io.queuepilot.testkit.FakeStorage;
 import io.queuepilot.worker.fakes.Pipeline;
 import java.io.IOException;
 import java.io.OutputStream;

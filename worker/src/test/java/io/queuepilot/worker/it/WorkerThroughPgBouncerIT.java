@@ -5,8 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import io.queuepilot.queue.testing.PgBouncer;
 import io.queuepilot.queue.testing.PostgresExtension;
+import io.queuepilot.testkit.FakeStorage;
 import io.queuepilot.worker.WorkerApp;
-import io.queuepilot.worker.fakes.FakeStorage;
 import io.queuepilot.worker.fakes.Pipeline;
 import java.net.URI;
 import java.net.http.HttpClient;

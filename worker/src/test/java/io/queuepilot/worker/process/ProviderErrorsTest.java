@@ -3,11 +3,11 @@ package io.queuepilot.worker.process;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.queuepilot.testkit.FakeOpenAi;
 import io.queuepilot.worker.JobFailure;
 import io.queuepilot.worker.JobFailure.ErrorClass;
 import io.queuepilot.worker.ProviderHalt;
 import io.queuepilot.worker.WorkerMetrics;
-import io.queuepilot.worker.fakes.FakeOpenAi;
 import io.queuepilot.worker.fakes.RecordingTokenBudget;
 import io.queuepilot.worker.fakes.TestJobContext;
 import java.nio.file.Files;

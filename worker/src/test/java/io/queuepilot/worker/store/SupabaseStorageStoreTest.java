@@ -3,8 +3,8 @@ package io.queuepilot.worker.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.queuepilot.testkit.FakeStorage;
 import io.queuepilot.worker.JobFailure;
-import io.queuepilot.worker.fakes.FakeStorage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -68,8 +68,8 @@ class SupabaseStorageStoreTest {
       }
       assertThat(file).doesNotExist();
     }
-    assertThat(storage.unauthorized.get()).isZero();
-    assertThat(storage.downloads.get()).isEqualTo(2);
+    assertThat(storage.unauthorized()).isZero();
+    assertThat(storage.downloads()).isEqualTo(2);
   }
 
   @Test

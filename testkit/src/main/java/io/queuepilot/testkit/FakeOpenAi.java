@@ -1,4 +1,4 @@
-package io.queuepilot.worker.fakes;
+package io.queuepilot.testkit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -62,12 +62,22 @@ import javax.imageio.stream.ImageInputStream;
  * condition with a (partial) date; source_page is the "=== Page N ===" heading they stand under.
  * Markers force outcomes: "#INVALID_JSON", "#MISSING_FIELDS", "#BAD_EVENTS" (adds invalid events),
  * "#CONTENT_FILTER", "#REFUSE", "#HOLD:key" (first request held until released).
+ *
+ * <p>Switchable for whole phases ({@link #mode}): every request answered normally, 429
+ * rate_limit_exceeded, 500, or left hanging (every other one after the headers and half a body),
+ * as the reliability scenarios need; shares of 429s and 500s at random ({@link #failures}) and a
+ * latency range ({@link #latency}, answered without holding a thread) for the worker tests and
+ * the benchmarks; {@link #maxTokensInWindow} tells what OpenAI's limiter counted in any window.
+ * The one OpenAI fake of the project (worker, cli, reliability tests and bench).
  */
 public final class FakeOpenAi implements AutoCloseable {
 
   /** What the fake did with one request. */
   public enum Outcome { OK, RATE_LIMITED, SERVER_ERROR, INVALID_JSON, MISSING_FIELDS, LENGTH, CONTENT_FILTER, REFUSED,
     QUOTA, UNAUTHORIZED, FORBIDDEN, BAD_REQUEST }
+
+  /** What every request gets for a while (on top of the account state and the markers). */
+  public enum Mode { NORMAL, RATE_LIMITED, SERVER_ERROR, HANG }
 
   /** The account's state, as OpenAI would judge every request. */
   public enum Account { OK, INSUFFICIENT_QUOTA, KEY_REVOKED, FORBIDDEN }
@@ -114,11 +124,19 @@ public final class FakeOpenAi implements AutoCloseable {
   private volatile String azureModel = "gpt-4o-mini";
   private final List<String> modelLookups = new ArrayList<>();
   private final String apiKey;
+  private volatile Mode mode = Mode.NORMAL;
+  private volatile Integer retryAfterSeconds;
+  private final List<HttpExchange> hanging = new ArrayList<>();
+  private final java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger rateLimited = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger serverErrorCount = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger hung = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger malformed = new java.util.concurrent.atomic.AtomicInteger();
 
   public FakeOpenAi(String apiKey, long seed) throws IOException {
     this.apiKey = apiKey;
     this.random = new Random(seed);
-    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 128);
+    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 512);
     server.createContext("/", this::route);
     server.setExecutor(executor);
     server.start();
@@ -154,9 +172,74 @@ public final class FakeOpenAi implements AutoCloseable {
     return this;
   }
 
+  /** The wait a 429 announces in {@code x-ratelimit-reset-requests} (and the message). */
   public FakeOpenAi resetMillis(int ms) {
     this.resetMillis = ms;
     return this;
+  }
+
+  /** Also sends {@code retry-after: seconds} with every 429 rate_limit_exceeded (null: none, the default). */
+  public FakeOpenAi retryAfterSeconds(Integer seconds) {
+    this.retryAfterSeconds = seconds;
+    return this;
+  }
+
+  /** From now on every request gets {@code m}; leaving HANG ends the hung requests (their clients gave up). */
+  public FakeOpenAi mode(Mode m) {
+    Mode before = mode;
+    mode = m;
+    if (before == Mode.HANG && m != Mode.HANG) {
+      List<HttpExchange> release;
+      synchronized (hanging) {
+        release = new ArrayList<>(hanging);
+        hanging.clear();
+      }
+      release.forEach(HttpExchange::close);
+    }
+    return this;
+  }
+
+  /** Requests answered 200 with a completion. */
+  public int ok() {
+    return answered.get();
+  }
+
+  /** Requests answered 429 rate_limit_exceeded. */
+  public int rateLimited() {
+    return rateLimited.get();
+  }
+
+  /** Requests answered 500. */
+  public int serverErrors() {
+    return serverErrorCount.get();
+  }
+
+  /** Requests left hanging in {@link Mode#HANG}. */
+  public int hung() {
+    return hung.get();
+  }
+
+  /** Requests that were not valid chat-completions requests (bad JSON, no strict json_schema, too few messages, unknown route). */
+  public int malformedRequests() {
+    return malformed.get();
+  }
+
+  /** The most tokens OpenAI's limiter (prompt + max_completion_tokens) counted in any window of {@code windowNanos}. */
+  public long maxTokensInWindow(long windowNanos) {
+    List<Call> sorted = calls();
+    sorted.sort((a, b) -> Long.compare(a.arrivedNanos(), b.arrivedNanos()));
+    long best = 0;
+    long sum = 0;
+    int from = 0;
+    for (Call c : sorted) {
+      sum += c.rateLimitTokens();
+      while (c.arrivedNanos() - sorted.get(from).arrivedNanos() >= windowNanos) {
+        sum -= sorted.get(from).rateLimitTokens();
+        from++;
+      }
+      best = Math.max(best, sum);
+    }
+    return best;
   }
 
   /** From now on every request is judged against this account state. */
@@ -202,6 +285,7 @@ public final class FakeOpenAi implements AutoCloseable {
     } else if ("POST".equals(ex.getRequestMethod()) && azure.matches() && azureDeployment != null) {
       handle(ex, azure.group(1));
     } else {
+      malformed.incrementAndGet();
       respond(ex, 404, error("Invalid URL (" + ex.getRequestMethod() + " " + path + ")", "invalid_request_error", null, null),
           Map.of());
     }
@@ -251,6 +335,7 @@ public final class FakeOpenAi implements AutoCloseable {
     try {
       req = JSON.readTree(ex.getRequestBody());
     } catch (IOException e) {
+      malformed.incrementAndGet();
       respond(ex, 400, error("We could not parse the JSON body of your request.", "invalid_request_error", null, null), Map.of());
       return;
     }
@@ -303,7 +388,8 @@ public final class FakeOpenAi implements AutoCloseable {
     }
     JsonNode format = req.path("response_format");
     if (!"json_schema".equals(format.path("type").asText()) || !format.path("json_schema").path("strict").asBoolean()
-        || !format.path("json_schema").path("schema").isObject()) {
+        || !format.path("json_schema").path("schema").isObject() || req.path("messages").size() < 2) {
+      malformed.incrementAndGet();
       respond(ex, 400, error("response_format json_schema (strict) is required by this fake", "invalid_request_error",
           "response_format", null), Map.of());
       return;
@@ -359,9 +445,9 @@ public final class FakeOpenAi implements AutoCloseable {
         outcome = Outcome.CONTENT_FILTER;
       } else if (visible.contains("#REFUSE")) {
         outcome = Outcome.REFUSED;
-      } else if (roll < rateLimitShare) {
+      } else if (mode == Mode.RATE_LIMITED || roll < rateLimitShare) {
         outcome = Outcome.RATE_LIMITED;
-      } else if (roll < rateLimitShare + serverErrorShare) {
+      } else if (mode == Mode.SERVER_ERROR || roll < rateLimitShare + serverErrorShare) {
         outcome = Outcome.SERVER_ERROR;
       } else {
         outcome = Outcome.OK;
@@ -371,6 +457,10 @@ public final class FakeOpenAi implements AutoCloseable {
     final int imageCount = images;
     final long imageTok = imageTokens;
     Runnable answer = () -> answer(ex, arrived, outcome, req, model, visible, docKey, promptTokens, maxOut, imageCount, imageTok);
+    if (mode == Mode.HANG) {
+      hang(ex);
+      return;
+    }
     Matcher hm = HOLD.matcher(body);
     if (hm.find() && !heldRequest(hm.group(1)).isDone()) {
       String key = hm.group(1);
@@ -378,6 +468,20 @@ public final class FakeOpenAi implements AutoCloseable {
       holds.computeIfAbsent(key, k -> new CompletableFuture<>()).thenRunAsync(answer, scheduler);
     } else {
       scheduler.schedule(answer, latency, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Leaves the request unanswered: every other one gets the headers and half a body first. */
+  private void hang(HttpExchange ex) throws IOException {
+    if (hung.incrementAndGet() % 2 == 0) {
+      ex.getResponseHeaders().set("Content-Type", "application/json");
+      ex.sendResponseHeaders(200, 0);
+      OutputStream out = ex.getResponseBody();
+      out.write("{\"id\":\"chatcmpl-hang\",\"object\":\"chat.completion\",\"choices\":[".getBytes(StandardCharsets.UTF_8));
+      out.flush();
+    }
+    synchronized (hanging) {
+      hanging.add(ex);
     }
   }
 
@@ -511,16 +615,23 @@ public final class FakeOpenAi implements AutoCloseable {
     try {
       switch (outcome) {
         case RATE_LIMITED -> {
+          rateLimited.incrementAndGet();
+          Map<String, String> headers = new java.util.HashMap<>(Map.of("x-ratelimit-limit-requests", "500",
+              "x-ratelimit-remaining-requests", "0", "x-ratelimit-reset-requests", resetMillis + "ms",
+              "x-ratelimit-limit-tokens", "200000", "x-ratelimit-remaining-tokens", "150000",
+              "x-ratelimit-reset-tokens", "6m0s"));
+          if (retryAfterSeconds != null) {
+            headers.put("retry-after", String.valueOf(retryAfterSeconds));
+          }
           record(new Call(arrived, docKey, outcome, 0, images, req, ex.getRequestURI().toString(), model, 0, 0, 0, null, List.of()));
           respond(ex, 429,
               error("Rate limit reached for " + model + " in organization org-fake on requests per min (RPM):"
                   + " Limit 500, Used 500, Requested 1. Please try again in " + resetMillis + "ms.", "requests", null,
                   "rate_limit_exceeded"),
-              Map.of("x-ratelimit-limit-requests", "500", "x-ratelimit-remaining-requests", "0",
-                  "x-ratelimit-reset-requests", resetMillis + "ms", "x-ratelimit-limit-tokens", "200000",
-                  "x-ratelimit-remaining-tokens", "150000", "x-ratelimit-reset-tokens", "6m0s"));
+              headers);
         }
         case SERVER_ERROR -> {
+          serverErrorCount.incrementAndGet();
           record(new Call(arrived, docKey, outcome, promptTokens + maxOut, images, req, ex.getRequestURI().toString(), model,
               0, 0, 0, null, List.of()));
           respond(ex, 500,
@@ -587,6 +698,7 @@ public final class FakeOpenAi implements AutoCloseable {
           details.put("audio_tokens", 0);
           r.put("service_tier", "default");
           r.put("system_fingerprint", "fp_fake");
+          answered.incrementAndGet();
           respond(ex, 200, r.toString(), Map.of("x-ratelimit-limit-requests", "10000",
               "x-ratelimit-remaining-requests", "9999", "x-ratelimit-reset-requests", "6ms",
               "x-ratelimit-limit-tokens", "10000000", "x-ratelimit-remaining-tokens", "9990000",
@@ -704,18 +816,14 @@ public final class FakeOpenAi implements AutoCloseable {
   }
 
   private static void respond(HttpExchange ex, int status, String body, Map<String, String> headers) throws IOException {
-    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-    ex.getResponseHeaders().set("Content-Type", "application/json");
     ex.getResponseHeaders().set("x-request-id", "req_" + UUID.randomUUID().toString().replace("-", ""));
     headers.forEach((k, v) -> ex.getResponseHeaders().set(k, v));
-    ex.sendResponseHeaders(status, bytes.length);
-    try (OutputStream out = ex.getResponseBody()) {
-      out.write(bytes);
-    }
+    LoopbackHttp.sendJson(ex, status, body);
   }
 
   @Override
   public void close() {
+    mode(Mode.NORMAL);
     holds.values().forEach(f -> f.complete(null));
     server.stop(0);
     executor.shutdownNow();

@@ -1,4 +1,4 @@
-package io.queuepilot.worker.fakes;
+package io.queuepilot.testkit;
 
 import java.awt.Color;
 import java.awt.Graphics2D;

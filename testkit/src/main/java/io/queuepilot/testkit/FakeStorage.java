@@ -1,13 +1,17 @@
-package io.queuepilot.worker.fakes;
+package io.queuepilot.testkit;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -19,7 +23,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * GET /storage/v1/object/authenticated/{bucket}/{path}, POST /storage/v1/object/sign/{bucket}/{path}
  * and GET of the signed URL; service-key auth (Authorization: Bearer + apikey); missing objects
  * answered as Storage does (400 with statusCode "404"). Large objects are generated while
- * streaming, never held in memory.
+ * streaming, never held in memory. Objects are {@link #put} one by one, or served from a local
+ * directory ({@link #serveDirectory}: {@code root/<bucket>/<path>}, nothing outside it). The one
+ * Storage fake of the project (worker and reliability tests).
  */
 public final class FakeStorage implements AutoCloseable {
 
@@ -39,8 +45,9 @@ public final class FakeStorage implements AutoCloseable {
   private final Map<String, Boolean> buckets = new ConcurrentHashMap<>();
   private final Map<String, Obj> objects = new ConcurrentHashMap<>();
   private final Map<String, String> signedTokens = new ConcurrentHashMap<>();
-  public final AtomicInteger downloads = new AtomicInteger();
-  public final AtomicInteger unauthorized = new AtomicInteger();
+  private final AtomicInteger downloads = new AtomicInteger();
+  private final AtomicInteger unauthorized = new AtomicInteger();
+  private volatile Path root;
 
   public FakeStorage(String serviceKey) throws IOException {
     this.serviceKey = serviceKey;
@@ -52,6 +59,22 @@ public final class FakeStorage implements AutoCloseable {
 
   public String baseUrl() {
     return "http://127.0.0.1:" + server.getAddress().getPort();
+  }
+
+  /** Objects served (authenticated and signed downloads). */
+  public int downloads() {
+    return downloads.get();
+  }
+
+  /** Requests refused for a missing or wrong service key (must stay 0 for a well-configured worker). */
+  public int unauthorized() {
+    return unauthorized.get();
+  }
+
+  /** Serves every object not {@link #put} from {@code root/<bucket>/<path>} (bucket directories are buckets). */
+  public FakeStorage serveDirectory(Path root) {
+    this.root = root.toAbsolutePath().normalize();
+    return this;
   }
 
   public FakeStorage bucket(String name, boolean isPublic) {
@@ -100,6 +123,9 @@ public final class FakeStorage implements AutoCloseable {
       if (path.startsWith("bucket/")) {
         String name = path.substring("bucket/".length());
         Boolean isPublic = buckets.get(name);
+        if (isPublic == null && root != null && !name.contains("/") && Files.isDirectory(root.resolve(name))) {
+          isPublic = false;
+        }
         if (isPublic == null) {
           json(ex, 400, "{\"statusCode\":\"404\",\"error\":\"Bucket not found\",\"message\":\"Bucket not found\"}");
           return;
@@ -116,7 +142,7 @@ public final class FakeStorage implements AutoCloseable {
       if (path.startsWith("object/sign/") && "POST".equals(ex.getRequestMethod())) {
         String key = path.substring("object/sign/".length());
         ex.getRequestBody().readAllBytes();
-        if (!objects.containsKey(key)) {
+        if (object(key) == null) {
           json(ex, 400, "{\"statusCode\":\"404\",\"error\":\"not_found\",\"message\":\"Object not found\"}");
           return;
         }
@@ -133,7 +159,7 @@ public final class FakeStorage implements AutoCloseable {
   }
 
   private void download(HttpExchange ex, String key) throws IOException {
-    Obj o = objects.get(key);
+    Obj o = object(key);
     if (o == null) {
       json(ex, 400, "{\"statusCode\":\"404\",\"error\":\"not_found\",\"message\":\"Object not found\"}");
       return;
@@ -149,13 +175,38 @@ public final class FakeStorage implements AutoCloseable {
     }
   }
 
-  private static void json(HttpExchange ex, int status, String body) throws IOException {
-    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-    ex.getResponseHeaders().set("Content-Type", "application/json");
-    ex.sendResponseHeaders(status, bytes.length);
-    try (OutputStream out = ex.getResponseBody()) {
-      out.write(bytes);
+  /** The object at {@code bucket/path}: put, or a regular file under the served directory (never outside it). */
+  private Obj object(String key) {
+    Obj o = objects.get(key);
+    Path dir = root;
+    if (o != null || dir == null) {
+      return o;
     }
+    Path file = dir.resolve(key).normalize();
+    if (!file.startsWith(dir) || !Files.isRegularFile(file)) {
+      return null;
+    }
+    return new Obj("application/octet-stream", new Content() {
+      @Override
+      public long size() {
+        try {
+          return Files.size(file);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }
+
+      @Override
+      public void writeTo(OutputStream out) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+          in.transferTo(out);
+        }
+      }
+    });
+  }
+
+  private static void json(HttpExchange ex, int status, String body) throws IOException {
+    LoopbackHttp.sendJson(ex, status, body);
   }
 
   @Override

@@ -1,4 +1,4 @@
-package io.queuepilot.worker.budget;
+package io.queuepilot.queue.budget;
 
 import java.time.Duration;
 import java.util.UUID;

@@ -1,7 +1,9 @@
-package io.queuepilot.reliability;
+package io.queuepilot.testkit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,9 +19,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * One real worker process: a separate JVM running the shaded worker jar, configured only
- * through its environment (the BRIEF's keys), its output in a log file. Can be stopped with
- * SIGTERM, killed with SIGKILL, frozen with SIGSTOP and resumed with SIGCONT.
+ * One real worker process: a separate JVM running the shaded worker jar ({@link Launch#jar}) or
+ * WorkerMain from a class path ({@link Launch#main}), configured only through its environment
+ * (the worker's QUEUEPILOT_* keys; inherited QUEUEPILOT_, OPENAI_ and SUPABASE_ variables are
+ * removed first), with its own HTTP port and temp directory, its output in a log file. Can be
+ * stopped with SIGTERM, killed with SIGKILL, frozen with SIGSTOP and resumed with SIGCONT. The one
+ * worker launcher of the reliability scenarios and the benchmarks.
  */
 public final class WorkerProcess {
 
@@ -41,17 +46,47 @@ public final class WorkerProcess {
     this.process = process;
   }
 
-  /** Starts {@code java -jar <workerJar>} with exactly {@code env} added to a clean environment. */
+  /** JVM options of a small worker replica (many of them share a test machine). */
+  public static final List<String> SMALL_JVM = List.of("-Xmx160m", "-Xss512k", "-XX:+UseSerialGC",
+      "-XX:TieredStopAtLevel=1", "-Xshare:auto");
+
+  /** What the JVM runs: the arguments after its options. */
+  public record Launch(List<String> arguments) {
+
+    /** {@code java -jar <workerJar>}: the shaded jar, as in production. */
+    public static Launch jar(Path workerJar) {
+      return new Launch(List.of("-jar", workerJar.toString()));
+    }
+
+    /** {@code java -cp <classPath> <mainClass>}: the worker from the reactor's classes. */
+    public static Launch main(String classPath, String mainClass) {
+      return new Launch(List.of("-cp", classPath, mainClass));
+    }
+  }
+
+  /** Starts {@code java -jar <workerJar>} as a {@link #SMALL_JVM} with exactly {@code env} added to a clean environment. */
   public static WorkerProcess start(Path workerJar, String workerId, String login, Path tempDir, Path logDir,
       Map<String, String> env) {
+    return start(Launch.jar(workerJar), SMALL_JVM, workerId, login, tempDir, logDir, env);
+  }
+
+  /**
+   * Starts {@code launch} with {@code jvmOptions} and exactly {@code env} added to a clean
+   * environment, plus its worker id, a free HTTP port and {@code tempDir}; output to
+   * {@code logDir/<workerId>.log}.
+   */
+  public static WorkerProcess start(Launch launch, List<String> jvmOptions, String workerId, String login, Path tempDir,
+      Path logDir, Map<String, String> env) {
     try {
       Files.createDirectories(tempDir);
       Files.createDirectories(logDir);
-      int port = PgServer.freePort();
+      int port = freePort();
       Path log = logDir.resolve(workerId + ".log");
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      List<String> cmd = new ArrayList<>(List.of(java, "-Xmx160m", "-Xss512k", "-XX:+UseSerialGC",
-          "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-jar", workerJar.toString()));
+      List<String> cmd = new ArrayList<>();
+      cmd.add(java);
+      cmd.addAll(jvmOptions);
+      cmd.addAll(launch.arguments());
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
       pb.environment().keySet().removeIf(k -> k.startsWith("QUEUEPILOT_") || k.startsWith("OPENAI_")
           || k.startsWith("SUPABASE_") || k.equals("POD_NAME") || k.equals("RENDER_INSTANCE_ID"));
@@ -88,6 +123,20 @@ public final class WorkerProcess {
 
   public boolean alive() {
     return process.isAlive();
+  }
+
+  /** The exit code of a process that has ended. */
+  public int exitValue() {
+    return process.exitValue();
+  }
+
+  /** A port free on loopback now (for a child's HTTP server). */
+  public static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** /readyz answers 200 (started, database reachable, claiming). */
@@ -138,6 +187,11 @@ public final class WorkerProcess {
   public void kill() {
     process.destroyForcibly();
     waitFor(Duration.ofSeconds(30));
+  }
+
+  /** SIGTERM without waiting (stop many at once, then {@link #stop} each). */
+  public void terminate() {
+    process.destroy();
   }
 
   /** SIGTERM and wait for the graceful drain; returns the exit code. */

@@ -1,10 +1,11 @@
-package io.queuepilot.worker.budget;
+package io.queuepilot.queue.budget;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.queuepilot.queue.JobQueueException;
+import io.queuepilot.queue.budget.TokenBudget.Reservation;
 import io.queuepilot.queue.testing.PostgresExtension;
-import io.queuepilot.worker.budget.TokenBudget.Reservation;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -129,7 +130,9 @@ class PostgresTokenBudgetTest {
     PostgresTokenBudget budget = new PostgresTokenBudget(worker, "t6", 5);
     budget.configure(100, 10, 60);
     assertThatThrownBy(() -> budget.reserve(101, 1, null))
-        .isInstanceOf(PostgresTokenBudget.BudgetException.class)
+        .isInstanceOf(JobQueueException.class)
+        .hasMessageStartingWith("reserve_tokens(t6) failed:")
+        .satisfies(e -> assertThat(((JobQueueException) e).sqlState()).isEqualTo(JobQueueException.INVALID_ARGUMENT))
         .rootCause().hasMessageContaining("a call of 101 tokens / 1 requests can never fit budget \"t6\" (100 tokens / 10 requests per 60 s)");
     assertThatThrownBy(() -> new PostgresTokenBudget(worker, "missing", 5).reserve(1, 1, null))
         .rootCause().hasMessageContaining("token budget \"missing\" does not exist (configure_token_budget)");
@@ -140,30 +143,6 @@ class PostgresTokenBudgetTest {
     try (Connection c = worker.getConnection(); Statement s = c.createStatement()) {
       assertThatThrownBy(() -> s.executeQuery("SELECT * FROM public.token_budget"))
           .hasMessageContaining("permission denied");
-    }
-  }
-
-  @Test
-  void aCallLargerThanAWholeWindowIsAPermanentFailure(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
-      throws Exception {
-    PostgresTokenBudget budget = new PostgresTokenBudget(worker, "t7", 5);
-    budget.configure(500, 10, 60);
-    try (var openai = new io.queuepilot.worker.fakes.FakeOpenAi("sk-test", 1);
-        var client = new io.queuepilot.worker.process.OpenAiModelClient(openai.baseUrl(), "sk-test", Duration.ofSeconds(5))) {
-      var processor = new io.queuepilot.worker.process.OpenAiProcessor(client, budget,
-          new io.queuepilot.worker.WorkerMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()),
-          new io.queuepilot.worker.ProviderHalt(java.time.Clock.systemUTC()),
-          new io.queuepilot.worker.process.OpenAiProcessor.Settings("gpt-4o-mini", 10_000, 1, 300, 40, 10_000, 1 << 20,
-              Duration.ofSeconds(1), Duration.ofSeconds(60)));
-      java.nio.file.Path f = dir.resolve("doc.txt");
-      java.nio.file.Files.writeString(f, "- Aspirin 81 mg\n");
-      assertThatThrownBy(() -> processor.process(new io.queuepilot.worker.fakes.TestJobContext("{}"),
-              new io.queuepilot.worker.process.DocumentInput(f, java.nio.file.Files.size(f), "text/plain", "doc.txt")))
-          .isInstanceOfSatisfying(io.queuepilot.worker.JobFailure.class, jf -> {
-            assertThat(jf.code()).isEqualTo("document_exceeds_token_budget");
-            assertThat(jf.errorClass()).isEqualTo(io.queuepilot.worker.JobFailure.ErrorClass.PERMANENT);
-          });
-      assertThat(openai.calls()).isEmpty();
     }
   }
 }

@@ -1,4 +1,4 @@
-package io.queuepilot.worker;
+package io.queuepilot.queue.writeback;
 
 import java.util.UUID;
 
