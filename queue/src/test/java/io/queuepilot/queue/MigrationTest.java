@@ -107,7 +107,7 @@ class MigrationTest {
         rs.next();
         assertThat(rs.getBoolean(1)).isTrue();
       }
-      try (ResultSet rs = s.executeQuery("SELECT status, tokens_used FROM public.job_queue WHERE id = '%s'".formatted(id))) {
+      try (ResultSet rs = s.executeQuery("SELECT status, tokens_used FROM public.jobs WHERE id = '%s'".formatted(id))) {
         rs.next();
         assertThat(rs.getString(1)).isEqualTo("completed");
         assertThat(rs.getInt(2)).isEqualTo(42);
