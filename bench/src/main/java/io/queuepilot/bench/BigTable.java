@@ -75,19 +75,23 @@ final class BigTable {
     retention(report, big);
   }
 
-  /** Rows that are not work: completed a month ago, scheduled for tomorrow, dead-lettered. */
+  /** Rows that are not work: completed a month ago (in job_history since V081), scheduled for tomorrow, dead-lettered. */
   static void fill(BenchServer.Db db, BenchMain options) {
     int chunk = 200_000;
     for (int from = 1; from <= options.bigCompleted; from += chunk) {
       int to = Math.min(options.bigCompleted, from + chunk - 1);
       db.execute(
           """
-          INSERT INTO public.job_queue (job_type, payload, status, idempotency_key, attempt, worker_id,
-                                        created_at, updated_at, started_at, completed_at, result)
-          SELECT 'noop', jsonb_build_object('id', i), 'completed', 'done-' || i, 1, 'old-worker',
+          INSERT INTO public.job_history (id, job_type, job_lane, payload, status, priority, scheduled_at,
+                                          idempotency_key, attempt, max_attempts, worker_id, error_history,
+                                          correlation_id, created_at, updated_at, started_at, completed_at,
+                                          result, finished_at)
+          SELECT gen_random_uuid(), 'noop', 'default', jsonb_build_object('id', i), 'completed', 5,
+                 now() - interval '30 days' - i * interval '1 second', 'done-' || i, 1, 5, 'old-worker', '[]',
+                 gen_random_uuid(),
                  now() - interval '30 days' - i * interval '1 second', now() - interval '30 days' - i * interval '1 second',
                  now() - interval '30 days' - i * interval '1 second', now() - interval '30 days' - i * interval '1 second',
-                 '{"ok": true}'::jsonb
+                 '{"ok": true}'::jsonb, now() - interval '30 days' - i * interval '1 second'
             FROM generate_series(%d, %d) AS i
           """.formatted(from, to));
     }

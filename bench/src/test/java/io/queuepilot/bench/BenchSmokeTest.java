@@ -45,7 +45,7 @@ class BenchSmokeTest {
     assertThat(r.jobs()).isEqualTo(300);
     assertThat(r.seconds()).isPositive();
     assertThat(db.queryLong(system.unfinishedJobsSql())).isZero();
-    assertThat(db.queryLong("SELECT count(*) FROM public.job_queue WHERE job_type = 'noop' AND status = 'completed' AND attempt = 1"))
+    assertThat(db.queryLong("SELECT count(*) FROM public.jobs WHERE job_type = 'noop' AND status = 'completed' AND attempt = 1"))
         .as("each job claimed once and completed under its lease").isEqualTo(300);
   }
 
@@ -60,7 +60,7 @@ class BenchSmokeTest {
     assertThat(r.path("samples").asInt()).isEqualTo(20);
     assertThat(r.path("p50Ms").asDouble()).isPositive();
     assertThat(r.path("maxMs").asDouble()).isGreaterThanOrEqualTo(r.path("p99Ms").asDouble());
-    assertThat(db.queryLong("SELECT count(*) FROM public.job_queue WHERE job_type = 'latency' AND status = 'completed'"))
+    assertThat(db.queryLong("SELECT count(*) FROM public.jobs WHERE job_type = 'latency' AND status = 'completed'"))
         .isEqualTo(22);
     assertThat(Files.exists(logs)).isTrue();
   }

@@ -188,8 +188,8 @@ class K3sChartE2EIT {
     // the same evidence ChartInstallIT demands of the controller jar on the bare API server
     ControllerAtWork.assertScaledAndReported(admin, NAMESPACE, WORKER, WORKER, 2, CONTROLLER, Duration.ofSeconds(90));
     Awaitility.await().atMost(Duration.ofMinutes(10)).pollInterval(Duration.ofSeconds(5)).until(() ->
-        count("SELECT count(*) FROM public.job_queue WHERE status = 'completed'") == DOCUMENTS);
-    assertThat(count("SELECT count(*) FROM public.job_queue WHERE status IN ('pending', 'processing', 'dead_letter')"))
+        count("SELECT count(*) FROM public.jobs WHERE status = 'completed'") == DOCUMENTS);
+    assertThat(count("SELECT count(*) FROM public.jobs WHERE status IN ('pending', 'processing', 'dead_letter')"))
         .isZero();
     assertThat(count("SELECT count(*) FROM public.shell_files WHERE status = 'completed'")).isEqualTo(DOCUMENTS);
     Awaitility.await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(5)).until(() ->

@@ -66,7 +66,7 @@ class BatchedLeaseTest {
   }
 
   static Map<String, Object> row(UUID id) {
-    return su.rows("SELECT * FROM public.job_queue WHERE id = ?", id).get(0);
+    return su.rows("SELECT * FROM public.jobs WHERE id = ?", id).get(0);
   }
 
   @Test
@@ -85,7 +85,8 @@ class BatchedLeaseTest {
     for (int i : List.of(0, 1, 3)) {
       Map<String, Object> r = row(jobs.get(i).id());
       assertThat(r.get("status")).isEqualTo("completed");
-      assertThat(r.get("lease_token")).isNull();
+      assertThat(r.get("lease_token")).as("the finishing lease, kept in job_history").isEqualTo(jobs.get(i).leaseToken());
+      assertThat(r.get("finished_at")).isNotNull();
       assertThat(r.get("completed_at")).isNotNull();
       assertThat(r.get("result").toString()).isEqualTo("{\"n\": " + i + "}");
       assertThat(r.get("tokens_used")).isEqualTo(i == 0 ? null : 10 * i);

@@ -108,9 +108,9 @@ class ExactlyOnceClaimIT {
     assertThat(completed.get()).isEqualTo(JOBS);
     assertThat(perThread.stream().mapToInt(Integer::intValue).sum()).isEqualTo(JOBS);
     assertThat(su.rows("SELECT status, count(*) AS n, min(attempt) AS min_attempt, max(attempt) AS max_attempt"
-        + " FROM public.job_queue WHERE job_type = 'exactly_once' GROUP BY status"))
+        + " FROM public.jobs WHERE job_type = 'exactly_once' GROUP BY status"))
         .containsExactly(Map.of("status", "completed", "n", (long) JOBS, "min_attempt", 1, "max_attempt", 1));
-    assertThat(su.count("SELECT count(DISTINCT worker_id) FROM public.job_queue WHERE job_type = 'exactly_once'"))
+    assertThat(su.count("SELECT count(DISTINCT worker_id) FROM public.jobs WHERE job_type = 'exactly_once'"))
         .as("the work was really shared").isEqualTo(THREADS);
   }
 }

@@ -110,6 +110,6 @@ class FencingTest {
   }
 
   private static Map<String, Object> row(Db su, UUID id) {
-    return su.rows("SELECT * FROM public.job_queue WHERE id = ?", id).get(0);
+    return su.rows("SELECT * FROM public.jobs WHERE id = ?", id).get(0);
   }
 }

@@ -153,6 +153,11 @@ class PrivilegesTest {
         assertThat(sqlState(attempt(s, "SELECT * FROM public.claim_next_job('attacker')"))).isEqualTo(PERMISSION_DENIED);
         assertThat(sqlState(attempt(s, "SELECT public.enqueue_job('priv', '{}', 'attack')"))).isEqualTo(PERMISSION_DENIED);
         assertThat(sqlState(attempt(s, "SELECT count(*) FROM public.job_queue"))).isEqualTo(PERMISSION_DENIED);
+        // the finished jobs (V081) and the view over both tables are as closed
+        assertThat(sqlState(attempt(s, "SELECT count(*) FROM public.job_history"))).isEqualTo(PERMISSION_DENIED);
+        assertThat(sqlState(attempt(s, "SELECT count(*) FROM public.jobs"))).isEqualTo(PERMISSION_DENIED);
+        assertThat(sqlState(attempt(s, "SELECT count(*) FROM public.job_idempotency_keys"))).isEqualTo(PERMISSION_DENIED);
+        assertThat(sqlState(attempt(s, "SELECT count(*) FROM queuepilot_history.job_history_default"))).isEqualTo(PERMISSION_DENIED);
         s.execute("RESET ROLE");
 
         // Supabase grants table privileges to anon/authenticated by default; even then RLS hides every row.
@@ -170,7 +175,7 @@ class PrivilegesTest {
         }
       }
     }
-    assertThat(su.count("SELECT count(*) FROM public.job_queue")).isGreaterThanOrEqualTo(2);
+    assertThat(su.count("SELECT count(*) FROM public.jobs")).isGreaterThanOrEqualTo(2);
   }
 
   @Test

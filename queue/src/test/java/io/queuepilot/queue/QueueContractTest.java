@@ -54,7 +54,7 @@ class QueueContractTest {
   }
 
   private static Map<String, Object> row(UUID id) {
-    return db.rows("SELECT * FROM public.job_queue WHERE id = ?", id).get(0);
+    return db.rows("SELECT * FROM public.jobs WHERE id = ?", id).get(0);
   }
 
   // ---------------------------------------------------------------- enqueue
@@ -113,7 +113,7 @@ class QueueContractTest {
         .isInstanceOf(JobQueueException.class)
         .hasMessageContaining("at most 16384")
         .satisfies(e -> assertThat(((JobQueueException) e).isInvalidArgument()).isTrue());
-    assertThat(db.count("SELECT count(*) FROM public.job_queue WHERE job_type = ?", type)).isZero();
+    assertThat(db.count("SELECT count(*) FROM public.jobs WHERE job_type = ?", type)).isZero();
   }
 
   private static String randomText(int n) {
@@ -139,7 +139,7 @@ class QueueContractTest {
     UUID first = queue.enqueue(NewJob.of(type, "{\"v\":1}", "same-" + type));
     UUID second = queue.enqueue(NewJob.of(type, "{\"v\":2}", "same-" + type));
     assertThat(second).isEqualTo(first);
-    assertThat(db.count("SELECT count(*) FROM public.job_queue WHERE idempotency_key = ?", "same-" + type))
+    assertThat(db.count("SELECT count(*) FROM public.jobs WHERE idempotency_key = ?", "same-" + type))
         .isEqualTo(1);
     assertThat(row(first).get("payload").toString()).contains("\"v\": 1");
   }
@@ -237,7 +237,11 @@ class QueueContractTest {
     assertThat(r.get("tokens_used")).isEqualTo(900);
     assertThat(r.get("result").toString()).contains("\"events\": 3");
     assertThat(r.get("completed_at")).isNotNull();
-    assertThat(r.get("lease_token")).isNull();
+    // since V081 the finished row is in job_history, with the lease it finished under; the live row is gone
+    assertThat(r.get("lease_token")).isEqualTo(c.leaseToken());
+    assertThat(r.get("finished_at")).isNotNull();
+    assertThat(db.count("SELECT count(*) FROM public.job_queue WHERE id = ?", id)).isZero();
+    assertThat(db.count("SELECT count(*) FROM public.job_history WHERE id = ?", id)).isEqualTo(1);
     // a second complete (e.g. a retried network call) changes nothing
     assertThat(queue.complete(id, c.leaseToken(), "{\"events\":4}", 1)).isFalse();
     assertThat(row(id).get("tokens_used")).isEqualTo(900);

@@ -32,11 +32,11 @@ class QueueStatsTest {
         (SELECT count(*) FROM public.job_queue WHERE %1$s AND status = 'dead_letter'),
         coalesce((SELECT extract(epoch FROM now() - min(scheduled_at))::float8 FROM public.job_queue
                    WHERE %1$s AND status = 'pending' AND scheduled_at <= now()), 0),
-        (SELECT avg(extract(epoch FROM completed_at - started_at))::float8 FROM public.job_queue
+        (SELECT avg(extract(epoch FROM completed_at - started_at))::float8 FROM public.jobs
           WHERE %1$s AND status = 'completed' AND completed_at >= now() - interval '5 minutes'),
-        (SELECT avg(tokens_used)::float8 FROM public.job_queue
+        (SELECT avg(tokens_used)::float8 FROM public.jobs
           WHERE %1$s AND status = 'completed' AND completed_at >= now() - interval '5 minutes'),
-        (SELECT count(*) FROM public.job_queue
+        (SELECT count(*) FROM public.jobs
           WHERE %1$s AND status = 'completed' AND completed_at >= now() - interval '5 minutes')
       """;
 
@@ -64,10 +64,11 @@ class QueueStatsTest {
           q.enqueue(new NewJob(type, lane, "{}", "s" + n++, null, null, null, null, null, null, null));
           ClaimedJob c = q.claim("w-" + lane, List.of(type), List.of(lane), 1).get(0);
           q.complete(c.id(), c.leaseToken(), null, 100 * (i + 1) + (type.equals("stats_a") ? 0 : 7));
-          su.exec("UPDATE public.job_queue SET started_at = completed_at - make_interval(secs => ?) WHERE id = ?",
+          su.exec("UPDATE public.job_history SET started_at = completed_at - make_interval(secs => ?) WHERE id = ?",
               12.5 * (i + 1), c.id());
           if (i == 2) {
-            su.exec("UPDATE public.job_queue SET completed_at = now() - interval '1 hour',"
+            // (finished_at, the history's partition key, moves with it: the row changes partition if need be)
+            su.exec("UPDATE public.job_history SET completed_at = now() - interval '1 hour', finished_at = now() - interval '1 hour',"
                 + " started_at = now() - interval '2 hours' WHERE id = ?", c.id());
           }
         }

@@ -100,10 +100,10 @@ class BadInputIT {
       assertThatThrownBy(() -> enqueue(world, "document_extraction", big)).hasMessageContaining("at most 16384");
       assertThatThrownBy(() -> enqueue(world, "DROP TABLE x", "{}")).hasMessageContaining("p_job_type");
       assertThatThrownBy(() -> enqueue(world, "document_extraction", "[1,2]")).hasMessageContaining("must be a JSON object");
-      long jobsBefore = count(world, "SELECT count(*) FROM public.job_queue");
+      long jobsBefore = count(world, "SELECT count(*) FROM public.jobs");
 
       world.startWorkers(2);
-      int documentJobs = (int) count(world, "SELECT count(*) FROM public.job_queue WHERE job_type = 'document_extraction'");
+      int documentJobs = (int) count(world, "SELECT count(*) FROM public.jobs WHERE job_type = 'document_extraction'");
       world.awaitDrainedExcept(List.of("mystery_job"), Duration.ofMinutes(3));
       List<Boolean> alive = world.workers().stream().map(WorkerProcess::healthy).toList();
       Map<String, Integer> exits = world.stopWorkers();
@@ -111,20 +111,20 @@ class BadInputIT {
 
       assertThat(alive).as("no bad input crashed a worker").containsOnly(true);
       assertThat(exits.values()).containsOnly(0);
-      assertThat(count(world, "SELECT count(*) FROM public.job_queue")).as("nothing refused got in later").isEqualTo(jobsBefore);
+      assertThat(count(world, "SELECT count(*) FROM public.jobs")).as("nothing refused got in later").isEqualTo(jobsBefore);
       Map<UUID, String> actual = new LinkedHashMap<>();
       for (UUID id : expectedCode.keySet()) {
-        actual.put(id, str(world, "SELECT status || ':' || coalesce(error ->> 'code', '') FROM public.job_queue WHERE id = '" + id + "'"));
+        actual.put(id, str(world, "SELECT status || ':' || coalesce(error ->> 'code', '') FROM public.jobs WHERE id = '" + id + "'"));
       }
       Map<UUID, String> wanted = new LinkedHashMap<>();
       expectedCode.forEach((id, code) -> wanted.put(id, "dead_letter:" + code));
       assertThat(actual).isEqualTo(wanted);
       for (Map.Entry<UUID, String> e : hostileNames.entrySet()) {
-        assertThat(str(world, "SELECT j.status || '|' || f.filename FROM public.job_queue j JOIN public.shell_files f ON f.id = j.shell_file_id "
+        assertThat(str(world, "SELECT j.status || '|' || f.filename FROM public.jobs j JOIN public.shell_files f ON f.id = j.shell_file_id "
             + "WHERE j.id = '" + e.getKey() + "'")).isEqualTo("completed|" + e.getValue());
       }
-      assertThat(str(world, "SELECT status FROM public.job_queue WHERE id = '" + extraJob + "'")).isEqualTo("completed");
-      assertThat(str(world, "SELECT status || ':' || attempt FROM public.job_queue WHERE id = '" + unknown + "'")).isEqualTo("pending:0");
+      assertThat(str(world, "SELECT status FROM public.jobs WHERE id = '" + extraJob + "'")).isEqualTo("completed");
+      assertThat(str(world, "SELECT status || ':' || attempt FROM public.jobs WHERE id = '" + unknown + "'")).isEqualTo("pending:0");
       assertThat(r.unclaimedPending()).isEqualTo(1);
       assertThat(r.duplicates()).isZero();
       assertThat(r.lost()).isZero();

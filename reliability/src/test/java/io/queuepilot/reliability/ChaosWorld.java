@@ -416,7 +416,7 @@ public final class ChaosWorld implements AutoCloseable {
     Map<String, Long> m = new LinkedHashMap<>();
     try (Connection c = superuser.getConnection();
         Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT status, count(*) FROM public.job_queue GROUP BY status ORDER BY status")) {
+        ResultSet rs = s.executeQuery("SELECT status, count(*) FROM public.jobs GROUP BY status ORDER BY status")) {
       while (rs.next()) {
         m.put(rs.getString(1), rs.getLong(2));
       }
@@ -444,7 +444,7 @@ public final class ChaosWorld implements AutoCloseable {
   public void awaitDrainedExcept(List<String> unclaimedTypes, Duration atMost) {
     await(name + ": every claimable job settled").atMost(atMost).pollInterval(Duration.ofMillis(500)).until(() -> {
       try (Connection c = superuser.getConnection();
-          PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM public.job_queue "
+          PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM public.jobs "
               + "WHERE status NOT IN ('completed', 'dead_letter', 'cancelled') AND NOT (job_type = ANY (?))")) {
         ps.setArray(1, c.createArrayOf("text", unclaimedTypes.toArray()));
         try (ResultSet rs = ps.executeQuery()) {
@@ -460,7 +460,7 @@ public final class ChaosWorld implements AutoCloseable {
     List<UUID> ids = new ArrayList<>();
     try (Connection c = superuser.getConnection();
         PreparedStatement ps = c.prepareStatement(
-            "SELECT id FROM public.job_queue WHERE status = 'processing' AND worker_id = ?")) {
+            "SELECT id FROM public.jobs WHERE status = 'processing' AND worker_id = ?")) {
       ps.setString(1, workerId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
@@ -475,7 +475,7 @@ public final class ChaosWorld implements AutoCloseable {
 
   /** Seconds from {@code since} until the first job completed after it (null if none did). */
   public Double secondsToNextCompletion(Instant since) {
-    return scalar("SELECT EXTRACT(EPOCH FROM (min(completed_at) - ?::timestamptz))::float8 FROM public.job_queue "
+    return scalar("SELECT EXTRACT(EPOCH FROM (min(completed_at) - ?::timestamptz))::float8 FROM public.jobs "
         + "WHERE status = 'completed' AND completed_at > ?::timestamptz", since);
   }
 
@@ -487,7 +487,7 @@ public final class ChaosWorld implements AutoCloseable {
     try (Connection c = superuser.getConnection();
         PreparedStatement ps = c.prepareStatement(
             "SELECT EXTRACT(EPOCH FROM (max(coalesce(completed_at, dead_letter_at)) - ?::timestamptz))::float8 "
-                + "FROM public.job_queue WHERE id = ANY (?)")) {
+                + "FROM public.jobs WHERE id = ANY (?)")) {
       ps.setObject(1, java.sql.Timestamp.from(since));
       ps.setArray(2, c.createArrayOf("uuid", jobs.toArray()));
       try (ResultSet rs = ps.executeQuery()) {

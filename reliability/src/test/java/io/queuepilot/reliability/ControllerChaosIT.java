@@ -303,7 +303,9 @@ class ControllerChaosIT {
     Instant cut = Instant.now();
     // the queue empties meanwhile: a controller reading a failed query as "no work" would scale to 0
     try (Connection c = world.superuser().getConnection(); Statement s = c.createStatement()) {
-      s.execute("UPDATE public.job_queue SET status = 'cancelled', updated_at = now() WHERE job_type = '" + JOB_TYPE + "'");
+      // cancel_job moves each job into job_history (V081)
+      s.execute("WITH cancelled AS (SELECT public.cancel_job(j.id) FROM public.job_queue j WHERE j.job_type = '" + JOB_TYPE
+          + "' AND j.status IN ('pending', 'processing', 'dead_letter')) SELECT count(*) FROM cancelled");
     }
     await("status says the database is unreachable").atMost(Duration.ofSeconds(90)).until(() -> {
       Map<String, Object> c = condition("failover", "DatabaseReachable");

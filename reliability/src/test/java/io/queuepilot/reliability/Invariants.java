@@ -82,29 +82,29 @@ public final class Invariants {
       c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
       String[] unclaimed = unclaimedJobTypes.toArray(String[]::new);
 
-      long jobs = count(c, "SELECT count(*) FROM public.job_queue WHERE NOT (job_type = ANY (?))", unclaimed);
-      long completed = count(c, "SELECT count(*) FROM public.job_queue WHERE status = 'completed' AND NOT (job_type = ANY (?))", unclaimed);
-      long dead = count(c, "SELECT count(*) FROM public.job_queue WHERE status = 'dead_letter' AND NOT (job_type = ANY (?))", unclaimed);
+      long jobs = count(c, "SELECT count(*) FROM public.jobs WHERE NOT (job_type = ANY (?))", unclaimed);
+      long completed = count(c, "SELECT count(*) FROM public.jobs WHERE status = 'completed' AND NOT (job_type = ANY (?))", unclaimed);
+      long dead = count(c, "SELECT count(*) FROM public.jobs WHERE status = 'dead_letter' AND NOT (job_type = ANY (?))", unclaimed);
 
       // 1. terminal states, reasons
       List<String> open = list(c, "SELECT id || ' ' || status || ' attempt ' || attempt || ' worker ' || coalesce(worker_id, '-') "
-          + "FROM public.job_queue WHERE status NOT IN ('completed', 'dead_letter') AND NOT (job_type = ANY (?))", unclaimed);
+          + "FROM public.jobs WHERE status NOT IN ('completed', 'dead_letter') AND NOT (job_type = ANY (?))", unclaimed);
       if (!open.isEmpty()) {
         v.add(open.size() + " job(s) not completed or dead-lettered: " + head(open));
       }
-      List<String> noReason = list(c, "SELECT id::text FROM public.job_queue WHERE status = 'dead_letter' AND ("
+      List<String> noReason = list(c, "SELECT id::text FROM public.jobs WHERE status = 'dead_letter' AND ("
           + "error IS NULL OR coalesce(error ->> 'code', error ->> 'reason', error ->> 'message') IS NULL) AND NOT (job_type = ANY (?))", unclaimed);
       if (!noReason.isEmpty()) {
         v.add(noReason.size() + " dead-lettered job(s) without a reason: " + head(noReason));
       }
-      List<String> fileNotFailed = list(c, "SELECT j.id::text FROM public.job_queue j JOIN public.shell_files f ON f.id = j.shell_file_id "
+      List<String> fileNotFailed = list(c, "SELECT j.id::text FROM public.jobs j JOIN public.shell_files f ON f.id = j.shell_file_id "
           + "WHERE j.status = 'dead_letter' AND (f.status <> 'failed' OR f.processing_error IS NULL) AND NOT (j.job_type = ANY (?))", unclaimed);
       if (!fileNotFailed.isEmpty()) {
         v.add(fileNotFailed.size() + " dead-lettered job(s) whose shell file is not 'failed' with the error: " + head(fileNotFailed));
       }
       Map<String, Long> reasons = new TreeMap<>();
       try (PreparedStatement ps = c.prepareStatement(
-          "SELECT coalesce(error ->> 'code', error ->> 'reason', 'unknown') AS r, count(*) FROM public.job_queue "
+          "SELECT coalesce(error ->> 'code', error ->> 'reason', 'unknown') AS r, count(*) FROM public.jobs "
               + "WHERE status = 'dead_letter' AND NOT (job_type = ANY (?)) GROUP BY 1 ORDER BY 1")) {
         ps.setArray(1, c.createArrayOf("text", unclaimed));
         try (ResultSet rs = ps.executeQuery()) {
@@ -115,9 +115,9 @@ public final class Invariants {
       }
 
       // lost: registered uploads without a job, completed jobs without their output
-      List<String> noJob = list(c, "SELECT f.id::text FROM public.shell_files f LEFT JOIN public.job_queue j ON j.id = f.processing_job_id "
+      List<String> noJob = list(c, "SELECT f.id::text FROM public.shell_files f LEFT JOIN public.jobs j ON j.id = f.processing_job_id "
           + "WHERE j.id IS NULL AND ?::text[] IS NOT NULL", unclaimed);
-      List<String> noOutput = list(c, "SELECT j.id::text FROM public.job_queue j "
+      List<String> noOutput = list(c, "SELECT j.id::text FROM public.jobs j "
           + "LEFT JOIN public.document_texts d ON d.shell_file_id = j.shell_file_id AND d.job_id = j.id "
           + "LEFT JOIN public.shell_files f ON f.id = j.shell_file_id "
           + "WHERE j.status = 'completed' AND j.job_type = 'document_extraction' AND (d.id IS NULL OR f.status <> 'completed' "
@@ -155,7 +155,7 @@ public final class Invariants {
       long lateWrites = 0;
       try (PreparedStatement ps = c.prepareStatement(
           "SELECT j.id, j.status, j.worker_id, a.db_user, a.occurred_at <= j.completed_at AS in_lease "
-              + "FROM public.audit_log a JOIN public.job_queue j ON j.id = a.job_id "
+              + "FROM public.audit_log a JOIN public.jobs j ON j.id = a.job_id "
               + "WHERE a.table_name = 'document_texts' AND a.operation = 'INSERT'");
           ResultSet rs = ps.executeQuery()) {
         List<String> bad = new ArrayList<>();
@@ -189,12 +189,12 @@ public final class Invariants {
       String timeout = heartbeatTimeout.toSeconds() + " seconds";
       try (PreparedStatement ps = c.prepareStatement(
           "SELECT s.ready, s.scheduled, s.processing, s.stale, s.dead_letter, s.completed_recently, "
-              + "(SELECT count(*) FROM public.job_queue WHERE status = 'pending' AND scheduled_at <= now()), "
-              + "(SELECT count(*) FROM public.job_queue WHERE status = 'pending' AND scheduled_at > now()), "
-              + "(SELECT count(*) FROM public.job_queue WHERE status = 'processing'), "
-              + "(SELECT count(*) FROM public.job_queue WHERE status = 'processing' AND heartbeat_at < now() - ?::interval), "
-              + "(SELECT count(*) FROM public.job_queue WHERE status = 'dead_letter'), "
-              + "(SELECT count(*) FROM public.job_queue WHERE status = 'completed' AND completed_at >= now() - interval '5 minutes') "
+              + "(SELECT count(*) FROM public.jobs WHERE status = 'pending' AND scheduled_at <= now()), "
+              + "(SELECT count(*) FROM public.jobs WHERE status = 'pending' AND scheduled_at > now()), "
+              + "(SELECT count(*) FROM public.jobs WHERE status = 'processing'), "
+              + "(SELECT count(*) FROM public.jobs WHERE status = 'processing' AND heartbeat_at < now() - ?::interval), "
+              + "(SELECT count(*) FROM public.jobs WHERE status = 'dead_letter'), "
+              + "(SELECT count(*) FROM public.jobs WHERE status = 'completed' AND completed_at >= now() - interval '5 minutes') "
               + "FROM public.queue_stats(NULL, NULL, ?::interval) s")) {
         ps.setString(1, timeout);
         ps.setString(2, timeout);
@@ -214,9 +214,9 @@ public final class Invariants {
       // unclaimed types stay pending and untouched (never claimed, never lost)
       long unclaimedPending = 0;
       if (unclaimed.length > 0) {
-        long touched = count(c, "SELECT count(*) FROM public.job_queue WHERE job_type = ANY (?) AND (status <> 'pending' OR attempt <> 0)",
+        long touched = count(c, "SELECT count(*) FROM public.jobs WHERE job_type = ANY (?) AND (status <> 'pending' OR attempt <> 0)",
             unclaimed);
-        unclaimedPending = count(c, "SELECT count(*) FROM public.job_queue WHERE job_type = ANY (?) AND status = 'pending'", unclaimed);
+        unclaimedPending = count(c, "SELECT count(*) FROM public.jobs WHERE job_type = ANY (?) AND status = 'pending'", unclaimed);
         if (touched > 0) {
           v.add(touched + " job(s) of types no worker handles were claimed or changed");
         }

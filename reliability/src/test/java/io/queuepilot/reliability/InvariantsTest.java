@@ -119,7 +119,7 @@ class InvariantsTest {
 
     // a second write-back of the same shell file (as a late writer would leave it)
     exec("SELECT public.log_audit_event('document_texts', gen_random_uuid()::text, 'INSERT', NULL, "
-        + "jsonb_build_object('shell_file_id', (SELECT shell_file_id FROM public.job_queue WHERE id = '" + job + "')), "
+        + "jsonb_build_object('shell_file_id', (SELECT shell_file_id FROM public.jobs WHERE id = '" + job + "')), "
         + "'write_back_extraction', '" + job + "')");
     Invariants.Result twice = check(logins, List.of(temp));
     assertThat(twice.duplicates()).isEqualTo(1);

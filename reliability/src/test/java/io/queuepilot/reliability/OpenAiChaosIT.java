@@ -134,7 +134,7 @@ class OpenAiChaosIT {
   private static int maxAttempt(ChaosWorld world) {
     try (Connection c = world.superuser().getConnection();
         Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT max(attempt) FROM public.job_queue")) {
+        ResultSet rs = s.executeQuery("SELECT max(attempt) FROM public.jobs")) {
       rs.next();
       return rs.getInt(1);
     } catch (SQLException e) {

@@ -142,7 +142,7 @@ class ProcessChaosIT {
 
   private static boolean stillOpen(ChaosWorld world, UUID id) {
     try (var c = world.superuser().getConnection();
-        var ps = c.prepareStatement("SELECT status FROM public.job_queue WHERE id = ?")) {
+        var ps = c.prepareStatement("SELECT status FROM public.jobs WHERE id = ?")) {
       ps.setObject(1, id);
       try (var rs = ps.executeQuery()) {
         rs.next();

@@ -82,7 +82,7 @@ class OperatorCommandsTest {
 
   private static String status(UUID id) throws SQLException {
     try (Connection c = pg.superuser().getConnection();
-        PreparedStatement ps = c.prepareStatement("SELECT status FROM public.job_queue WHERE id = ?")) {
+        PreparedStatement ps = c.prepareStatement("SELECT status FROM public.jobs WHERE id = ?")) {
       ps.setObject(1, id);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
@@ -190,7 +190,7 @@ class OperatorCommandsTest {
     assertThat(result.get("to").asText()).isEqualTo("pending");
     try (Connection c = pg.superuser().getConnection();
         PreparedStatement ps = c.prepareStatement(
-            "SELECT scheduled_at > now() + interval '9 minutes' FROM public.job_queue WHERE id = ?")) {
+            "SELECT scheduled_at > now() + interval '9 minutes' FROM public.jobs WHERE id = ?")) {
       ps.setObject(1, dead);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
@@ -351,7 +351,7 @@ class OperatorCommandsTest {
   private static String rowsOf(String type) throws SQLException {
     try (Connection c = pg.superuser().getConnection();
         PreparedStatement ps = c.prepareStatement(
-            "SELECT string_agg(row_to_json(j)::text, E'\\n' ORDER BY id) FROM public.job_queue j WHERE job_type = ?")) {
+            "SELECT string_agg(row_to_json(j)::text, E'\\n' ORDER BY id) FROM public.jobs j WHERE job_type = ?")) {
       ps.setString(1, type);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();

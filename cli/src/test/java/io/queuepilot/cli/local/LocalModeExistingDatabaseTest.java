@@ -41,7 +41,7 @@ class LocalModeExistingDatabaseTest {
   private static final String JOB_SNAPSHOT =
       """
       SELECT id, job_type, job_lane, status, attempt, lease_token, worker_id, heartbeat_at, error, updated_at
-        FROM public.job_queue ORDER BY id
+        FROM public.jobs ORDER BY id
       """;
   private static final String FILE_SNAPSHOT =
       "SELECT id, patient_id, status, processing_error, processing_job_id, updated_at FROM public.shell_files ORDER BY id";
@@ -51,7 +51,7 @@ class LocalModeExistingDatabaseTest {
 
   @BeforeEach
   void anotherApplicationsJobs() throws SQLException {
-    if (count("SELECT count(*) FROM public.job_queue") == 0) {
+    if (count("SELECT count(*) FROM public.jobs") == 0) {
       UUID user = UUID.randomUUID();
       pg.createAuthUsers(user); // on Supabase, user_profiles.account_owner_id references auth.users
       UUID patient;
@@ -78,7 +78,7 @@ class LocalModeExistingDatabaseTest {
         exec(c, "UPDATE public.job_queue SET heartbeat_at = now() - interval '1 hour' WHERE idempotency_key = 'held'");
       }
     }
-    assertThat(count("SELECT count(*) FROM public.job_queue WHERE status = 'pending'")).isEqualTo(30);
+    assertThat(count("SELECT count(*) FROM public.jobs WHERE status = 'pending'")).isEqualTo(30);
     assertThat(count("SELECT count(*) FROM public.shell_files")).isEqualTo(25);
     jobsBefore = rows(JOB_SNAPSHOT);
     filesBefore = rows(FILE_SNAPSHOT);
@@ -124,7 +124,7 @@ class LocalModeExistingDatabaseTest {
         .start();
     try {
       await().atMost(Duration.ofSeconds(60)).until(() -> count(
-          "SELECT count(*) FROM public.job_queue WHERE job_lane LIKE 'queuepilot\\_local\\_%' AND status = 'processing'")
+          "SELECT count(*) FROM public.jobs WHERE job_lane LIKE 'queuepilot\\_local\\_%' AND status = 'processing'")
           > 0);
       p.destroy(); // SIGTERM: the JVM runs its shutdown hooks, as on Ctrl-C (SIGINT)
       assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();

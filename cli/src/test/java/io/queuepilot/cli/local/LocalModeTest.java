@@ -52,18 +52,18 @@ class LocalModeTest {
     // every upload became a shell file and a job, and every job reached an end state
     assertThat(s.documents()).isEqualTo(samples * copies).isEqualTo(count(
         "SELECT count(*) FROM public.shell_files WHERE patient_id = ?", patient));
-    assertThat(count("SELECT count(*) FROM public.job_queue WHERE patient_id = ? AND status IN ('pending', 'processing')",
+    assertThat(count("SELECT count(*) FROM public.jobs WHERE patient_id = ? AND status IN ('pending', 'processing')",
         patient)).isZero();
     assertThat(s.completed() + s.deadLettered()).isEqualTo(samples * copies);
 
     // the summary's figures are the database's
     assertThat(s.completed())
         .isEqualTo(count("SELECT count(*) FROM public.shell_files WHERE patient_id = ? AND status = 'completed'", patient))
-        .isEqualTo(count("SELECT count(*) FROM public.job_queue WHERE patient_id = ? AND status = 'completed'", patient))
+        .isEqualTo(count("SELECT count(*) FROM public.jobs WHERE patient_id = ? AND status = 'completed'", patient))
         .isEqualTo(count("SELECT count(*) FROM public.document_texts WHERE patient_id = ?", patient))
         .isEqualTo(4L * copies); // PDFs and text files: the local processor reads them
     assertThat(s.deadLettered())
-        .isEqualTo(count("SELECT count(*) FROM public.job_queue WHERE patient_id = ? AND status = 'dead_letter'", patient))
+        .isEqualTo(count("SELECT count(*) FROM public.jobs WHERE patient_id = ? AND status = 'dead_letter'", patient))
         .isEqualTo(count("SELECT count(*) FROM public.shell_files WHERE patient_id = ? AND status = 'failed'", patient))
         .isEqualTo(copies); // the scans: no text layer, the local processor refuses images
     assertThat(s.deadLetterReasons()).containsOnlyKeys("unsupported_by_processor");

@@ -11,6 +11,7 @@ import io.queuepilot.controller.crd.QueueScalerSpec;
 import io.queuepilot.controller.crd.ScaleTargetRef;
 import io.queuepilot.queue.JobQueue;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
@@ -91,8 +92,12 @@ public final class Fixtures {
   /** Marks every pending job of {@code jobType} completed (the queue drained). */
   public static int drain(DataSource superuser, String jobType) throws SQLException {
     try (Connection c = superuser.getConnection(); Statement s = c.createStatement()) {
-      return s.executeUpdate("UPDATE public.job_queue SET status = 'cancelled', updated_at = now() "
-          + "WHERE job_type = '" + jobType + "' AND status IN ('pending', 'processing')");
+      // cancel_job moves each job into job_history (finished jobs leave the live table since V081)
+      try (ResultSet rs = s.executeQuery("WITH cancelled AS (SELECT public.cancel_job(j.id) FROM public.job_queue j "
+          + "WHERE j.job_type = '" + jobType + "' AND j.status IN ('pending', 'processing')) SELECT count(*) FROM cancelled")) {
+        rs.next();
+        return rs.getInt(1);
+      }
     }
   }
 }

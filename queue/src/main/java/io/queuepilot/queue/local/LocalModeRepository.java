@@ -55,7 +55,7 @@ public final class LocalModeRepository {
              count(*) FILTER (WHERE j.status = 'dead_letter')                        AS dead_letter,
              count(*) FILTER (WHERE j.status = 'cancelled')                          AS cancelled,
              (SELECT count(*) FROM public.clinical_events e WHERE e.patient_id = ?)  AS events
-        FROM public.job_queue j
+        FROM public.jobs j
        WHERE j.patient_id = ? AND j.job_type = 'document_extraction'
       """;
 

@@ -14,7 +14,7 @@ import java.util.UUID;
 import javax.sql.DataSource;
 
 /**
- * The operator's read-only view of {@code job_queue} (the CLI's {@code jobs list}, {@code jobs show},
+ * The operator's read-only view of every job ({@code public.jobs}: live job_queue + finished job_history) (the CLI's {@code jobs list}, {@code jobs show},
  * {@code dlq list}), run as the service role or the owner. Every change goes through the SQL
  * functions ({@link io.queuepilot.queue.JobQueue}), never through here. Failures are
  * {@link JobQueueException}s naming what was being read.
@@ -26,7 +26,7 @@ public final class JobRepository {
       SELECT id, job_type, job_lane, status, priority, attempt, max_attempts,
              created_at, updated_at, scheduled_at, worker_id,
              error ->> 'code' AS error_code, error ->> 'message' AS error_message
-        FROM public.job_queue
+        FROM public.jobs
        WHERE (?::text IS NULL OR status = ?::text)
          AND (?::text IS NULL OR job_type = ?::text)
          AND (?::text IS NULL OR job_lane = ?::text)
@@ -38,19 +38,19 @@ public final class JobRepository {
   private static final String SHOW =
       """
       SELECT row_to_json(j)::text AS job
-        FROM public.job_queue j
+        FROM public.jobs j
        WHERE j.id = ?
       """;
 
   private static final String STATUS =
       """
-      SELECT status FROM public.job_queue WHERE id = ?
+      SELECT status FROM public.jobs WHERE id = ?
       """;
 
   private static final String COUNT_BY_STATUS =
       """
       SELECT status, count(*) AS n
-        FROM public.job_queue
+        FROM public.jobs
        WHERE (?::text IS NULL OR job_type = ?::text)
        GROUP BY status
       """;

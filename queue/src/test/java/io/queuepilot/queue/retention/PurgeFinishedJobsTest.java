@@ -9,6 +9,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
@@ -17,8 +19,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * purge_finished_jobs (sql/V040__retention.sql) on a real PostgreSQL: jobs reach their states
- * through the queue functions, then their timestamps are moved into the past.
+ * purge_finished_jobs (sql/V040, rewritten in V081) on a real PostgreSQL: jobs reach their
+ * states through the queue functions, then their timestamps are moved into the past. Finished
+ * jobs are in job_history's day partitions, which the purge drops whole; rows of a day without a
+ * partition (the default partition) and dead letters go row by row, in batches.
  */
 class PurgeFinishedJobsTest {
 
@@ -34,6 +38,9 @@ class PurgeFinishedJobsTest {
     try (Connection c = pg.superuser().getConnection();
         Statement s = c.createStatement()) {
       s.execute("DELETE FROM public.job_queue");
+      s.execute("DELETE FROM public.job_history");
+      // day partitions for the last 45 days (the migration created the last week's)
+      s.execute("SELECT public.job_history_ensure_partitions(((now() AT TIME ZONE 'UTC')::date - 45), 46)");
     }
   }
 
@@ -69,9 +76,25 @@ class PurgeFinishedJobsTest {
   }
 
   @Test
-  void deletesAtMostOneBatchPerCallAndDrainsWhenRepeated() throws SQLException {
+  void dropsWholeDayPartitionsWhateverTheBatch() throws SQLException {
     for (int i = 0; i < 5; i++) {
       job("completed", "10 days");
+    }
+    UUID young = job("completed", "2 days");
+    String day = partitionOf(young);
+    assertThat(purge(controller, "7 days", 2, null)).as("the whole day at once").isEqualTo(5);
+    assertThat(count("status = 'completed'")).isEqualTo(1);
+    assertThat(partitionOf(young)).isEqualTo(day);
+    String gone = dayName("10 days");
+    assertThat(partitions()).as("the 10-day-old partition is gone, the younger ones stay")
+        .doesNotContain(gone).contains(day);
+  }
+
+  @Test
+  void deletesAtMostOneBatchPerCallFromTheDefaultPartitionAndDrainsWhenRepeated() throws SQLException {
+    // 100 days ago has no day partition: those rows sit in the default partition
+    for (int i = 0; i < 5; i++) {
+      assertThat(partitionOf(job("completed", "100 days"))).isEqualTo("job_history_default");
     }
     assertThat(purge(controller, "7 days", 2, null)).isEqualTo(2);
     assertThat(count("status = 'completed'")).isEqualTo(3);
@@ -82,24 +105,32 @@ class PurgeFinishedJobsTest {
   }
 
   @Test
-  void skipsRowsSomeoneHoldsInsteadOfWaiting() throws SQLException {
+  void leavesDaysSomeoneHoldsForTheNextCallInsteadOfWaiting() throws SQLException {
     UUID held = job("completed", "10 days");
-    UUID free = job("completed", "10 days");
+    UUID free = job("completed", "20 days");
+    UUID defaultRow = job("completed", "100 days");
     try (Connection holder = pg.superuser().getConnection()) {
       holder.setAutoCommit(false);
-      try (PreparedStatement lock = holder.prepareStatement("SELECT 1 FROM public.job_queue WHERE id = ? FOR UPDATE")) {
+      try (PreparedStatement lock = holder.prepareStatement("SELECT 1 FROM public.job_history WHERE id = ? FOR UPDATE")) {
         lock.setObject(1, held);
         lock.executeQuery().close();
       }
       try (Connection c = controller.getConnection();
           Statement s = c.createStatement()) {
-        // Were the purge to wait for the held row, this would fail instead of hanging.
+        // A partition is dropped under an exclusive lock of job_history: with a session in it the
+        // purge gives up on the days after 200 ms (never near this 2 s limit) and deletes only
+        // what it can row by row.
         s.execute("SET lock_timeout = '2s'");
         assertThat(purge(c, "7 days", 100, null)).isEqualTo(1);
       }
       holder.rollback();
     }
     assertThat(exists(held)).isTrue();
+    assertThat(exists(free)).isTrue();
+    assertThat(exists(defaultRow)).isFalse();
+    // the next call, with nobody in the way, drops both days
+    assertThat(purge(controller, "7 days", 100, null)).isEqualTo(2);
+    assertThat(exists(held)).isFalse();
     assertThat(exists(free)).isFalse();
   }
 
@@ -221,7 +252,15 @@ class PurgeFinishedJobsTest {
                  completed_at = completed_at - interval '%1$s', dead_letter_at = dead_letter_at - interval '%1$s'
            WHERE id = '%2$s'
           """.formatted(age, id));
-      try (ResultSet rs = s.executeQuery("SELECT status FROM public.job_queue WHERE id = '" + id + "'")) {
+      // finished jobs are in job_history; moving finished_at back moves the row to that day's partition
+      s.execute(
+          """
+          UPDATE public.job_history
+             SET created_at = created_at - interval '%1$s', updated_at = updated_at - interval '%1$s',
+                 completed_at = completed_at - interval '%1$s', finished_at = finished_at - interval '%1$s'
+           WHERE id = '%2$s'
+          """.formatted(age, id));
+      try (ResultSet rs = s.executeQuery("SELECT status FROM public.jobs WHERE id = '" + id + "'")) {
         rs.next();
         assertThat(rs.getString(1)).isEqualTo(status);
       }
@@ -236,9 +275,44 @@ class PurgeFinishedJobsTest {
   private static long count(String where) throws SQLException {
     try (Connection c = pg.superuser().getConnection();
         Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT count(*) FROM public.job_queue WHERE " + where)) {
+        ResultSet rs = s.executeQuery("SELECT count(*) FROM public.jobs WHERE " + where)) {
       rs.next();
       return rs.getLong(1);
+    }
+  }
+
+  /** The partition a finished job is stored in. */
+  private static String partitionOf(UUID id) throws SQLException {
+    try (Connection c = pg.superuser().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT tableoid::regclass::text FROM public.job_history WHERE id = '" + id + "'")) {
+      assertThat(rs.next()).as("job %s is in job_history", id).isTrue();
+      return rs.getString(1).replace("queuepilot_history.", "");
+    }
+  }
+
+  private static List<String> partitions() throws SQLException {
+    List<String> out = new ArrayList<>();
+    try (Connection c = pg.superuser().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                + " WHERE i.inhparent = 'public.job_history'::regclass ORDER BY 1")) {
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+    }
+    return out;
+  }
+
+  /** The name of the day partition for now() - age (UTC). */
+  private static String dayName(String age) throws SQLException {
+    try (Connection c = pg.superuser().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT 'job_history_p' || to_char(((now() - interval '" + age
+            + "') AT TIME ZONE 'UTC')::date, 'YYYYMMDD')")) {
+      rs.next();
+      return rs.getString(1);
     }
   }
 

@@ -80,6 +80,11 @@ class AccessMatrixTest {
       job_queue                         insert  denied denied denied denied denied denied denied  denied  denied   denied denied
       job_queue                         update  denied denied denied denied denied denied denied  denied  denied   denied denied
       job_queue                         delete  denied denied denied denied denied denied denied  denied  denied   denied denied
+      job_history                       select  denied denied denied denied denied denied denied  denied  denied   denied rows
+      job_history                       insert  denied denied denied denied denied denied denied  denied  denied   denied denied
+      job_history                       update  denied denied denied denied denied denied denied  denied  denied   denied denied
+      job_history                       delete  denied denied denied denied denied denied denied  denied  denied   denied denied
+      jobs                              select  denied denied denied denied denied denied denied  denied  denied   denied rows
       audit_log                         select  denied denied denied denied denied denied denied  denied  denied   denied rows
       audit_log                         insert  denied denied denied denied denied denied denied  denied  denied   denied denied
       audit_log                         update  denied denied denied denied denied denied denied  denied  denied   denied denied
@@ -141,6 +146,8 @@ class AccessMatrixTest {
       fail_jobs                         call    denied denied denied denied denied denied denied  denied  denied   denied ok
       release_jobs                      call    denied denied denied denied denied denied denied  denied  denied   denied ok
       job_queue_check_batch             call    denied denied denied denied denied denied denied  denied  denied   denied denied
+      job_history_ensure_partitions     call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      job_queue_move_finished           call    denied denied denied denied denied denied denied  denied  denied   denied ok
       queue_stats                       call    denied denied denied denied denied denied denied  denied  denied   denied ok
       purge_finished_jobs               call    denied denied denied denied denied denied denied  denied  denied   denied ok
       log_audit_event                   call    denied denied denied denied denied denied denied  denied  denied   denied ok
@@ -425,6 +432,18 @@ class AccessMatrixTest {
     m.put("job_queue update", (a, c) -> write(c,
         "UPDATE public.job_queue SET priority = priority WHERE patient_id = ?", p));
     m.put("job_queue delete", (a, c) -> write(c, "DELETE FROM public.job_queue WHERE patient_id = ?", p));
+    // job_history (finished jobs, V081) and the view over both tables
+    // (the view is not updatable: only its read is a cell)
+    m.put("jobs select", (a, c) -> rows(c, "SELECT count(*) FROM public.jobs WHERE patient_id = ?", p));
+    for (String t : List.of("job_history")) {
+      m.put(t + " select", (a, c) -> rows(c, "SELECT count(*) FROM public." + t + " WHERE patient_id = ?", p));
+      m.put(t + " insert", (a, c) -> write(c, "INSERT INTO public." + t + " (id, job_type, job_lane, payload, status,"
+          + " priority, scheduled_at, created_at, updated_at, attempt, max_attempts, error_history, idempotency_key,"
+          + " correlation_id, finished_at) VALUES (gen_random_uuid(), 'forged', 'default', '{}', 'completed', 5, now(),"
+          + " now(), now(), 1, 5, '[]', 'forged', gen_random_uuid(), now())"));
+      m.put(t + " update", (a, c) -> write(c, "UPDATE public." + t + " SET priority = priority WHERE patient_id = ?", p));
+      m.put(t + " delete", (a, c) -> write(c, "DELETE FROM public." + t + " WHERE patient_id = ?", p));
+    }
     // audit_log
     m.put("audit_log select", (a, c) -> rows(c, "SELECT count(*) FROM public.audit_log WHERE patient_id = ?", p));
     m.put("audit_log insert", (a, c) -> write(c,
@@ -530,6 +549,9 @@ class AccessMatrixTest {
         pendingProbeJob, UUID.randomUUID()));
     m.put("release_jobs call", (a, c) -> call(c,
         "SELECT * FROM public.release_jobs(ARRAY[?]::uuid[], ARRAY[?]::uuid[])", pendingProbeJob, UUID.randomUUID()));
+    // the history's maintenance (V081): partitions ahead, the upgrade's move of finished rows
+    m.put("job_history_ensure_partitions call", (a, c) -> call(c, "SELECT public.job_history_ensure_partitions()"));
+    m.put("job_queue_move_finished call", (a, c) -> call(c, "SELECT public.job_queue_move_finished(1)"));
     m.put("job_queue_check_batch call", (a, c) -> call(c,
         "SELECT public.job_queue_check_batch('matrix', ARRAY[]::uuid[], ARRAY[]::uuid[])"));
     m.put("queue_stats call", (a, c) -> call(c, "SELECT * FROM public.queue_stats()"));

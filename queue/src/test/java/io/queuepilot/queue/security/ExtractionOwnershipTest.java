@@ -108,7 +108,7 @@ class ExtractionOwnershipTest {
   void aWorkerCannotEnqueueAJobNamingAPatientOrAFile() throws SQLException {
     SecurityWorld.Registration file = completedFile("own-enqueue");
     String before = fileState(file.shellFileId());
-    long jobs = world.count("SELECT count(*) FROM public.job_queue");
+    long jobs = world.count("SELECT count(*) FROM public.jobs");
     String[] attempts = {
       "SELECT public.enqueue_job('document_extraction', '{}'::jsonb, 'attack-1', 'ai', p_patient_id => ?, p_shell_file_id => ?)",
       "SELECT public.enqueue_job('document_extraction', '{}'::jsonb, 'attack-2', 'ai', p_shell_file_id => ?)",
@@ -131,7 +131,7 @@ class ExtractionOwnershipTest {
           .hasMessageContaining("role ownership_attacker may not attach a job to a patient or shell file")
           .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("42501");
     }
-    assertThat(world.count("SELECT count(*) FROM public.job_queue")).isEqualTo(jobs);
+    assertThat(world.count("SELECT count(*) FROM public.jobs")).isEqualTo(jobs);
     assertThat(fileState(file.shellFileId())).isEqualTo(before);
     // Follow-up work without patient references still works for the worker.
     try (Connection c = attacker.getConnection();
@@ -176,7 +176,7 @@ class ExtractionOwnershipTest {
         PreparedStatement ps = c.prepareStatement("SELECT * FROM public.requeue_stale_jobs('1 minute')")) {
       ps.executeQuery().close();
     }
-    assertThat(world.text("SELECT status FROM public.job_queue WHERE id = ?", swept)).isEqualTo("dead_letter");
+    assertThat(world.text("SELECT status FROM public.jobs WHERE id = ?", swept)).isEqualTo("dead_letter");
     assertThat(fileState(file.shellFileId())).as("requeue_stale_jobs on a foreign job").isEqualTo(before);
 
     UUID operatorKilled = foreignJobNaming(file, "document_extraction", "foreign-operator");

@@ -104,6 +104,8 @@ class OwnershipAndAuditUpgradeTest {
 
   /** Rows of every patient table and every job, in a stable text form. */
   private static String snapshot(DataSource db) throws SQLException {
+    // every job, wherever the schema keeps it (live and finished jobs are two tables since V081)
+    String jobs = SecurityWorld.text(db, "SELECT to_regclass('public.jobs')::text") == null ? "public.job_queue" : "public.jobs";
     return SecurityWorld.text(db, """
         SELECT concat_ws(E'\\n',
           (SELECT string_agg(concat_ws(',', id, account_owner_id, display_name, archived), ';' ORDER BY id) FROM public.user_profiles),
@@ -112,8 +114,8 @@ class OwnershipAndAuditUpgradeTest {
                              ';' ORDER BY id) FROM public.shell_files),
           (SELECT string_agg(concat_ws(',', id, shell_file_id, job_id, text), ';' ORDER BY id) FROM public.document_texts),
           (SELECT string_agg(concat_ws(',', id, shell_file_id, job_id, name), ';' ORDER BY id) FROM public.clinical_events),
-          (SELECT string_agg(concat_ws(',', id, status, lease_token, idempotency_key, payload), ';' ORDER BY id) FROM public.job_queue),
-          (SELECT count(*) FROM public.audit_log WHERE operation <> 'BASELINE'))""");
+          (SELECT string_agg(concat_ws(',', id, status, lease_token, idempotency_key, payload), ';' ORDER BY id) FROM %s),
+          (SELECT count(*) FROM public.audit_log WHERE operation <> 'BASELINE'))""".formatted(jobs));
   }
 
   /** register_shell_file as the service role (the upload API's identity); returns {file, job}. */

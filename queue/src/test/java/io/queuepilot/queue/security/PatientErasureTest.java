@@ -181,12 +181,12 @@ class PatientErasureTest {
         patient)).isEqualTo(1);
 
     // The in-flight job was cancelled: its worker's write-back is refused, nothing comes back.
-    assertThat(world.text("SELECT status FROM public.job_queue WHERE id = ?", inFlight.jobId())).isEqualTo("cancelled");
+    assertThat(world.text("SELECT status FROM public.jobs WHERE id = ?", inFlight.jobId())).isEqualTo("cancelled");
     assertThat(SecurityWorld.writeBack(worker, held, "{\"text\": \"late\", \"processor\": \"x\"}", "[]", 1)).isFalse();
 
     // The other patient is untouched; the audit trail is still append-only and intact.
     assertThat(whereFound(KEPT)).contains("public.user_profiles.display_name", "public.shell_files.filename",
-        "public.document_texts.text", "public.clinical_events.name", "public.job_queue.payload", "public.audit_log.new_values");
+        "public.document_texts.text", "public.clinical_events.name", "public.job_history.payload", "public.audit_log.new_values");
     assertThatThrownBy(() -> world.execute("UPDATE public.audit_log SET new_values = NULL WHERE patient_id = ?",
         world.strangersPatient)).hasMessageContaining("audit_log is append-only");
     assertThat(world.count("SELECT count(*) FROM public.audit_integrity_problems()")).isZero();

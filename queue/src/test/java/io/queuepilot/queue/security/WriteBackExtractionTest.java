@@ -77,7 +77,7 @@ class WriteBackExtractionTest {
   }
 
   private String jobStatus(UUID job) throws SQLException {
-    return world.text("SELECT status FROM public.job_queue WHERE id = ?", job);
+    return world.text("SELECT status FROM public.jobs WHERE id = ?", job);
   }
 
   private String fileStatus(UUID file) throws SQLException {
@@ -116,7 +116,7 @@ class WriteBackExtractionTest {
     assertThat(clinicalAudits(r.jobId(), "INSERT")).isEqualTo(4);
     assertThat(fileStatus(r.shellFileId())).isEqualTo("completed");
     assertThat(jobStatus(r.jobId())).isEqualTo("completed");
-    assertThat(world.count("SELECT tokens_used FROM public.job_queue WHERE id = ?", r.jobId())).isEqualTo(321);
+    assertThat(world.count("SELECT tokens_used FROM public.jobs WHERE id = ?", r.jobId())).isEqualTo(321);
   }
 
   @Test

@@ -142,6 +142,6 @@ public final class Pipeline {
 
   /** The job's status. */
   public String status(UUID jobId) throws SQLException {
-    return text("SELECT status FROM public.job_queue WHERE id = ?", jobId);
+    return text("SELECT status FROM public.jobs WHERE id = ?", jobId);
   }
 }

@@ -99,22 +99,22 @@ class WorkerBadInputIT {
 
     app = world.start(world.supabase(world.openAi(world.env("bad-inputs"), openai), storage));
     await().atMost(Duration.ofMinutes(1))
-        .until(() -> world.scalar("SELECT count(*) FROM public.job_queue WHERE status = 'dead_letter'") == expected.size());
+        .until(() -> world.scalar("SELECT count(*) FROM public.jobs WHERE status = 'dead_letter'") == expected.size());
 
     for (Map.Entry<UUID, String> e : expected.entrySet()) {
       UUID job = e.getKey();
-      JsonNode error = JSON.readTree(world.text("SELECT error::text FROM public.job_queue WHERE id = ?", job));
+      JsonNode error = JSON.readTree(world.text("SELECT error::text FROM public.jobs WHERE id = ?", job));
       assertThat(error.get("class").asText()).as(e.getValue()).isEqualTo("permanent");
       assertThat(error.get("code").asText()).as(job.toString()).isEqualTo(e.getValue());
       assertThat(error.get("message").asText()).isNotBlank();
-      assertThat(world.scalar("SELECT attempt FROM public.job_queue WHERE id = ?", job)).as(e.getValue()).isEqualTo(1);
+      assertThat(world.scalar("SELECT attempt FROM public.jobs WHERE id = ?", job)).as(e.getValue()).isEqualTo(1);
     }
-    assertThat(JSON.readTree(world.text("SELECT error::text FROM public.job_queue WHERE id = ?", ghostJob))
+    assertThat(JSON.readTree(world.text("SELECT error::text FROM public.jobs WHERE id = ?", ghostJob))
         .get("message").asText()).contains("does not exist");
     // the shell files say what went wrong; nothing clinical was written for any of them
     assertThat(world.scalar("SELECT count(*) FROM public.shell_files WHERE status = 'failed'")).isEqualTo(expected.size() - 1);
     assertThat(world.scalar("""
-        SELECT count(*) FROM public.shell_files f JOIN public.job_queue j ON j.id = f.processing_job_id
+        SELECT count(*) FROM public.shell_files f JOIN public.jobs j ON j.id = f.processing_job_id
          WHERE f.processing_error ->> 'code' IS DISTINCT FROM j.error ->> 'code'""")).isZero();
     assertThat(world.scalar("SELECT count(*) FROM public.clinical_events")).isZero();
     assertThat(world.scalar("SELECT count(*) FROM public.document_texts")).isZero();

@@ -69,7 +69,7 @@ class WorkerBudgetIT {
     }
     long started = System.nanoTime();
     await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
-        .until(() -> world.scalar("SELECT count(*) FROM public.job_queue WHERE status = 'completed'") == n);
+        .until(() -> world.scalar("SELECT count(*) FROM public.jobs WHERE status = 'completed'") == n);
     long took = System.nanoTime() - started;
 
     List<FakeOpenAi.Call> calls = new ArrayList<>(openai.calls());
@@ -94,6 +94,6 @@ class WorkerBudgetIT {
       waits += c == null ? 0 : c.count();
     }
     assertThat(waits).isPositive();
-    assertThat(world.scalar("SELECT count(*) FROM public.job_queue WHERE attempt <> 1")).isZero();
+    assertThat(world.scalar("SELECT count(*) FROM public.jobs WHERE attempt <> 1")).isZero();
   }
 }

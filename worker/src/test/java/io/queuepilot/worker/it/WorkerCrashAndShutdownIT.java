@@ -72,8 +72,8 @@ class WorkerCrashAndShutdownIT {
     envA.put("QUEUEPILOT_CONCURRENCY", "1");
     WorkerApp a = world.start(envA);
     openai.heldRequest("crash1").get(30, TimeUnit.SECONDS); // A is mid-job, inside the model call
-    assertThat(world.text("SELECT worker_id FROM public.job_queue WHERE id = ?", u.jobId())).isEqualTo("crash-a");
-    UUID deadLease = UUID.fromString(world.text("SELECT lease_token::text FROM public.job_queue WHERE id = ?", u.jobId()));
+    assertThat(world.text("SELECT worker_id FROM public.jobs WHERE id = ?", u.jobId())).isEqualTo("crash-a");
+    UUID deadLease = UUID.fromString(world.text("SELECT lease_token::text FROM public.jobs WHERE id = ?", u.jobId()));
 
     a.kill(); // threads interrupted, pool closed: no release, no heartbeat, nothing
 
@@ -85,13 +85,13 @@ class WorkerCrashAndShutdownIT {
     await().atMost(Duration.ofSeconds(30)).until(() -> "completed".equals(world.status(u.jobId())));
     // requeued only once its last heartbeat was older than the 2 s timeout
     assertThat(world.scalar("""
-        SELECT count(*) FROM public.job_queue
+        SELECT count(*) FROM public.jobs
          WHERE id = ? AND (error_history -> 0 ->> 'at')::timestamptz
                           - (error_history -> 0 -> 'error' ->> 'last_heartbeat_at')::timestamptz >= interval '2 seconds'""",
         u.jobId())).isEqualTo(1);
-    assertThat(world.text("SELECT worker_id FROM public.job_queue WHERE id = ?", u.jobId())).isEqualTo("crash-b");
-    assertThat(world.scalar("SELECT attempt FROM public.job_queue WHERE id = ?", u.jobId())).isEqualTo(2);
-    assertThat(world.text("SELECT error_history -> 0 -> 'error' ->> 'reason' FROM public.job_queue WHERE id = ?", u.jobId()))
+    assertThat(world.text("SELECT worker_id FROM public.jobs WHERE id = ?", u.jobId())).isEqualTo("crash-b");
+    assertThat(world.scalar("SELECT attempt FROM public.jobs WHERE id = ?", u.jobId())).isEqualTo(2);
+    assertThat(world.text("SELECT error_history -> 0 -> 'error' ->> 'reason' FROM public.jobs WHERE id = ?", u.jobId()))
         .isEqualTo("heartbeat_timeout");
     assertThat(world.scalar("SELECT count(*) FROM public.clinical_events WHERE shell_file_id = ?", u.shellFileId())).isEqualTo(3);
     long audit = world.scalar("SELECT count(*) FROM public.audit_log WHERE table_name = 'clinical_events' AND job_id = ?",
@@ -146,8 +146,8 @@ class WorkerCrashAndShutdownIT {
     assertThat(took).isLessThan(Duration.ofMillis(4500).toNanos()); // grace 1.5 s + at most 1 s for stuck threads + closing
     assertThat(world.status(finishing.jobId())).isEqualTo("completed");
     assertThat(world.status(stuck.jobId())).isEqualTo("pending");
-    assertThat(world.scalar("SELECT attempt FROM public.job_queue WHERE id = ?", stuck.jobId())).isZero();
-    assertThat(world.scalar("SELECT count(*) FROM public.job_queue WHERE id = ? AND scheduled_at <= now()", stuck.jobId()))
+    assertThat(world.scalar("SELECT attempt FROM public.jobs WHERE id = ?", stuck.jobId())).isZero();
+    assertThat(world.scalar("SELECT count(*) FROM public.jobs WHERE id = ? AND scheduled_at <= now()", stuck.jobId()))
         .isEqualTo(1); // another worker may take it at once
     assertThat(world.text("SELECT status FROM public.shell_files WHERE id = ?", stuck.shellFileId())).isEqualTo("queued");
     assertThat(world.scalar("SELECT count(*) FROM public.clinical_events WHERE shell_file_id = ?", stuck.shellFileId())).isZero();

@@ -65,7 +65,9 @@ class WorkerExtractionCoverageIT {
     storage.close();
     // what a test leaves pending must not be claimed by the next test's workers
     try (var c = pg.superuser().getConnection(); var s = c.createStatement()) {
-      s.execute("UPDATE public.job_queue SET status = 'cancelled' WHERE status = 'pending'");
+      // cancel_job moves each job into job_history (V081)
+      s.execute("WITH cancelled AS (SELECT public.cancel_job(j.id) FROM public.job_queue j WHERE j.status = 'pending')"
+          + " SELECT count(*) FROM cancelled");
     }
   }
 
@@ -113,7 +115,7 @@ class WorkerExtractionCoverageIT {
     JsonNode unread = JSON.readTree(world.text("SELECT pages_unread::text FROM public.shell_files WHERE id = ?",
         filtered.shellFileId()));
     assertThat(unread.toString()).isEqualTo("[{\"page\":2,\"reason\":\"content_filter\"}]");
-    assertThat(world.text("SELECT result ->> 'extraction_outcome' FROM public.job_queue WHERE id = ?", filtered.jobId()))
+    assertThat(world.text("SELECT result ->> 'extraction_outcome' FROM public.jobs WHERE id = ?", filtered.jobId()))
         .isEqualTo("partial");
 
     // partial dates are stored as such; the invalid events are kept, with their reasons, beside the text
@@ -192,7 +194,7 @@ class WorkerExtractionCoverageIT {
         .contains("fix OPENAI_API_KEY");
     // a few poll intervals pass: the job is never claimed
     await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> true);
-    assertThat(world.rows("SELECT status, attempt FROM public.job_queue WHERE id = ?", job))
+    assertThat(world.rows("SELECT status, attempt FROM public.jobs WHERE id = ?", job))
         .containsExactly(Map.of("status", "pending", "attempt", 0));
     assertThat(openai.calls()).isEmpty();
   }
@@ -216,7 +218,7 @@ class WorkerExtractionCoverageIT {
 
   private boolean pendingUnspent(UUID job) {
     try {
-      return world.scalar("SELECT count(*) FROM public.job_queue WHERE id = ? AND status = 'pending' AND attempt = 0", job) == 1;
+      return world.scalar("SELECT count(*) FROM public.jobs WHERE id = ? AND status = 'pending' AND attempt = 0", job) == 1;
     } catch (SQLException e) {
       throw new IllegalStateException(e);
     }

@@ -65,9 +65,9 @@ class WorkerFaultsIT {
 
     // 5xx retries wait for the database's backoff (10 s, 20 s, ... plus jitter)
     await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(1))
-        .until(() -> world.scalar("SELECT count(*) FROM public.job_queue WHERE status IN ('completed', 'dead_letter')") == n);
+        .until(() -> world.scalar("SELECT count(*) FROM public.jobs WHERE status IN ('completed', 'dead_letter')") == n);
 
-    assertThat(world.scalar("SELECT count(*) FROM public.job_queue WHERE status = 'dead_letter'")).isZero();
+    assertThat(world.scalar("SELECT count(*) FROM public.jobs WHERE status = 'dead_letter'")).isZero();
     assertThat(world.scalar("SELECT count(*) FROM public.clinical_events")).isEqualTo(2L * n);
 
     List<FakeOpenAi.Call> calls = openai.calls();
@@ -81,7 +81,7 @@ class WorkerFaultsIT {
         SELECT f.filename, j.attempt, jsonb_array_length(j.error_history) AS failures,
                (SELECT count(*) FROM jsonb_array_elements(j.error_history) h
                  WHERE h -> 'error' ->> 'code' = 'model_unavailable') AS model_failures
-          FROM public.job_queue j JOIN public.shell_files f ON f.id = j.shell_file_id""")) {
+          FROM public.jobs j JOIN public.shell_files f ON f.id = j.shell_file_id""")) {
       String key = ((String) row.get("filename")).replace(".txt", "");
       long fiveHundreds = openai.serverErrors(key);
       assertThat(((Number) row.get("attempt")).longValue()).as(key).isEqualTo(1 + fiveHundreds);

@@ -84,9 +84,9 @@ class WorkerPipelineIT {
     }
 
     await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofSeconds(1))
-        .until(() -> world.scalar("SELECT count(*) FROM public.job_queue WHERE status = 'completed'") == n);
+        .until(() -> world.scalar("SELECT count(*) FROM public.jobs WHERE status = 'completed'") == n);
 
-    assertThat(world.scalar("SELECT count(*) FROM public.job_queue WHERE status <> 'completed'")).isZero();
+    assertThat(world.scalar("SELECT count(*) FROM public.jobs WHERE status <> 'completed'")).isZero();
     assertThat(world.scalar("SELECT count(*) FROM public.shell_files WHERE status = 'completed'")).isEqualTo(n);
     assertThat(world.scalar("SELECT count(*) FROM public.document_texts")).isEqualTo(n);
     long expectedRows = expected.values().stream().mapToLong(Integer::longValue).sum();
@@ -99,7 +99,7 @@ class WorkerPipelineIT {
     }
     // each clinical row written by the job that completed its shell file, audited exactly once
     assertThat(world.scalar("""
-        SELECT count(*) FROM public.clinical_events e JOIN public.job_queue j ON j.shell_file_id = e.shell_file_id
+        SELECT count(*) FROM public.clinical_events e JOIN public.jobs j ON j.shell_file_id = e.shell_file_id
          WHERE e.job_id <> j.id""")).isZero();
     assertThat(world.scalar("""
         SELECT count(*) FROM public.audit_log WHERE table_name = 'clinical_events' AND operation = 'INSERT'"""))
@@ -112,8 +112,8 @@ class WorkerPipelineIT {
     assertThat(world.scalar("SELECT count(*) FROM public.audit_log WHERE table_name = 'clinical_events' AND operation = 'DELETE'"))
         .isZero();
     // usage tokens recorded on the job
-    assertThat(world.scalar("SELECT count(*) FROM public.job_queue WHERE tokens_used IS NULL OR tokens_used <= 0")).isZero();
-    assertThat(world.scalar("SELECT count(DISTINCT worker_id) FROM public.job_queue")).isGreaterThanOrEqualTo(2);
+    assertThat(world.scalar("SELECT count(*) FROM public.jobs WHERE tokens_used IS NULL OR tokens_used <= 0")).isZero();
+    assertThat(world.scalar("SELECT count(DISTINCT worker_id) FROM public.jobs")).isGreaterThanOrEqualTo(2);
     assertThat(openai.calls()).hasSize(n);
 
     String metrics = get(workers.get(0).httpPort(), "/metrics");

@@ -116,7 +116,7 @@ class WorkerProcessIT {
     assertThat(output).contains("capacity 1 (concurrency 4)");
     List<JsonNode> lines = output.lines().filter(l -> l.startsWith("{")).map(WorkerProcessIT::parse).toList();
     assertThat(lines).isNotEmpty();
-    String jobId = world.text("SELECT id::text FROM public.job_queue");
+    String jobId = world.text("SELECT id::text FROM public.jobs");
     assertThat(lines).anySatisfy(l -> {
       assertThat(l.path("mdc").path("job_id").asText()).isEqualTo(jobId);
       assertThat(l.path("mdc").path("correlation_id").asText()).isNotBlank();

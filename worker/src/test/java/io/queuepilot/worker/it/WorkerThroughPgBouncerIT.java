@@ -118,7 +118,7 @@ class WorkerThroughPgBouncerIT {
 
   /** Jobs of this test's patient matching {@code where}. */
   private long jobs(String where) throws java.sql.SQLException {
-    return world.scalar("SELECT count(*) FROM public.job_queue WHERE patient_id = ? AND (" + where + ")", world.patient);
+    return world.scalar("SELECT count(*) FROM public.jobs WHERE patient_id = ? AND (" + where + ")", world.patient);
   }
 
   private static String get(WorkerApp worker, String path) throws Exception {
