@@ -43,6 +43,7 @@ class PrivilegesTest {
           Map.entry("cancel_job", "public.cancel_job(uuid)"),
           Map.entry("requeue_stale_jobs", "public.requeue_stale_jobs(interval)"),
           Map.entry("queue_stats", "public.queue_stats(text[], text[], interval)"),
+          Map.entry("jobs_held_by_workers", "public.jobs_held_by_workers(text[], interval)"),
           Map.entry("log_audit_event", "public.log_audit_event(text, text, text, jsonb, jsonb, text, uuid, uuid, uuid)"));
 
   private static final Map<String, Set<String>> GRANTED =
@@ -50,7 +51,7 @@ class PrivilegesTest {
           "queue_worker",
           Set.of("enqueue_job", "claim_next_job", "heartbeat_job", "complete_job", "fail_job", "release_job",
               "requeue_stale_jobs"),
-          "queue_controller", Set.of("queue_stats", "requeue_stale_jobs"),
+          "queue_controller", Set.of("queue_stats", "requeue_stale_jobs", "jobs_held_by_workers"),
           "service_role", FUNCTIONS.keySet(),
           "anon", Set.of(),
           "authenticated", Set.of());

@@ -136,6 +136,7 @@ class AccessMatrixTest {
       cancel_job                        call    denied denied denied denied denied denied denied  denied  denied   denied ok
       requeue_stale_jobs                call    denied denied denied denied denied denied denied  denied  denied   denied ok
       queue_stats                       call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      jobs_held_by_workers              call    denied denied denied denied denied denied denied  denied  denied   denied ok
       purge_finished_jobs               call    denied denied denied denied denied denied denied  denied  denied   denied ok
       log_audit_event                   call    denied denied denied denied denied denied denied  denied  denied   denied ok
       job_queue_bounded_error           call    denied denied denied denied denied denied denied  denied  denied   denied denied
@@ -513,6 +514,7 @@ class AccessMatrixTest {
     m.put("cancel_job call", (a, c) -> call(c, "SELECT public.cancel_job(?)", pendingProbeJob));
     m.put("requeue_stale_jobs call", (a, c) -> call(c, "SELECT * FROM public.requeue_stale_jobs('1 hour')"));
     m.put("queue_stats call", (a, c) -> call(c, "SELECT * FROM public.queue_stats()"));
+    m.put("jobs_held_by_workers call", (a, c) -> call(c, "SELECT * FROM public.jobs_held_by_workers('{worker-a}')"));
     m.put("purge_finished_jobs call", (a, c) -> call(c, "SELECT public.purge_finished_jobs('3650 days', 1)"));
     m.put("log_audit_event call", (a, c) -> call(c,
         "SELECT public.log_audit_event('matrix', '1', 'PROBE', NULL, NULL, 'matrix probe')"));
