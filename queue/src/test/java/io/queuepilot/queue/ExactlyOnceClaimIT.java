@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.queuepilot.queue.JobQueue.ClaimedJob;
 import io.queuepilot.queue.testing.PostgresExtension;
+import io.queuepilot.queue.testing.SingleConnectionDataSource;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.queuepilot.queue.JobQueue.NewJob;
 import io.queuepilot.queue.testing.PostgresExtension;
+import io.queuepilot.queue.testing.SingleConnectionDataSource;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.queuepilot.queue.JobQueue.JobStatus;
 import io.queuepilot.worker.fakes.InMemoryJobQueue;
-import io.queuepilot.worker.fakes.MutableClock;
+import io.queuepilot.testkit.MutableClock;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;

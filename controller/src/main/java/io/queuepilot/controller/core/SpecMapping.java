@@ -4,7 +4,8 @@ import io.queuepilot.controller.crd.QueueScalerSpec;
 import io.queuepilot.controller.crd.ScaleDownBehavior;
 import io.queuepilot.controller.crd.ScaleUpBehavior;
 import io.queuepilot.controller.crd.TokenBudget;
-import io.queuepilot.controller.policy.ScalerSpec;
+import io.queuepilot.scaling.QueueScope;
+import io.queuepilot.scaling.ScalerSpec;
 import java.time.Duration;
 import java.util.List;
 import java.util.OptionalLong;
@@ -54,19 +55,17 @@ public final class SpecMapping {
     return seconds("spec.pollIntervalSeconds", or(s.pollIntervalSeconds, 15), 1);
   }
 
+  /** The job types, lanes and heartbeat timeout the scaler observes and rescues. */
+  public static QueueScope scope(QueueScalerSpec s) {
+    return new QueueScope(jobTypes(s), lanes(s), heartbeatTimeout(s));
+  }
+
   public static List<String> jobTypes(QueueScalerSpec s) {
     return s.jobTypes == null ? List.of() : List.copyOf(s.jobTypes);
   }
 
   public static List<String> lanes(QueueScalerSpec s) {
     return s.lanes == null ? List.of() : List.copyOf(s.lanes);
-  }
-
-  /** How long the policy history must reach back for this spec's windows. */
-  public static Duration historyKeep(ScalerSpec s) {
-    Duration longest = s.scaleDown().stabilizationWindow().compareTo(s.scaleUp().stabilizationWindow()) > 0
-        ? s.scaleDown().stabilizationWindow() : s.scaleUp().stabilizationWindow();
-    return longest.plusMinutes(1);
   }
 
   private static ScalerSpec.Budget budget(TokenBudget b) {

@@ -12,8 +12,10 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
-import io.queuepilot.controller.core.CycleOutcome;
-import io.queuepilot.controller.core.ScalingCycle;
+import io.queuepilot.scaling.CycleOutcome;
+import io.queuepilot.scaling.QueueObserver;
+import io.queuepilot.scaling.Scaler;
+import io.queuepilot.scaling.ScalingHistoryStore;
 import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.crd.QueueScaler;
 import io.queuepilot.controller.db.DatabaseConfigException;
@@ -21,7 +23,7 @@ import io.queuepilot.controller.k8s.Fixtures;
 import io.queuepilot.controller.k8s.SecretReader;
 import io.queuepilot.controller.k8s.StatusUpdate;
 import io.queuepilot.controller.target.KubernetesDeploymentScaleTarget;
-import io.queuepilot.controller.target.ScaleTargetException;
+import io.queuepilot.scaling.ScaleTargetException;
 import java.time.Instant;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -117,8 +119,9 @@ class RbacRefusalIT {
     QueueScaler qs = Fixtures.scaler(NS, "refused", "outside-worker", "queuepilot-db", "rbac_job");
     KubernetesDeploymentScaleTarget target = new KubernetesDeploymentScaleTarget(limited, NS, "outside-worker");
     Instant now = Instant.parse("2026-01-01T00:00:00Z");
-    CycleOutcome o = ScalingCycle.run(NS + "/refused", qs.getSpec(), SpecMapping.toPolicySpec(qs.getSpec()), null,
-        secret.getMessage(), target, null, now);
+    CycleOutcome o = Scaler.builder(NS + "/refused").spec(SpecMapping.toPolicySpec(qs.getSpec()))
+        .queue(QueueObserver.unavailable(secret.getMessage())).target(target).history(ScalingHistoryStore.inMemory())
+        .clock(java.time.Clock.fixed(now, java.time.ZoneOffset.UTC)).build().runOnce();
     StatusUpdate.Result r = StatusUpdate.next(null, o, target.describe(), 1L, now, secret.isForbidden());
 
     assertThat(condition(r, "TargetFound").getReason()).isEqualTo("TargetForbidden");

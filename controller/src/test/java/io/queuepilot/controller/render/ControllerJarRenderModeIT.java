@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.PostgresJobQueue;
 import io.queuepilot.queue.testing.PostgresExtension;
+import io.queuepilot.testkit.FakeRender;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -30,7 +31,7 @@ class ControllerJarRenderModeIT {
 
   @RegisterExtension static PostgresExtension pg = new PostgresExtension();
   Process process;
-  FakeRenderServer render;
+  FakeRender render;
 
   @AfterEach
   void stop() throws Exception {
@@ -51,8 +52,8 @@ class ControllerJarRenderModeIT {
   void scalesARenderServiceFromTheQueueAndServesMetrics(@TempDir Path dir) throws Exception {
     Path jar = Path.of("target", "queuepilot-controller.jar");
     assertThat(jar).as("built by mvn package").exists();
-    render = new FakeRenderServer();
-    render.services.put("srv-jar", new FakeRenderServer.Service(1, false));
+    render = new FakeRender();
+    render.service("srv-jar", 1, false);
     pg.loginAs("qp_jar_ctl", "queue_controller");
     JobQueue producer = new PostgresJobQueue(pg.superuser());
     for (int i = 0; i < 24; i++) producer.enqueue(JobQueue.NewJob.of("jar_job", "{}", "jar:" + UUID.randomUUID()));
@@ -70,7 +71,7 @@ class ControllerJarRenderModeIT {
         "-jar", jar.toString());
     pb.environment().put("QUEUEPILOT_CONTROLLER_MODE", "render");
     pb.environment().put("QUEUEPILOT_RENDER_CONFIG", yaml.toString());
-    pb.environment().put("RENDER_API_KEY", FakeRenderServer.API_KEY);
+    pb.environment().put("RENDER_API_KEY", FakeRender.API_KEY);
     pb.environment().put("RENDER_API_URL", render.baseUrl().toString());
     pb.environment().put("QUEUEPILOT_DB_URL", pg.jdbcUrl());
     pb.environment().put("QUEUEPILOT_DB_USER", "qp_jar_ctl");
@@ -83,7 +84,7 @@ class ControllerJarRenderModeIT {
     await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() ->
         http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz")).build(),
             HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
-    await().atMost(Duration.ofSeconds(10)).until(() -> render.services.get("srv-jar").numInstances == 6);
+    await().atMost(Duration.ofSeconds(10)).until(() -> render.numInstances("srv-jar") == 6);
 
     String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
         HttpResponse.BodyHandlers.ofString()).body();
@@ -94,9 +95,9 @@ class ControllerJarRenderModeIT {
     assertThat(Files.readString(dir.resolve("controller.log"))).contains("scaled render-service/srv-jar from 1 to 6");
 
     // the key is revoked: /readyz turns 503 until Render accepts the key again
-    render.acceptedKey = "rnd_revoked";
+    render.acceptKey("rnd_revoked");
     await().atMost(Duration.ofSeconds(10)).until(() -> readyz(http, port) == 503);
-    render.acceptedKey = FakeRenderServer.API_KEY;
+    render.acceptKey(FakeRender.API_KEY);
     await().atMost(Duration.ofSeconds(10)).until(() -> readyz(http, port) == 200);
     assertThat(Files.readString(dir.resolve("controller.log"))).contains("Render refused the API key")
         .contains("HTTP 401 Unauthorized");
@@ -121,7 +122,7 @@ class ControllerJarRenderModeIT {
         "-jar", jar.toString());
     pb.environment().put("QUEUEPILOT_CONTROLLER_MODE", "render");
     pb.environment().put("QUEUEPILOT_RENDER_CONFIG", yaml.toString());
-    pb.environment().put("RENDER_API_KEY", FakeRenderServer.API_KEY);
+    pb.environment().put("RENDER_API_KEY", FakeRender.API_KEY);
     pb.environment().put("QUEUEPILOT_DB_URL", pg.jdbcUrl());
     pb.environment().put("QUEUEPILOT_DB_USER", "postgres");
     pb.environment().put("QUEUEPILOT_DB_PASSWORD", "postgres");

@@ -4,17 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.queuepilot.controller.core.CycleOutcome;
+import io.queuepilot.scaling.ApplyStep;
+import io.queuepilot.scaling.CycleOutcome;
 import io.queuepilot.controller.crd.QueueScalerSpec;
 import io.queuepilot.controller.crd.ScaleTargetRef;
 import io.queuepilot.controller.metrics.ControllerMetrics;
 import io.queuepilot.controller.target.RenderApi;
 import io.queuepilot.controller.target.RenderScaleTarget;
-import io.queuepilot.controller.target.ScaleTargetException;
-import io.queuepilot.controller.testing.MutableClock;
+import io.queuepilot.scaling.ScaleTargetException;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.PostgresJobQueue;
 import io.queuepilot.queue.testing.PostgresExtension;
+import io.queuepilot.testkit.FakeRender;
+import io.queuepilot.testkit.MutableClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,7 +40,7 @@ class RenderScalerTest {
   static JobQueue producer;
   static JobQueue controllerQueue;
 
-  FakeRenderServer render;
+  FakeRender render;
   MutableClock clock;
   RenderApi api;
 
@@ -50,9 +52,9 @@ class RenderScalerTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    render = new FakeRenderServer();
+    render = new FakeRender();
     clock = new MutableClock();
-    api = new RenderApi(render.baseUrl(), FakeRenderServer.API_KEY, clock);
+    api = new RenderApi(render.baseUrl(), FakeRender.API_KEY, clock);
   }
 
   @AfterEach
@@ -76,70 +78,74 @@ class RenderScalerTest {
         new ControllerMetrics(new SimpleMeterRegistry()), clock);
   }
 
+  static CycleOutcome.Decided decided(CycleOutcome o) {
+    assertThat(o).isInstanceOf(CycleOutcome.Decided.class);
+    return (CycleOutcome.Decided) o;
+  }
+
   static void enqueue(String jobType, int n) {
     for (int i = 0; i < n; i++) producer.enqueue(JobQueue.NewJob.of(jobType, "{}", jobType + ":" + UUID.randomUUID()));
   }
 
   @Test
   void scalesTheServiceWithABearerKeyAndA202() {
-    render.services.put("srv-a", new FakeRenderServer.Service(1, false));
+    render.service("srv-a", 1, false);
     enqueue("render_a", 40);
 
-    CycleOutcome o = scaler(spec("srv-a", "render_a", 1, 20, 4)).runOnce();
+    CycleOutcome.Decided o = decided(scaler(spec("srv-a", "render_a", 1, 20, 4)).runOnce());
 
-    assertThat(o.scaled()).isTrue();
+    assertThat(o.apply()).isEqualTo(new ApplyStep.Applied(1, 10));
     assertThat(o.decision().replicas()).isEqualTo(10);
-    assertThat(render.services.get("srv-a").numInstances).isEqualTo(10);
-    FakeRenderServer.Request post = render.requests.stream().filter(r -> r.method().equals("POST")).findFirst().orElseThrow();
+    assertThat(render.numInstances("srv-a")).isEqualTo(10);
+    FakeRender.Request post = render.requests().stream().filter(r -> r.method().equals("POST")).findFirst().orElseThrow();
     assertThat(post.path()).isEqualTo("/v1/services/srv-a/scale");
-    assertThat(post.authorization()).isEqualTo("Bearer " + FakeRenderServer.API_KEY);
+    assertThat(post.authorization()).isEqualTo("Bearer " + FakeRender.API_KEY);
     assertThat(post.body()).isEqualTo("{\"numInstances\":10}");
-    assertThat(render.requests.get(0).method()).as("reads the service before writing").isEqualTo("GET");
+    assertThat(render.requests().get(0).method()).as("reads the service before writing").isEqualTo("GET");
   }
 
   @Test
   void clampsToRendersOneToHundredInstances() {
-    render.services.put("srv-low", new FakeRenderServer.Service(3, false));
-    CycleOutcome low = scaler(spec("srv-low", "render_empty", 0, 10, 4)).runOnce();
+    render.service("srv-low", 3, false);
+    CycleOutcome.Decided low = decided(scaler(spec("srv-low", "render_empty", 0, 10, 4)).runOnce());
     assertThat(low.decision().replicas()).as("zero wanted, Render's minimum is 1").isEqualTo(1);
-    assertThat(render.services.get("srv-low").numInstances).isEqualTo(1);
+    assertThat(render.numInstances("srv-low")).isEqualTo(1);
 
-    render.services.put("srv-high", new FakeRenderServer.Service(1, false));
+    render.service("srv-high", 1, false);
     enqueue("render_big", 400);
-    CycleOutcome high = scaler(spec("srv-high", "render_big", 1, 300, 1)).runOnce();
+    CycleOutcome.Decided high = decided(scaler(spec("srv-high", "render_big", 1, 300, 1)).runOnce());
     assertThat(high.decision().replicas()).as("300 wanted, Render's maximum is 100").isEqualTo(100);
-    assertThat(render.services.get("srv-high").numInstances).isEqualTo(100);
+    assertThat(render.numInstances("srv-high")).isEqualTo(100);
   }
 
   @Test
   void a429WithRatelimitResetHoldsWritesUntilTheReset() {
-    render.services.put("srv-429", new FakeRenderServer.Service(1, false));
+    render.service("srv-429", 1, false);
     enqueue("render_429", 20);
-    render.rateLimitNextScales.set(1);
-    render.rateLimitResetSeconds = 30;
+    render.rateLimitNextScales(1, 30);
     RenderScaler s = scaler(spec("srv-429", "render_429", 1, 20, 4));
 
-    CycleOutcome first = s.runOnce();
+    CycleOutcome.Decided first = decided(s.runOnce());
     assertThat(first.scaled()).isFalse();
-    assertThat(first.applyError()).contains("429");
-    assertThat(first.retryAt()).isEqualTo(clock.instant().plusSeconds(30));
-    assertThat(render.services.get("srv-429").numInstances).as("kept the last good count").isEqualTo(1);
+    assertThat(((ApplyStep.ApplyFailed) first.apply()).message()).contains("429");
+    assertThat(first.retryAt()).contains(clock.instant().plusSeconds(30));
+    assertThat(render.numInstances("srv-429")).as("kept the last good count").isEqualTo(1);
 
     clock.advance(Duration.ofSeconds(10));
-    CycleOutcome second = s.runOnce();
-    assertThat(second.applyError()).contains("rate limit");
+    CycleOutcome.Decided second = decided(s.runOnce());
+    assertThat(((ApplyStep.ApplyFailed) second.apply()).message()).contains("rate limit");
     assertThat(render.scaleCalls()).as("no write sent before Ratelimit-Reset").isEqualTo(1);
 
     clock.advance(Duration.ofSeconds(21));
-    CycleOutcome third = s.runOnce();
+    CycleOutcome.Decided third = decided(s.runOnce());
     assertThat(third.scaled()).isTrue();
-    assertThat(render.services.get("srv-429").numInstances).isEqualTo(5);
+    assertThat(render.numInstances("srv-429")).isEqualTo(5);
     assertThat(render.scaleCalls()).isEqualTo(2);
   }
 
   @Test
   void neverMoreThanThirtyWritesPerMinute() throws Exception {
-    render.services.put("srv-busy", new FakeRenderServer.Service(1, false));
+    render.service("srv-busy", 1, false);
     for (int i = 0; i < RenderApi.WRITES_PER_MINUTE; i++) {
       api.scale("srv-busy", 1 + (i % 2));
       clock.advance(Duration.ofSeconds(1));
@@ -153,26 +159,28 @@ class RenderScalerTest {
     clock.advance(Duration.ofSeconds(31)); // the first write is now older than a minute
     api.scale("srv-busy", 5);
     assertThat(render.scaleCalls()).isEqualTo(31);
-    assertThat(render.services.get("srv-busy").numInstances).isEqualTo(5);
+    assertThat(render.numInstances("srv-busy")).isEqualTo(5);
   }
 
   @Test
   void refusesAServiceWithRenderAutoscalingEnabled() {
-    render.services.put("srv-auto", new FakeRenderServer.Service(2, true));
+    render.service("srv-auto", 2, true);
     enqueue("render_auto", 40);
 
     CycleOutcome o = scaler(spec("srv-auto", "render_auto", 1, 20, 4)).runOnce();
 
-    assertThat(o.conflict()).contains("srv-auto").contains("autoscaling enabled").contains("refuses");
-    assertThat(o.decision()).isNull();
+    assertThat(o).isInstanceOf(CycleOutcome.Conflicting.class);
+    assertThat(((CycleOutcome.Conflicting) o).conflict()).contains("srv-auto").contains("autoscaling enabled")
+        .contains("refuses");
+    assertThat(o.decided()).isEmpty();
     assertThat(render.scaleCalls()).isZero();
-    assertThat(render.services.get("srv-auto").numInstances).isEqualTo(2);
-    assertThat(o.snapshot().ready()).as("still observes the queue").isEqualTo(40);
+    assertThat(render.numInstances("srv-auto")).isEqualTo(2);
+    assertThat(o.queue().snapshotOrNull().ready()).as("still observes the queue").isEqualTo(40);
   }
 
   @Test
   void wrongKeyAndUnknownServiceAreClearErrors() {
-    render.services.put("srv-k", new FakeRenderServer.Service(1, false));
+    render.service("srv-k", 1, false);
     RenderApi wrong = new RenderApi(render.baseUrl(), "wrong", clock);
     assertThatThrownBy(() -> wrong.getService("srv-k"))
         .hasMessage("Render refused the API key on GET service srv-k (HTTP 401 Unauthorized: unauthorized); "
@@ -184,18 +192,18 @@ class RenderScalerTest {
 
   @Test
   void notReadyWhileRenderRefusesTheKeyAndReadyAgainOnceItIsAccepted() {
-    render.services.put("srv-ready", new FakeRenderServer.Service(1, false));
+    render.service("srv-ready", 1, false);
     RenderScaler s = scaler(spec("srv-ready", "ready_job", 1, 4, 2));
     assertThat(s.ready()).as("before the first cycle").isFalse();
     s.runOnce();
     assertThat(s.ready()).isTrue();
 
-    render.acceptedKey = "rnd_rotated"; // the key in the Secret was revoked
+    render.acceptKey("rnd_rotated"); // the key in the Secret was revoked
     s.runOnce();
     assertThat(s.ready()).isFalse();
-    assertThat(s.lastOutcome().targetError()).contains("HTTP 401 Unauthorized");
+    assertThat(((CycleOutcome.TargetUnavailable) s.lastOutcome()).message()).contains("HTTP 401 Unauthorized");
 
-    render.acceptedKey = FakeRenderServer.API_KEY;
+    render.acceptKey(FakeRender.API_KEY);
     s.runOnce();
     assertThat(s.ready()).isTrue();
   }

@@ -1,0 +1,60 @@
+package io.queuepilot.scaling;
+
+import java.time.Instant;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * What one {@link Scaler#runOnce()} observed and did, one sealed result per step: the cycle
+ * either could not read the target, found another autoscaler on it, or decided (and applied or
+ * not). The queue and rescue steps ran in every case, so status can show the queue regardless.
+ */
+public sealed interface CycleOutcome {
+
+  /** The observe step. */
+  QueueStep queue();
+
+  /** The stale-job rescue step. */
+  RescueStep rescue();
+
+  /** The target could not be read: nothing was decided. */
+  record TargetUnavailable(ScaleTargetException.Kind kind, String message, Optional<Instant> retryAt,
+      QueueStep queue, RescueStep rescue) implements CycleOutcome {}
+
+  /** Another autoscaler drives the target (or that could not be ruled out): nothing was decided. */
+  record Conflicting(int currentReplicas, String conflict, QueueStep queue, RescueStep rescue)
+      implements CycleOutcome {}
+
+  /** The policy decided; {@code apply} says what reached the target. */
+  record Decided(int currentReplicas, QueueStep queue, RescueStep rescue, ScalingDecision decision, ApplyStep apply)
+      implements CycleOutcome {
+
+    /** Whether the target's replica count changed in this cycle. */
+    public boolean scaled() {
+      return apply instanceof ApplyStep.Applied;
+    }
+  }
+
+  /** The replica count the target has after this cycle; empty when it could not be read. */
+  default OptionalInt replicasAfter() {
+    return switch (this) {
+      case TargetUnavailable t -> OptionalInt.empty();
+      case Conflicting c -> OptionalInt.of(c.currentReplicas());
+      case Decided d -> OptionalInt.of(d.apply() instanceof ApplyStep.Applied a ? a.to() : d.currentReplicas());
+    };
+  }
+
+  /** When to run again at the latest because a rate limit resets; empty when no limit was hit. */
+  default Optional<Instant> retryAt() {
+    return switch (this) {
+      case TargetUnavailable t -> t.retryAt();
+      case Conflicting c -> Optional.empty();
+      case Decided d -> d.apply() instanceof ApplyStep.ApplyFailed f ? f.retryAt() : Optional.empty();
+    };
+  }
+
+  /** This outcome as {@link Decided}, when the cycle got that far. */
+  default Optional<Decided> decided() {
+    return this instanceof Decided d ? Optional.of(d) : Optional.empty();
+  }
+}
