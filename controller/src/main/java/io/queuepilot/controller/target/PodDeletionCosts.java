@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.queuepilot.controller.k8s.KubeErrors;
 import io.queuepilot.queue.JobQueueException;
+import io.queuepilot.scaling.ScaleTargetException;
 import io.queuepilot.queue.WorkerOccupancy;
 import java.time.Duration;
 import java.util.LinkedHashMap;

@@ -36,11 +36,25 @@ final class KwokCluster implements AutoCloseable {
   private final KubernetesClient client;
   private final List<Process> processes = new ArrayList<>();
   private final Path logDir;
+  private final Path kubeconfig;
 
   private KwokCluster(KubeAPIServer apiServer, KubernetesClient client, Path logDir) {
     this.apiServer = apiServer;
     this.client = client;
     this.logDir = logDir;
+    this.kubeconfig = logDir.resolve("kubeconfig.yaml").toAbsolutePath();
+  }
+
+  /** The admin kubeconfig file, e.g. for running kubectl against this cluster. */
+  Path kubeconfig() {
+    return kubeconfig;
+  }
+
+  /** kubectl (tools/helm/prepare.sh) as a command prefix bound to this cluster. */
+  List<String> kubectl(String... args) {
+    List<String> command = new ArrayList<>(List.of(toolsBin().resolve("kubectl").toString(), "--kubeconfig=" + kubeconfig));
+    command.addAll(List.of(args));
+    return command;
   }
 
   /** The four binaries, when tools/k8s/prepare.sh and tools/kwok/prepare.sh have run. */
