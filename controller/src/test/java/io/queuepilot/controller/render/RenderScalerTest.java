@@ -52,8 +52,8 @@ class RenderScalerTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    render = new FakeRender();
     clock = new MutableClock();
+    render = new FakeRender(clock);
     api = new RenderApi(render.baseUrl(), FakeRender.API_KEY, clock);
   }
 
@@ -199,11 +199,13 @@ class RenderScalerTest {
     assertThat(s.ready()).isTrue();
 
     render.acceptKey("rnd_rotated"); // the key in the Secret was revoked
+    clock.advance(RenderApi.READ_CACHE); // the next poll reads the service again
     s.runOnce();
     assertThat(s.ready()).isFalse();
     assertThat(((CycleOutcome.TargetUnavailable) s.lastOutcome()).message()).contains("HTTP 401 Unauthorized");
 
     render.acceptKey(FakeRender.API_KEY);
+    clock.advance(Duration.ofSeconds(1));
     s.runOnce();
     assertThat(s.ready()).isTrue();
   }
