@@ -201,6 +201,7 @@ class ChartTemplateTest {
     assertThat(rules).containsExactlyInAnyOrder(
         "apps|deployments|[get]|[qp-queuepilot-worker, queuepilot-worker-batch]",
         "apps|deployments/scale|[get, patch, update]|[qp-queuepilot-worker, queuepilot-worker-batch]",
+        "|pods|[get, list, patch]|[]",
         "|secrets|[get]|[queuepilot-controller-db, queuepilot-render-api-key]",
         "|events|[create, patch]|[]",
         "events.k8s.io|events|[create, patch]|[]",
@@ -221,7 +222,7 @@ class ChartTemplateTest {
   void autoscalerDetectionCanBeSwitchedOff() {
     Manifests m = chart().values("production-values.yaml").set("rbac.detectConflictingAutoscalers", "false").render();
 
-    assertThat(m.get("Role", CONTROLLER).path("rules")).hasSize(8);
+    assertThat(m.get("Role", CONTROLLER).path("rules")).hasSize(9);
     assertThat(m.get("Role", CONTROLLER).toString()).doesNotContain("horizontalpodautoscalers", "keda.sh");
   }
 

@@ -95,6 +95,15 @@ final class ControllerPermissions {
     Secret secret = controller.secrets().inNamespace(ns).withName(names.databaseSecret()).get();
     assertThat(secret.getData()).containsKeys("url", "username", "password");
 
+    // list the worker pods and set their deletion cost (the only thing it changes on a pod)
+    assertThat(controller.pods().inNamespace(ns).list().getItems()).extracting(p -> p.getMetadata().getName())
+        .contains(names.podForExec());
+    controller.pods().inNamespace(ns).withName(names.podForExec()).patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        "{\"metadata\":{\"annotations\":{\"controller.kubernetes.io/pod-deletion-cost\":\"2\"}}}");
+    assertThat(admin.pods().inNamespace(ns).withName(names.podForExec()).get().getMetadata().getAnnotations())
+        .containsEntry("controller.kubernetes.io/pod-deletion-cost", "2");
+
     // read QueueScalers and patch their status (asked of the authorizer: the CRD may not be installed)
     for (String verb : new String[] {"get", "list", "watch"}) {
       assertThat(canI(controller, verb, "queuepilot.io", "queuescalers", "", null)).as(verb + " queuescalers").isTrue();
@@ -116,7 +125,11 @@ final class ControllerPermissions {
 
     assertForbidden(() -> controller.secrets().inNamespace(ns).withName(names.otherSecret()).get());
     assertForbidden(() -> controller.secrets().inNamespace(ns).list());
-    assertForbidden(() -> controller.pods().inNamespace(ns).list());
+    assertForbidden(() -> controller.pods().inNamespace(ns).withName(names.podForExec()).delete());
+    assertThat(canI(controller, "create", "", "pods", "", null)).isFalse();
+    assertThat(canI(controller, "delete", "", "pods", "", null)).isFalse();
+    assertThat(canI(controller, "patch", "", "pods", "status", null)).isFalse();
+    assertThat(canI(controller, "create", "", "pods", "eviction", null)).isFalse();
     assertForbidden(() -> controller.namespaces().list());
     assertThat(canI(controller, "delete", "queuepilot.io", "queuescalers", "", null)).isFalse();
     assertThat(canI(controller, "update", "queuepilot.io", "queuescalers", "", null)).isFalse();

@@ -37,6 +37,27 @@ class RunbookTest {
     }));
   }
 
+  /**
+   * Issue 15: pausing goes through the annotation the controller reads (Helm owns the spec under
+   * server-side apply), never through a patch of spec.paused; ClusterScalingIT runs these very
+   * commands against a real API server and shows that the spec patch conflicts with Helm.
+   */
+  @Test
+  void pausingUsesTheAnnotationAndNeverPatchesTheSpec() throws IOException {
+    String runbook = Files.readString(Tools.repoRoot().resolve("docs/runbook.md"));
+    String annotation = io.queuepilot.controller.core.SpecMapping.PAUSED_ANNOTATION;
+    assertThat(runbook)
+        .contains("kubectl -n $NS annotate queuescaler $WORKER " + annotation + "=true --overwrite")
+        .contains("kubectl -n $NS annotate queuescaler $WORKER " + annotation + "-")
+        .contains("## Pausing the scaler");
+    List<String> specPatches = runbook.lines()
+        .filter(l -> l.contains("patch queuescaler") && l.contains("paused")).toList();
+    assertThat(specPatches).as("commands that patch spec.paused").isEmpty();
+    // the rollback pauses with the annotation
+    String rollback = runbook.substring(runbook.indexOf("## Rollback"), runbook.indexOf("## Pausing the scaler"));
+    assertThat(rollback).contains("annotate queuescaler $WORKER " + annotation + "=true");
+  }
+
   /** GitHub's heading anchor: lower case, punctuation dropped, spaces to dashes. */
   private static String slug(String heading) {
     return heading.trim().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9 -]", "").replace(' ', '-');

@@ -48,6 +48,7 @@ class PrivilegesTest {
           Map.entry("fail_jobs", "public.fail_jobs(uuid[], uuid[], jsonb[], boolean[])"),
           Map.entry("release_jobs", "public.release_jobs(uuid[], uuid[], interval)"),
           Map.entry("queue_stats", "public.queue_stats(text[], text[], interval)"),
+          Map.entry("jobs_held_by_workers", "public.jobs_held_by_workers(text[], interval)"),
           Map.entry("log_audit_event", "public.log_audit_event(text, text, text, jsonb, jsonb, text, uuid, uuid, uuid)"));
 
   private static final Map<String, Set<String>> GRANTED =
@@ -56,7 +57,7 @@ class PrivilegesTest {
           Set.of("enqueue_job", "claim_next_job", "heartbeat_job", "complete_job", "fail_job", "release_job",
               "requeue_stale_jobs", "requeue_stale_jobs_scoped", "complete_jobs", "heartbeat_jobs", "fail_jobs",
               "release_jobs"),
-          "queue_controller", Set.of("queue_stats", "requeue_stale_jobs", "requeue_stale_jobs_scoped"),
+          "queue_controller", Set.of("queue_stats", "requeue_stale_jobs", "requeue_stale_jobs_scoped", "jobs_held_by_workers"),
           "service_role", FUNCTIONS.keySet(),
           "anon", Set.of(),
           "authenticated", Set.of());

@@ -21,6 +21,32 @@ public final class SpecMapping {
 
   private SpecMapping() {}
 
+  /**
+   * Annotation that pauses a QueueScaler like {@code spec.paused: true} (either pauses). An
+   * operator sets it with {@code kubectl annotate}; Helm, which owns the spec (server-side apply),
+   * never writes it, so pausing and {@code helm upgrade} do not conflict.
+   */
+  public static final String PAUSED_ANNOTATION = "queuepilot.io/paused";
+
+  /** {@link #toPolicySpec(QueueScalerSpec)}, paused also when the {@value #PAUSED_ANNOTATION} annotation says so. */
+  public static ScalerSpec toPolicySpec(QueueScalerSpec s, java.util.Map<String, String> annotations) {
+    ScalerSpec spec = toPolicySpec(s);
+    if (!pausedByAnnotation(annotations) || spec.paused()) return spec;
+    return new ScalerSpec(spec.minReplicas(), spec.maxReplicas(), spec.concurrency(), spec.budget(), spec.scaleUp(),
+        spec.scaleDown(), true);
+  }
+
+  /** Whether the annotation pauses; a value other than true/false is an error naming the annotation. */
+  public static boolean pausedByAnnotation(java.util.Map<String, String> annotations) {
+    String v = annotations == null ? null : annotations.get(PAUSED_ANNOTATION);
+    if (v == null || v.isBlank()) return false;
+    String t = v.trim();
+    if (t.equalsIgnoreCase("true")) return true;
+    if (t.equalsIgnoreCase("false")) return false;
+    throw new IllegalArgumentException("metadata.annotations[" + PAUSED_ANNOTATION + "] must be \"true\" or \"false\", was \""
+        + (t.length() > 40 ? t.substring(0, 40) + "…" : t) + "\"");
+  }
+
   /** The policy's view of {@code s}; throws {@link InvalidSpecException} naming every bad field. */
   public static ScalerSpec toPolicySpec(QueueScalerSpec s) {
     List<String> errors = validate(s);

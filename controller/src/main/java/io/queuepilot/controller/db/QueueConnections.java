@@ -3,6 +3,8 @@ package io.queuepilot.controller.db;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.queuepilot.queue.JobQueue;
+import io.queuepilot.queue.PostgresWorkerOccupancy;
+import io.queuepilot.queue.WorkerOccupancy;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -17,7 +19,7 @@ public final class QueueConnections implements AutoCloseable {
   private final Function<DataSource, JobQueue> queueFactory;
   private final Map<DatabaseCredentials, Entry> pools = new ConcurrentHashMap<>();
 
-  private record Entry(HikariDataSource dataSource, JobQueue queue) {}
+  private record Entry(HikariDataSource dataSource, JobQueue queue, WorkerOccupancy occupancy) {}
 
   public QueueConnections(Function<DataSource, JobQueue> queueFactory) {
     this.queueFactory = queueFactory;
@@ -27,6 +29,15 @@ public final class QueueConnections implements AutoCloseable {
   public JobQueue queue(DatabaseCredentials c) throws DatabaseConfigException {
     try {
       return pools.computeIfAbsent(c, this::open).queue();
+    } catch (RuntimeException e) {
+      throw new DatabaseConfigException("cannot open a connection pool to " + c + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The jobs-held-per-worker reader on the same pool (pod-deletion cost). */
+  public WorkerOccupancy occupancy(DatabaseCredentials c) throws DatabaseConfigException {
+    try {
+      return pools.computeIfAbsent(c, this::open).occupancy();
     } catch (RuntimeException e) {
       throw new DatabaseConfigException("cannot open a connection pool to " + c + ": " + e.getMessage(), e);
     }
@@ -50,7 +61,7 @@ public final class QueueConnections implements AutoCloseable {
     // statements per cycle, so parsing each one costs nothing that matters.
     cfg.addDataSourceProperty("prepareThreshold", "0");
     HikariDataSource ds = new HikariDataSource(cfg);
-    return new Entry(ds, queueFactory.apply(ds));
+    return new Entry(ds, queueFactory.apply(ds), new PostgresWorkerOccupancy(ds));
   }
 
   /** Closes the pool of credentials no scaler uses any more (a rotated password, a deleted scaler). */

@@ -25,6 +25,7 @@ import io.queuepilot.scaling.ScalerSpec;
 import io.queuepilot.scaling.ScalingHistoryStore;
 import io.queuepilot.scaling.StaleJobRescuer;
 import io.queuepilot.queue.JobQueue;
+import io.queuepilot.queue.WorkerOccupancy;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -102,25 +103,22 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
 
     ScalerSpec policySpec;
     Duration poll;
-    ScaleTarget target;
     try {
-      policySpec = SpecMapping.toPolicySpec(qs.getSpec());
+      policySpec = SpecMapping.toPolicySpec(qs.getSpec(), qs.getMetadata().getAnnotations());
       poll = SpecMapping.pollInterval(qs.getSpec());
-      target = targets.forScaler(qs);
-    } catch (IllegalArgumentException | DatabaseConfigException e) {
-      log.warn("scaler {}/{}: unusable spec: {}", ns, name, e.getMessage());
-      metrics.failure("spec");
-      StatusUpdate.Result r = StatusUpdate.invalidSpec(previous, e.getMessage(), generation, now);
-      return finish(qs, r, Duration.ofSeconds(30));
+    } catch (IllegalArgumentException e) {
+      return unusableSpec(qs, previous, e, generation, now);
     }
 
     JobQueue queue = null;
+    WorkerOccupancy occupancy = null;
     String queueError = null;
     boolean secretForbidden = false;
     try {
       DatabaseCredentials creds = secrets.database(ns,
           qs.getSpec().databaseSecretRef == null ? null : qs.getSpec().databaseSecretRef.name);
       queue = connections.queue(creds);
+      occupancy = connections.occupancy(creds);
       useCredentials(id, creds);
       if (creds.canListen()) {
         notifications.subscribe(id, creds, SpecMapping.jobTypes(qs.getSpec()), () -> wake(id));
@@ -130,6 +128,13 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
     } catch (DatabaseConfigException e) {
       queueError = e.getMessage();
       secretForbidden = e.isForbidden();
+    }
+
+    ScaleTarget target;
+    try {
+      target = targets.forScaler(qs, occupancy);
+    } catch (IllegalArgumentException | DatabaseConfigException e) {
+      return unusableSpec(qs, previous, e, generation, now);
     }
 
     QueueScope scope = SpecMapping.scope(qs.getSpec());
@@ -151,6 +156,15 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
       if (untilRetry.compareTo(next) < 0) next = untilRetry.isNegative() ? Duration.ofSeconds(1) : untilRetry;
     }
     return finish(qs, r, next);
+  }
+
+  private UpdateControl<QueueScaler> unusableSpec(QueueScaler qs, QueueScalerStatus previous, Exception e,
+      Long generation, Instant now) {
+    log.warn("scaler {}/{}: unusable spec: {}", qs.getMetadata().getNamespace(), qs.getMetadata().getName(),
+        e.getMessage());
+    metrics.failure("spec");
+    StatusUpdate.Result r = StatusUpdate.invalidSpec(previous, e.getMessage(), generation, now);
+    return finish(qs, r, Duration.ofSeconds(30));
   }
 
   private void pruneDeleted() {

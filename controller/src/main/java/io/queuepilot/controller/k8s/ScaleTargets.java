@@ -4,7 +4,10 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.queuepilot.controller.crd.QueueScaler;
 import io.queuepilot.controller.crd.ScaleTargetRef;
 import io.queuepilot.controller.db.DatabaseConfigException;
+import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.target.KubernetesDeploymentScaleTarget;
+import io.queuepilot.controller.target.PodDeletionCosts;
+import io.queuepilot.queue.WorkerOccupancy;
 import io.queuepilot.controller.target.RenderApi;
 import io.queuepilot.controller.target.RenderScaleTarget;
 import io.queuepilot.scaling.ScaleTarget;
@@ -32,14 +35,20 @@ public final class ScaleTargets {
     this.clock = clock;
   }
 
-  public ScaleTarget forScaler(QueueScaler qs) throws DatabaseConfigException {
+  /**
+   * The target of {@code qs}; for a Deployment, {@code occupancy} (null when the database is not
+   * reachable) feeds the pod-deletion costs marked before a scale-down.
+   */
+  public ScaleTarget forScaler(QueueScaler qs, WorkerOccupancy occupancy) throws DatabaseConfigException {
     ScaleTargetRef ref = qs.getSpec().scaleTargetRef;
     String ns = qs.getMetadata().getNamespace();
     if (ref == null) throw new IllegalArgumentException("spec.scaleTargetRef is required");
     if (ref.name == null || ref.name.isBlank()) throw new IllegalArgumentException("spec.scaleTargetRef.name must not be empty");
     String kind = ref.kind == null ? ScaleTargetRef.DEPLOYMENT : ref.kind;
     if (ScaleTargetRef.DEPLOYMENT.equals(kind)) {
-      return new KubernetesDeploymentScaleTarget(client, ns, ref.name);
+      PodDeletionCosts costs = occupancy == null ? null
+          : new PodDeletionCosts(client, occupancy, SpecMapping.heartbeatTimeout(qs.getSpec()));
+      return new KubernetesDeploymentScaleTarget(client, ns, ref.name, qs.getMetadata().getName(), costs);
     }
     if (ScaleTargetRef.RENDER_SERVICE.equals(kind)) {
       String key = secrets.renderApiKey(ns, ref.apiKeySecretRef);

@@ -8,6 +8,8 @@ import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.queuepilot.controller.crd.QueueScaler;
+import io.queuepilot.controller.crd.ScaleTargetRef;
 import io.queuepilot.controller.k8s.KubeErrors;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +18,9 @@ import java.util.Optional;
 
 /**
  * A Deployment scaled through its scale subresource, which refuses to act while an HPA
- * (autoscaling/v2) or a KEDA ScaledObject targets the same Deployment.
+ * (autoscaling/v2), a KEDA ScaledObject or an earlier QueueScaler targets the same Deployment.
+ * Before a scale-down it marks each pod's deletion cost from the jobs it holds
+ * ({@link PodDeletionCosts}), so the ReplicaSet controller removes idle pods first.
  */
 public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
 
@@ -27,13 +31,27 @@ public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
   private final KubernetesClient client;
   private final String namespace;
   private final String name;
+  private final String scalerName;
+  private final PodDeletionCosts deletionCosts;
   private static volatile boolean warnedForbidden;
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(KubernetesDeploymentScaleTarget.class);
 
+  /** A target without pod-deletion costs or QueueScaler peers (RBAC tests, tools). */
   public KubernetesDeploymentScaleTarget(KubernetesClient client, String namespace, String name) {
+    this(client, namespace, name, null, null);
+  }
+
+  /**
+   * The target of QueueScaler {@code scalerName} (other QueueScalers on the same Deployment are
+   * conflicts when they are older); {@code deletionCosts} null: scale-down without marking pods.
+   */
+  public KubernetesDeploymentScaleTarget(KubernetesClient client, String namespace, String name, String scalerName,
+      PodDeletionCosts deletionCosts) {
     this.client = client;
     this.namespace = namespace;
     this.name = name;
+    this.scalerName = scalerName;
+    this.deletionCosts = deletionCosts;
   }
 
   @Override
@@ -92,10 +110,49 @@ public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
             "listing KEDA ScaledObjects in " + namespace + " failed: " + KubeErrors.sentence(e), null, e);
       }
     }
+    if (scalerName != null) {
+      found.addAll(earlierQueueScalers());
+    }
     if (found.isEmpty()) return Optional.empty();
     return Optional.of(String.join(" and ", found) + " also scale" + (found.size() == 1 ? "s " : " ")
         + describe() + "; QueuePilot leaves it alone until " + (found.size() == 1 ? "that is" : "those are")
         + " removed");
+  }
+
+  /**
+   * Other QueueScalers aimed at the same Deployment that came first (older creationTimestamp,
+   * the name as tie-break): the first one keeps scaling, every later one refuses, so two never
+   * both act. Deleting or retargeting the first lets the next one take over.
+   */
+  private List<String> earlierQueueScalers() throws ScaleTargetException {
+    List<QueueScaler> all;
+    try {
+      all = client.resources(QueueScaler.class).inNamespace(namespace).list().getItems();
+    } catch (KubernetesClientException e) {
+      throw new ScaleTargetException(ScaleTargetException.Kind.FAILED,
+          "listing QueueScalers in " + namespace + " failed: " + KubeErrors.sentence(e), null, e);
+    }
+    QueueScaler self = all.stream().filter(q -> scalerName.equals(q.getMetadata().getName())).findFirst().orElse(null);
+    List<String> earlier = new ArrayList<>();
+    for (QueueScaler other : all) {
+      if (other == self || scalerName.equals(other.getMetadata().getName()) || !targets(other)) continue;
+      if (other.getMetadata().getDeletionTimestamp() != null) continue; // being deleted: it no longer acts
+      if (self == null || FIRST_CREATED.compare(other, self) < 0) {
+        earlier.add("QueueScaler " + other.getMetadata().getName() + " (created "
+            + other.getMetadata().getCreationTimestamp() + ", before this one)");
+      }
+    }
+    return earlier;
+  }
+
+  private static final java.util.Comparator<QueueScaler> FIRST_CREATED = java.util.Comparator
+      .comparing((QueueScaler q) -> java.time.Instant.parse(q.getMetadata().getCreationTimestamp()))
+      .thenComparing(q -> q.getMetadata().getName());
+
+  private boolean targets(QueueScaler q) {
+    ScaleTargetRef ref = q.getSpec() == null ? null : q.getSpec().scaleTargetRef;
+    if (ref == null || !name.equals(ref.name)) return false;
+    return ref.kind == null || ScaleTargetRef.DEPLOYMENT.equals(ref.kind);
   }
 
   /**
@@ -114,6 +171,20 @@ public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
 
   @Override
   public void scale(int replicas) throws ScaleTargetException {
+    if (deletionCosts != null) {
+      Deployment d;
+      try {
+        d = client.apps().deployments().inNamespace(namespace).withName(name).get();
+      } catch (KubernetesClientException e) {
+        throw failure("read", e);
+      }
+      if (d == null) throw failure("scale", new KubernetesClientException("not found", 404, null));
+      Integer now = d.getSpec().getReplicas();
+      if (now == null || replicas < now) {
+        // Mark first: a refusal here leaves the count alone, busy pods are never picked blindly.
+        deletionCosts.mark(namespace, name, d.getSpec().getSelector());
+      }
+    }
     try {
       client.apps().deployments().inNamespace(namespace).withName(name).scale(replicas);
     } catch (KubernetesClientException e) {

@@ -45,7 +45,7 @@ public final class RenderScaleTarget implements ScaleTarget {
   @Override
   public void scale(int replicas) throws ScaleTargetException {
     // Re-check right before writing: someone may have switched Render autoscaling on meanwhile.
-    if (api.getService(serviceId).autoscalingEnabled()) {
+    if (api.freshService(serviceId).autoscalingEnabled()) {
       throw new ScaleTargetException(ScaleTargetException.Kind.REFUSED, autoscalingMessage());
     }
     api.scale(serviceId, clamp(replicas));

@@ -8,8 +8,9 @@ import java.util.Deque;
 import java.util.Optional;
 
 /**
- * Client-side limit for API writes: at most {@code limit} per sliding {@code window}, and no
- * write before a server-announced reset (429, {@code Ratelimit-Remaining: 0}, {@code Retry-After}).
+ * Client-side limit for one bucket of API calls (Render's writes, or its reads): at most
+ * {@code limit} per sliding {@code window}, and none before a server-announced reset (429,
+ * {@code Ratelimit-Remaining: 0}, {@code Retry-After}).
  */
 public final class WriteRateLimiter {
 

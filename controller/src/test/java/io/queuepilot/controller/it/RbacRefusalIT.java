@@ -102,6 +102,33 @@ class RbacRefusalIT {
         .isEqualTo(1);
   }
 
+  /**
+   * A Role without the chart's pods rule (an older chart, hand-written RBAC): the controller
+   * cannot mark idle pods, so it does not scale down at all and says which rule is missing.
+   */
+  @Test
+  void withoutPodsPermissionAScaleDownIsRefusedNamingTheRule() {
+    io.queuepilot.queue.WorkerOccupancy everyPodIdle = (pods, timeout) -> {
+      java.util.Map<String, Integer> idle = new java.util.LinkedHashMap<>();
+      pods.forEach(p -> idle.put(p, 0));
+      return idle;
+    };
+    KubernetesDeploymentScaleTarget target = new KubernetesDeploymentScaleTarget(limited, NS, "allowed-worker",
+        "allowed", new io.queuepilot.controller.target.PodDeletionCosts(limited, everyPodIdle, java.time.Duration.ofSeconds(60)));
+    admin.apps().deployments().inNamespace(NS).withName("allowed-worker").scale(3);
+
+    assertThatThrownBy(() -> target.scale(1)).isInstanceOfSatisfying(ScaleTargetException.class, e -> {
+      assertThat(e.kind()).isEqualTo(ScaleTargetException.Kind.FORBIDDEN);
+      assertThat(e.getMessage()).startsWith("could not list the pods of deployment rbac-it/allowed-worker (HTTP 403 "
+          + "Forbidden: pods is forbidden: User \"" + USER + "\" cannot list resource \"pods\"")
+          .contains("the controller needs pods get/list/patch in this namespace");
+      assertNoDump(e.getMessage());
+    });
+    assertThat(admin.apps().deployments().inNamespace(NS).withName("allowed-worker").get().getSpec().getReplicas())
+        .as("not scaled down blind").isEqualTo(3);
+    admin.apps().deployments().inNamespace(NS).withName("allowed-worker").scale(1);
+  }
+
   @Test
   void theConditionsAndEventsOfARefusedScalerNameThePermissionProblem() {
     DatabaseConfigException secret = null;

@@ -21,6 +21,7 @@ import io.queuepilot.testkit.MutableClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
@@ -33,7 +34,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The standalone Render mode end to end: real PostgreSQL queue (logged in as a
  * queue_controller member), the real RenderApi client, and a loopback server speaking Render's
- * API (202 on scale, 429 with Ratelimit-Reset, autoscaling-enabled services).
+ * API (202 on scale, 429 with Ratelimit-Reset, autoscaling-enabled services), enforcing
+ * Render's read and write limits: Ratelimit-Reset in UTC epoch seconds (and tolerated as a
+ * delta), and a NOTIFY burst of cycles that never draws a 429.
  */
 class RenderScalerTest {
 
@@ -53,8 +56,8 @@ class RenderScalerTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    render = new FakeRender();
     clock = new MutableClock();
+    render = new FakeRender(clock);
     api = new RenderApi(render.baseUrl(), FakeRender.API_KEY, clock);
   }
 
@@ -214,11 +217,13 @@ class RenderScalerTest {
     assertThat(s.ready()).isTrue();
 
     render.acceptKey("rnd_rotated"); // the key in the Secret was revoked
+    clock.advance(RenderApi.READ_CACHE); // the next poll reads the service again
     s.runOnce();
     assertThat(s.ready()).isFalse();
     assertThat(((CycleOutcome.TargetUnavailable) s.lastOutcome()).message()).contains("HTTP 401 Unauthorized");
 
     render.acceptKey(FakeRender.API_KEY);
+    clock.advance(Duration.ofSeconds(1));
     s.runOnce();
     assertThat(s.ready()).isTrue();
   }
@@ -272,5 +277,97 @@ class RenderScalerTest {
     Path deployment = dir.resolve("deployment.yaml");
     Files.writeString(deployment, "scaleTargetRef: {name: worker}\n");
     assertThatThrownBy(() -> RenderScalerConfig.load(deployment)).hasMessageContaining("kind must be RenderService");
+  }
+
+  /** A scaler that follows the queue closely (concurrency 1, no scale-down window): many writes. */
+  RenderScaler eagerScaler(String serviceId, String jobType) {
+    QueueScalerSpec s = new QueueScalerSpec();
+    s.scaleTargetRef = ScaleTargetRef.render(serviceId, null);
+    s.jobTypes = List.of(jobType);
+    s.minReplicas = 1;
+    s.maxReplicas = 50;
+    s.concurrencyPerReplica = 1;
+    s.scaleDown.stabilizationWindowSeconds = 0;
+    s.scaleDown.periodSeconds = 1;
+    s.scaleDown.maxStep = 50;
+    return new RenderScaler(serviceId, s, controllerQueue, new RenderScaleTarget(api, serviceId),
+        new ControllerMetrics(new SimpleMeterRegistry()), clock);
+  }
+
+  // Render's rate limits as its API reference documents them, against the fake that enforces
+  // both the write limit (30 / minute) and the read limit (100 GETs / minute) with Render's 429 body.
+
+  @Test
+  void ratelimitResetInEpochSecondsHoldsWritesUntilThatInstant() {
+    render.service("srv-epoch", 1, false);
+    enqueue("limits_epoch", 5);
+    render.rateLimitNextScales(1, 40);
+    RenderScaler s = eagerScaler("srv-epoch", "limits_epoch");
+
+    CycleOutcome first = s.runOnce();
+    Instant reset = clock.instant().plusSeconds(40);
+    assertThat(((CycleOutcome.Decided) first).apply()).isInstanceOf(ApplyStep.ApplyFailed.class);
+    assertThat(((ApplyStep.ApplyFailed) ((CycleOutcome.Decided) first).apply()).message())
+        .contains("429: rate limit exceeded");
+    assertThat(first.retryAt()).as("the epoch seconds read as an instant, not as 1.7e9 s from now").contains(reset);
+
+    clock.advance(Duration.ofSeconds(39));
+    s.runOnce();
+    assertThat(render.scaleCalls()).as("no write before the reset").isEqualTo(1);
+    clock.advance(Duration.ofSeconds(1));
+    CycleOutcome.Decided after = (CycleOutcome.Decided) s.runOnce();
+    assertThat(after.scaled()).isTrue();
+    assertThat(render.numInstances("srv-epoch")).isEqualTo(5);
+  }
+
+  @Test
+  void aRatelimitResetGivenAsSecondsFromNowIsToleratedToo() {
+    render.resetAsDelta(true);
+    render.service("srv-delta", 1, false);
+    enqueue("limits_delta", 3);
+    render.rateLimitNextScales(1, 40);
+
+    CycleOutcome first = eagerScaler("srv-delta", "limits_delta").runOnce();
+
+    assertThat(first.retryAt()).contains(clock.instant().plusSeconds(40));
+  }
+
+  @Test
+  void resetValuesAreEpochAboveTheThresholdAndBoundedEitherWay() {
+    Instant now = Instant.parse("2026-01-01T00:00:00Z");
+    assertThat(RenderApi.resetInstant(now.getEpochSecond() + 45, now)).isEqualTo(now.plusSeconds(45));
+    assertThat(RenderApi.resetInstant(45, now)).isEqualTo(now.plusSeconds(45));
+    assertThat(RenderApi.resetInstant(now.getEpochSecond() - 10, now)).as("a reset in the past: now").isEqualTo(now);
+    assertThat(RenderApi.resetInstant(now.getEpochSecond() + 86_400, now)).as("a day away: capped")
+        .isEqualTo(now.plus(RenderApi.LONGEST_STOP));
+    assertThat(RenderApi.resetInstant(999_999_999L, now)).as("below the threshold: a delta, capped")
+        .isEqualTo(now.plus(RenderApi.LONGEST_STOP));
+  }
+
+  @Test
+  void aNotifyBurstOfCyclesStaysInsideRendersReadAndWriteLimits() {
+    render.service("srv-burst", 1, false);
+    RenderScaler s = eagerScaler("srv-burst", "limits_burst");
+    int cycles = 0;
+    // Two and a half minutes of NOTIFY wake-ups, two cycles a second, while uploads keep changing the queue.
+    for (int tick = 0; tick < 300; tick++) {
+      if (tick % 20 == 0) enqueue("limits_burst", 1 + tick % 7);
+      if (tick % 30 == 15) {
+        try (var c = pg.superuser().getConnection(); var st = c.createStatement()) {
+          st.executeUpdate("UPDATE public.job_queue SET status = 'cancelled', updated_at = now() "
+              + "WHERE job_type = 'limits_burst' AND status = 'pending'");
+        } catch (java.sql.SQLException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+      s.runOnce();
+      cycles++;
+      clock.advance(Duration.ofMillis(500));
+    }
+    assertThat(render.scaleCalls()).as("the queue changes made it write").isGreaterThan(5);
+    assertThat(render.tooManyRequests()).as("429s from Render").isZero();
+    // 300 cycles, each of which reads the service (target, autoscaling check, pre-write check)
+    assertThat(render.readCalls()).as("GETs in 2.5 minutes").isLessThanOrEqualTo(3L * RenderApi.READS_PER_MINUTE);
+    assertThat(cycles).isEqualTo(300);
   }
 }

@@ -149,6 +149,7 @@ class AccessMatrixTest {
       job_history_ensure_partitions     call    denied denied denied denied denied denied denied  denied  denied   denied ok
       job_queue_move_finished           call    denied denied denied denied denied denied denied  denied  denied   denied ok
       queue_stats                       call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      jobs_held_by_workers              call    denied denied denied denied denied denied denied  denied  denied   denied ok
       purge_finished_jobs               call    denied denied denied denied denied denied denied  denied  denied   denied ok
       log_audit_event                   call    denied denied denied denied denied denied denied  denied  denied   denied ok
       job_queue_bounded_error           call    denied denied denied denied denied denied denied  denied  denied   denied denied
@@ -555,6 +556,7 @@ class AccessMatrixTest {
     m.put("job_queue_check_batch call", (a, c) -> call(c,
         "SELECT public.job_queue_check_batch('matrix', ARRAY[]::uuid[], ARRAY[]::uuid[])"));
     m.put("queue_stats call", (a, c) -> call(c, "SELECT * FROM public.queue_stats()"));
+    m.put("jobs_held_by_workers call", (a, c) -> call(c, "SELECT * FROM public.jobs_held_by_workers('{worker-a}')"));
     m.put("purge_finished_jobs call", (a, c) -> call(c, "SELECT public.purge_finished_jobs('3650 days', 1)"));
     m.put("log_audit_event call", (a, c) -> call(c,
         "SELECT public.log_audit_event('matrix', '1', 'PROBE', NULL, NULL, 'matrix probe')"));

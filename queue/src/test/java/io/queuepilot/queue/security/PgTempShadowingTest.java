@@ -224,6 +224,7 @@ class PgTempShadowingTest {
     List<String> breaches = new ArrayList<>();
     Map<String, Integer> attacksByRole = new LinkedHashMap<>();
     Set<String> shadowedNames = new TreeSet<>();
+    Set<String> attacked = new TreeSet<>();
     for (Target target : targets) {
       List<String> typeNames = typeNamesIn(target.body());
       shadowedNames.addAll(typeNames);
@@ -232,12 +233,16 @@ class PgTempShadowingTest {
           continue;
         }
         attacksByRole.merge(attacker.name(), 1, Integer::sum);
+        attacked.add(attacker.name() + " -> " + target.signature());
         breaches.addAll(attack(attacker, target, typeNames, false).breaches());
       }
     }
     assertThat(attacksByRole).as("attacks tried, by attacker")
         .containsKeys("worker login", "controller login", "authenticated", "service_role");
     assertThat(attacksByRole.get("worker login")).isGreaterThanOrEqualTo(10);
+    // the controller's own definer functions, including the pod-deletion-cost read (V105)
+    assertThat(attacked).contains("controller login -> jobs_held_by_workers(text[],interval)",
+        "controller login -> queue_stats(text[],text[],interval)");
     assertThat(shadowedNames).as("type names shadowed").contains("uuid", "text", "timestamptz", "jsonb", "integer", "bigint");
     assertThat(breaches).as("calls in which the attacker's pg_temp function ran inside a definer function").isEmpty();
   }

@@ -1,0 +1,228 @@
+package io.queuepilot.controller.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.queuepilot.controller.core.SpecMapping;
+import io.queuepilot.controller.crd.QueueScaler;
+import io.queuepilot.controller.crd.QueueScalerStatus;
+import io.queuepilot.controller.crd.ScaleDownBehavior;
+import io.queuepilot.controller.k8s.Fixtures;
+import io.queuepilot.controller.k8s.KubernetesController;
+import io.queuepilot.controller.target.PodDeletionCosts;
+import io.queuepilot.queue.JobQueue;
+import io.queuepilot.queue.JobQueue.ClaimedJob;
+import io.queuepilot.queue.PostgresJobQueue;
+import io.queuepilot.queue.testing.PostgresExtension;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The controller on {@link KwokCluster} (real API server, controller-manager, scheduler; KWOK
+ * nodes) with a real PostgreSQL: idle worker pods are the ones deleted on scale-down while pods
+ * holding jobs keep running; of two QueueScalers on one Deployment only the first acts; the
+ * {@code queuepilot.io/paused} annotation pauses without touching the spec Helm owns.
+ */
+class ClusterScalingIT {
+
+  @RegisterExtension static PostgresExtension pg = new PostgresExtension();
+
+  static final String NS = "cluster-it";
+  static KwokCluster cluster;
+  static KubernetesClient client;
+  static KubernetesController controller;
+  static JobQueue worker;
+
+  @BeforeAll
+  static void start() throws Exception {
+    Assumptions.assumeTrue(KwokCluster.missing().isEmpty(), KwokCluster.missing().orElse(""));
+    cluster = KwokCluster.start("cluster-scaling", 2);
+    client = cluster.client();
+    KubeApiServerBinaries.applyQueueScalerCrd(client);
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).create();
+    pg.loginAs("qp_cluster_controller", "queue_controller");
+    worker = new PostgresJobQueue(pg.loginAs("qp_cluster_worker", "queue_worker"));
+    client.resource(Fixtures.databaseSecret(NS, "queuepilot-db", pg.jdbcUrl(), "qp_cluster_controller",
+        "qp_cluster_controller")).create();
+    controller = KubernetesController.start(client, new SimpleMeterRegistry(), new KubernetesController.Options(
+        List.of(NS), NS, "cluster-it-controller", URI.create("http://127.0.0.1:1"), Clock.systemUTC(), () -> {}));
+    await().atMost(Duration.ofSeconds(30)).until(controller::leading);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (controller != null) controller.close();
+    if (cluster != null) cluster.close();
+  }
+
+  static QueueScaler scaler(String name, String deployment, String jobType, int min) {
+    QueueScaler qs = Fixtures.scaler(NS, name, deployment, "queuepilot-db", jobType);
+    qs.getSpec().minReplicas = min;
+    qs.getSpec().concurrencyPerReplica = 1;
+    qs.getSpec().pollIntervalSeconds = 1;
+    ScaleDownBehavior down = new ScaleDownBehavior();
+    down.stabilizationWindowSeconds = 1;
+    down.maxStep = 10;
+    down.periodSeconds = 1;
+    qs.getSpec().scaleDown = down;
+    return qs;
+  }
+
+  static List<Pod> pods(String app) {
+    return client.pods().inNamespace(NS).withLabel("app", app).list().getItems();
+  }
+
+  static Set<String> readyPods(String app) {
+    return pods(app).stream().filter(KwokCluster::ready).map(p -> p.getMetadata().getName()).collect(Collectors.toSet());
+  }
+
+  static int replicas(String deployment) {
+    return client.apps().deployments().inNamespace(NS).withName(deployment).get().getSpec().getReplicas();
+  }
+
+  static QueueScalerStatus status(String name) {
+    QueueScaler qs = client.resources(QueueScaler.class).inNamespace(NS).withName(name).get();
+    return qs == null ? null : qs.getStatus();
+  }
+
+  static Condition condition(String scaler, String type) {
+    QueueScalerStatus s = status(scaler);
+    if (s == null || s.conditions == null) return null;
+    return s.conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+  }
+
+  static List<Event> events(String scaler, String reason) {
+    return client.v1().events().inNamespace(NS).list().getItems().stream()
+        .filter(e -> scaler.equals(e.getInvolvedObject().getName()) && reason.equals(e.getReason())).toList();
+  }
+
+  @Test
+  void scaleDownDeletesIdlePodsAndBusyPodsKeepRunning() throws Exception {
+    client.resource(Fixtures.deployment(NS, "drain", 2)).create();
+    await().atMost(Duration.ofSeconds(60)).until(() -> readyPods("drain").size() == 2);
+    Set<String> idle = readyPods("drain");
+    // The two idle pods are clearly older: the ReplicaSet controller's own tie-break (most
+    // recently ready first) would delete the busy ones. Only the deletion cost saves them.
+    await().atMost(Duration.ofSeconds(30)).until(() -> pods("drain").stream()
+        .allMatch(p -> KwokCluster.readyFor(p).compareTo(Duration.ofSeconds(5)) >= 0));
+    client.apps().deployments().inNamespace(NS).withName("drain").scale(4);
+    await().atMost(Duration.ofSeconds(60)).until(() -> readyPods("drain").size() == 4);
+    List<String> busy = readyPods("drain").stream().filter(n -> !idle.contains(n)).sorted().toList();
+    assertThat(busy).hasSize(2);
+    Fixtures.enqueue(worker, "drain_job", 2);
+    List<ClaimedJob> held = new ArrayList<>();
+    for (String pod : busy) {
+      List<ClaimedJob> got = worker.claim(pod, List.of("drain_job"), List.of(), 1);
+      assertThat(got).as("job claimed by pod %s", pod).hasSize(1);
+      held.addAll(got);
+    }
+
+    client.resource(scaler("drain", "drain", "drain_job", 0)).create();
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> replicas("drain") == 2 && pods("drain").size() == 2);
+    assertThat(readyPods("drain")).as("the pods holding jobs keep running").containsExactlyInAnyOrderElementsOf(busy);
+    Map<String, String> costs = pods("drain").stream().collect(Collectors.toMap(p -> p.getMetadata().getName(),
+        p -> p.getMetadata().getAnnotations().getOrDefault(PodDeletionCosts.ANNOTATION, "absent")));
+    assertThat(costs).containsExactlyInAnyOrderEntriesOf(Map.of(busy.get(0), "1", busy.get(1), "1"));
+
+    // One job finishes: its pod is now idle and goes; the other keeps its job and keeps running.
+    ClaimedJob finished = held.get(0); // claimed by busy.get(0)
+    assertThat(worker.complete(finished.id(), finished.leaseToken(), "{}", 1)).isTrue();
+    await().atMost(Duration.ofSeconds(60)).until(() -> replicas("drain") == 1 && pods("drain").size() == 1);
+    assertThat(readyPods("drain")).containsExactly(busy.get(1));
+    cluster.assertAllRunning();
+  }
+
+  @Test
+  void ofTwoQueueScalersOnOneDeploymentOnlyTheFirstActsUntilItIsDeleted() {
+    client.resource(Fixtures.deployment(NS, "shared", 0)).create();
+    client.resource(scaler("shared-first", "shared", "shared_job", 1)).create();
+    await().atMost(Duration.ofSeconds(30)).until(() -> replicas("shared") == 1);
+    client.resource(scaler("shared-second", "shared", "shared_job", 3)).create();
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> {
+      Condition active = condition("shared-second", "ScalingActive");
+      return active != null && "False".equals(active.getStatus()) && "ConflictingAutoscaler".equals(active.getReason());
+    });
+    assertThat(condition("shared-second", "ScalingActive").getMessage()).contains("QueueScaler shared-first");
+    assertThat(condition("shared-second", "ConflictingAutoscaler").getStatus()).isEqualTo("True");
+    await().atMost(Duration.ofSeconds(10)).until(() -> !events("shared-second", "ConflictingAutoscaler").isEmpty());
+    assertThat(events("shared-second", "ConflictingAutoscaler").get(0).getMessage()).contains("QueueScaler shared-first");
+    // the first keeps working and is not itself in conflict; the second never scales
+    await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6)).until(() -> replicas("shared") == 1);
+    assertThat(condition("shared-first", "ConflictingAutoscaler").getStatus()).isEqualTo("False");
+
+    client.resources(QueueScaler.class).inNamespace(NS).withName("shared-first").delete();
+    await().atMost(Duration.ofSeconds(30)).until(() -> replicas("shared") == 3);
+    await().atMost(Duration.ofSeconds(10))
+        .until(() -> "False".equals(condition("shared-second", "ConflictingAutoscaler").getStatus()));
+    client.resources(QueueScaler.class).inNamespace(NS).withName("shared-second").delete();
+  }
+
+  @Test
+  void thePauseAnnotationPausesWithoutConflictingWithTheSpecOwner() throws Exception {
+    client.resource(Fixtures.deployment(NS, "pausable", 0)).create();
+    QueueScaler applied = scaler("pausable", "pausable", "pausable_job", 1);
+    applied.getSpec().paused = false; // the chart always writes spec.paused
+    client.resource(applied).fieldManager("helm").forceConflicts().serverSideApply();
+    await().atMost(Duration.ofSeconds(30)).until(() -> replicas("pausable") == 1);
+
+    // the runbook's pause command, verbatim but for the names
+    run(cluster.kubectl("-n", NS, "annotate", "queuescaler", "pausable", SpecMapping.PAUSED_ANNOTATION + "=true",
+        "--overwrite"));
+    // helm upgrade (server-side apply, no --force-conflicts) raising minReplicas goes through …
+    QueueScaler upgraded = scaler("pausable", "pausable", "pausable_job", 2);
+    upgraded.getSpec().paused = false;
+    client.resource(upgraded).fieldManager("helm").serverSideApply();
+    // … and the scaler stays paused
+    await().atMost(Duration.ofSeconds(10)).until(() -> "paused".equals(status("pausable").limitedBy));
+    await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> replicas("pausable") == 1);
+
+    // the resume command: the new minimum applies
+    run(cluster.kubectl("-n", NS, "annotate", "queuescaler", "pausable", SpecMapping.PAUSED_ANNOTATION + "-"));
+    await().atMost(Duration.ofSeconds(30)).until(() -> replicas("pausable") == 2);
+
+    // Why not spec.paused: once an operator patches it, the next apply by Helm conflicts.
+    run(cluster.kubectl("-n", NS, "patch", "queuescaler", "pausable", "--type", "merge", "-p", "{\"spec\":{\"paused\":true}}"));
+    QueueScaler again = scaler("pausable", "pausable", "pausable_job", 2);
+    again.getSpec().paused = false;
+    assertThatThrownBy(() -> client.resource(again).fieldManager("helm").serverSideApply())
+        .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(409));
+
+    // a value that is neither true nor false is refused, naming the annotation
+    run(cluster.kubectl("-n", NS, "annotate", "queuescaler", "pausable", SpecMapping.PAUSED_ANNOTATION + "=yes",
+        "--overwrite"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      Condition ready = condition("pausable", "Ready");
+      return ready != null && "InvalidSpec".equals(ready.getReason())
+          && ready.getMessage().contains("metadata.annotations[queuepilot.io/paused] must be \"true\" or \"false\", was \"yes\"");
+    });
+    client.resources(QueueScaler.class).inNamespace(NS).withName("pausable").delete();
+  }
+
+  private static void run(List<String> command) throws Exception {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
+  }
+}
