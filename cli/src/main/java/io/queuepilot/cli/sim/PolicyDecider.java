@@ -14,7 +14,10 @@ import java.time.Instant;
  * The controller's real {@link ScalingPolicy} with the history it keeps between decisions, as
  * the simulator's and the local mode's decider. Not thread-safe: one caller polls it.
  */
-public final class PolicyDecider implements Simulator.Decider {
+public final class PolicyDecider {
+
+  /** Desired replicas, what limited them ({@code min}, {@code max}, {@code tokenBudget}, ...) and why. */
+  public record Result(int desiredReplicas, String limitedBy, String reason) {}
 
   private final ScalerSpec spec;
   private final Duration keep;
@@ -26,7 +29,6 @@ public final class PolicyDecider implements Simulator.Decider {
     this.keep = SpecMapping.historyKeep(spec);
   }
 
-  @Override
   public Result decide(QueueStats stats, int currentReplicas, Instant now) {
     if (history == null) {
       history = ScalingHistory.start(currentReplicas, now);
