@@ -4,16 +4,16 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.queuepilot.cli.CliConfig.DbSettings;
 import io.queuepilot.cli.CliException;
 import io.queuepilot.cli.db.Database;
-import io.queuepilot.controller.core.CycleOutcome;
-import io.queuepilot.controller.core.ScalingCycle;
+import io.queuepilot.scaling.CycleOutcome;
+import io.queuepilot.scaling.ScalingCycle;
 import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.crd.QueueScalerSpec;
 import io.queuepilot.controller.crd.ScaleDownBehavior;
 import io.queuepilot.controller.crd.ScaleTargetRef;
 import io.queuepilot.controller.crd.SecretRef;
-import io.queuepilot.controller.policy.ScalerSpec;
-import io.queuepilot.controller.policy.ScalingDecision;
-import io.queuepilot.controller.policy.ScalingHistory;
+import io.queuepilot.scaling.ScalerSpec;
+import io.queuepilot.scaling.ScalingDecision;
+import io.queuepilot.scaling.ScalingHistory;
 import io.queuepilot.queue.EmbeddedDatabase;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.Migrations;
@@ -357,7 +357,8 @@ public final class LocalRun {
   private void controllerCycle(QueueScalerSpec crd, ScalerSpec policySpec, JobQueue queue, LocalScaleTarget target,
       AtomicReference<ScalingHistory> history) {
     try {
-      CycleOutcome o = ScalingCycle.run("local", crd, policySpec, queue, null, target, history.get(), clock.instant());
+      CycleOutcome o = ScalingCycle.run("local", SpecMapping.jobTypes(crd), SpecMapping.lanes(crd),
+          SpecMapping.heartbeatTimeout(crd), policySpec, queue, null, target, history.get(), clock.instant());
       history.set(o.history());
       if (o.decision() != null) {
         lastDecision = o.decision();

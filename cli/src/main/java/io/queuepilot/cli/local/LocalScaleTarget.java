@@ -1,7 +1,7 @@
 package io.queuepilot.cli.local;
 
-import io.queuepilot.controller.target.ScaleTarget;
-import io.queuepilot.controller.target.ScaleTargetException;
+import io.queuepilot.scaling.ScaleTarget;
+import io.queuepilot.scaling.ScaleTargetException;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.ExecutorService;

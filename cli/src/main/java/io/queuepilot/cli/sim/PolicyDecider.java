@@ -1,11 +1,11 @@
 package io.queuepilot.cli.sim;
 
 import io.queuepilot.controller.core.SpecMapping;
-import io.queuepilot.controller.policy.QueueSnapshot;
-import io.queuepilot.controller.policy.ScalerSpec;
-import io.queuepilot.controller.policy.ScalingDecision;
-import io.queuepilot.controller.policy.ScalingHistory;
-import io.queuepilot.controller.policy.ScalingPolicy;
+import io.queuepilot.scaling.QueueSnapshot;
+import io.queuepilot.scaling.ScalerSpec;
+import io.queuepilot.scaling.ScalingDecision;
+import io.queuepilot.scaling.ScalingHistory;
+import io.queuepilot.scaling.ScalingPolicy;
 import io.queuepilot.queue.JobQueue.QueueStats;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,7 +26,7 @@ public final class PolicyDecider {
 
   public PolicyDecider(ScalerSpec spec) {
     this.spec = spec;
-    this.keep = SpecMapping.historyKeep(spec);
+    this.keep = ScalingHistory.keepFor(spec);
   }
 
   public Result decide(QueueStats stats, int currentReplicas, Instant now) {

@@ -4,7 +4,7 @@ import io.queuepilot.cli.CliException;
 import io.queuepilot.cli.Output;
 import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.crd.QueueScalerSpec;
-import io.queuepilot.controller.policy.ScalerSpec;
+import io.queuepilot.scaling.ScalerSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;

@@ -4,7 +4,7 @@ import io.queuepilot.controller.crd.QueueScalerSpec;
 import io.queuepilot.controller.crd.ScaleDownBehavior;
 import io.queuepilot.controller.crd.ScaleUpBehavior;
 import io.queuepilot.controller.crd.TokenBudget;
-import io.queuepilot.controller.policy.ScalerSpec;
+import io.queuepilot.scaling.ScalerSpec;
 import java.time.Duration;
 import java.util.List;
 import java.util.OptionalLong;
@@ -60,13 +60,6 @@ public final class SpecMapping {
 
   public static List<String> lanes(QueueScalerSpec s) {
     return s.lanes == null ? List.of() : List.copyOf(s.lanes);
-  }
-
-  /** How long the policy history must reach back for this spec's windows. */
-  public static Duration historyKeep(ScalerSpec s) {
-    Duration longest = s.scaleDown().stabilizationWindow().compareTo(s.scaleUp().stabilizationWindow()) > 0
-        ? s.scaleDown().stabilizationWindow() : s.scaleUp().stabilizationWindow();
-    return longest.plusMinutes(1);
   }
 
   private static ScalerSpec.Budget budget(TokenBudget b) {

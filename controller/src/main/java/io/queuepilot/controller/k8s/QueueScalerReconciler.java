@@ -8,8 +8,8 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
-import io.queuepilot.controller.core.CycleOutcome;
-import io.queuepilot.controller.core.ScalingCycle;
+import io.queuepilot.scaling.CycleOutcome;
+import io.queuepilot.scaling.ScalingCycle;
 import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.crd.QueueScaler;
 import io.queuepilot.controller.crd.QueueScalerStatus;
@@ -18,9 +18,9 @@ import io.queuepilot.controller.db.DatabaseCredentials;
 import io.queuepilot.controller.db.NotificationHub;
 import io.queuepilot.controller.db.QueueConnections;
 import io.queuepilot.controller.metrics.ControllerMetrics;
-import io.queuepilot.controller.policy.ScalerSpec;
-import io.queuepilot.controller.policy.ScalingHistory;
-import io.queuepilot.controller.target.ScaleTarget;
+import io.queuepilot.scaling.ScalerSpec;
+import io.queuepilot.scaling.ScalingHistory;
+import io.queuepilot.scaling.ScaleTarget;
 import io.queuepilot.queue.JobQueue;
 import java.time.Clock;
 import java.time.Duration;
@@ -123,7 +123,8 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
       secretForbidden = e.isForbidden();
     }
 
-    CycleOutcome o = ScalingCycle.run(ns + "/" + name, qs.getSpec(), policySpec, queue, queueError, target,
+    CycleOutcome o = ScalingCycle.run(ns + "/" + name, SpecMapping.jobTypes(qs.getSpec()), SpecMapping.lanes(qs.getSpec()),
+        SpecMapping.heartbeatTimeout(qs.getSpec()), policySpec, queue, queueError, target,
         histories.get(id), now);
     if (o.history() != null) histories.put(id, o.history());
     metrics.record(ns, name, o);

@@ -7,7 +7,7 @@ import io.queuepilot.controller.db.DatabaseConfigException;
 import io.queuepilot.controller.target.KubernetesDeploymentScaleTarget;
 import io.queuepilot.controller.target.RenderApi;
 import io.queuepilot.controller.target.RenderScaleTarget;
-import io.queuepilot.controller.target.ScaleTarget;
+import io.queuepilot.scaling.ScaleTarget;
 import java.net.URI;
 import java.time.Clock;
 import java.util.Map;

@@ -2,11 +2,11 @@ package io.queuepilot.controller.k8s;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
-import io.queuepilot.controller.core.CycleOutcome;
+import io.queuepilot.scaling.CycleOutcome;
 import io.queuepilot.controller.crd.QueueScalerStatus;
-import io.queuepilot.controller.policy.LimitedBy;
-import io.queuepilot.controller.policy.ScalingDecision;
-import io.queuepilot.controller.target.ScaleTargetException;
+import io.queuepilot.scaling.LimitedBy;
+import io.queuepilot.scaling.ScalingDecision;
+import io.queuepilot.scaling.ScaleTargetException;
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;

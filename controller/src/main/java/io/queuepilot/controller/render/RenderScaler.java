@@ -1,13 +1,13 @@
 package io.queuepilot.controller.render;
 
-import io.queuepilot.controller.core.CycleOutcome;
-import io.queuepilot.controller.core.ScalingCycle;
+import io.queuepilot.scaling.CycleOutcome;
+import io.queuepilot.scaling.ScalingCycle;
 import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.crd.QueueScalerSpec;
 import io.queuepilot.controller.metrics.ControllerMetrics;
-import io.queuepilot.controller.policy.ScalerSpec;
-import io.queuepilot.controller.policy.ScalingHistory;
-import io.queuepilot.controller.target.ScaleTarget;
+import io.queuepilot.scaling.ScalerSpec;
+import io.queuepilot.scaling.ScalingHistory;
+import io.queuepilot.scaling.ScaleTarget;
 import io.queuepilot.queue.JobQueue;
 import java.time.Clock;
 import java.time.Duration;
@@ -63,7 +63,8 @@ public final class RenderScaler implements AutoCloseable {
     lastRun = now;
     CycleOutcome o;
     try {
-      o = ScalingCycle.run(name, spec, policySpec, queue, null, target, history, now);
+      o = ScalingCycle.run(name, SpecMapping.jobTypes(spec), SpecMapping.lanes(spec),
+          SpecMapping.heartbeatTimeout(spec), policySpec, queue, null, target, history, now);
     } catch (RuntimeException e) {
       // A bug must not end the loop: log it, count it, try again next interval.
       log.error("render scaler {}: cycle failed", name, e);
@@ -87,7 +88,7 @@ public final class RenderScaler implements AutoCloseable {
    * turns it not-ready until a cycle succeeds with an accepted key again.
    */
   public synchronized boolean ready() {
-    return last != null && last.targetErrorKind() != io.queuepilot.controller.target.ScaleTargetException.Kind.FORBIDDEN;
+    return last != null && last.targetErrorKind() != io.queuepilot.scaling.ScaleTargetException.Kind.FORBIDDEN;
   }
 
   /** The outcome of the last cycle, or null before the first. */

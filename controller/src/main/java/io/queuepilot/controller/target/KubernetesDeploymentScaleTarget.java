@@ -1,5 +1,7 @@
 package io.queuepilot.controller.target;
 
+import io.queuepilot.scaling.ScaleTarget;
+import io.queuepilot.scaling.ScaleTargetException;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;

@@ -1,5 +1,6 @@
 package io.queuepilot.controller.target;
 
+import io.queuepilot.scaling.ScaleTargetException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;

@@ -1,5 +1,7 @@
 package io.queuepilot.controller.target;
 
+import io.queuepilot.scaling.ScaleTarget;
+import io.queuepilot.scaling.ScaleTargetException;
 import java.util.Optional;
 
 /**

@@ -12,8 +12,8 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
-import io.queuepilot.controller.core.CycleOutcome;
-import io.queuepilot.controller.core.ScalingCycle;
+import io.queuepilot.scaling.CycleOutcome;
+import io.queuepilot.scaling.ScalingCycle;
 import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.crd.QueueScaler;
 import io.queuepilot.controller.db.DatabaseConfigException;
@@ -21,7 +21,7 @@ import io.queuepilot.controller.k8s.Fixtures;
 import io.queuepilot.controller.k8s.SecretReader;
 import io.queuepilot.controller.k8s.StatusUpdate;
 import io.queuepilot.controller.target.KubernetesDeploymentScaleTarget;
-import io.queuepilot.controller.target.ScaleTargetException;
+import io.queuepilot.scaling.ScaleTargetException;
 import java.time.Instant;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -117,7 +117,8 @@ class RbacRefusalIT {
     QueueScaler qs = Fixtures.scaler(NS, "refused", "outside-worker", "queuepilot-db", "rbac_job");
     KubernetesDeploymentScaleTarget target = new KubernetesDeploymentScaleTarget(limited, NS, "outside-worker");
     Instant now = Instant.parse("2026-01-01T00:00:00Z");
-    CycleOutcome o = ScalingCycle.run(NS + "/refused", qs.getSpec(), SpecMapping.toPolicySpec(qs.getSpec()), null,
+    CycleOutcome o = ScalingCycle.run(NS + "/refused", SpecMapping.jobTypes(qs.getSpec()),
+        SpecMapping.lanes(qs.getSpec()), SpecMapping.heartbeatTimeout(qs.getSpec()), SpecMapping.toPolicySpec(qs.getSpec()), null,
         secret.getMessage(), target, null, now);
     StatusUpdate.Result r = StatusUpdate.next(null, o, target.describe(), 1L, now, secret.isForbidden());
 

@@ -3,12 +3,12 @@ package io.queuepilot.controller.k8s;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.queuepilot.controller.core.CycleOutcome;
+import io.queuepilot.scaling.CycleOutcome;
 import io.queuepilot.controller.crd.QueueScalerStatus;
-import io.queuepilot.controller.policy.LimitedBy;
-import io.queuepilot.controller.policy.QueueSnapshot;
-import io.queuepilot.controller.policy.ScalingDecision;
-import io.queuepilot.controller.target.ScaleTargetException;
+import io.queuepilot.scaling.LimitedBy;
+import io.queuepilot.scaling.QueueSnapshot;
+import io.queuepilot.scaling.ScalingDecision;
+import io.queuepilot.scaling.ScaleTargetException;
 import io.queuepilot.queue.JobQueue;
 import java.time.Instant;
 import java.util.List;

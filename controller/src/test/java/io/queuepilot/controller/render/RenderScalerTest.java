@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.queuepilot.controller.core.CycleOutcome;
+import io.queuepilot.scaling.CycleOutcome;
 import io.queuepilot.controller.crd.QueueScalerSpec;
 import io.queuepilot.controller.crd.ScaleTargetRef;
 import io.queuepilot.controller.metrics.ControllerMetrics;
 import io.queuepilot.controller.target.RenderApi;
 import io.queuepilot.controller.target.RenderScaleTarget;
-import io.queuepilot.controller.target.ScaleTargetException;
+import io.queuepilot.scaling.ScaleTargetException;
 import io.queuepilot.controller.testing.MutableClock;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.PostgresJobQueue;

@@ -1,4 +1,4 @@
-package io.queuepilot.controller.policy;
+package io.queuepilot.scaling;
 
 /** What bound a scaling decision; {@link #statusValue()} is the spelling used in QueueScaler status. */
 public enum LimitedBy {

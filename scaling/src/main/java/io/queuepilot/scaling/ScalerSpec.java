@@ -1,4 +1,4 @@
-package io.queuepilot.controller.policy;
+package io.queuepilot.scaling;
 
 import java.time.Duration;
 import java.util.OptionalInt;

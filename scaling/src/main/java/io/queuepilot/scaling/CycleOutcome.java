@@ -1,9 +1,9 @@
-package io.queuepilot.controller.core;
+package io.queuepilot.scaling;
 
-import io.queuepilot.controller.policy.QueueSnapshot;
-import io.queuepilot.controller.policy.ScalingDecision;
-import io.queuepilot.controller.policy.ScalingHistory;
-import io.queuepilot.controller.target.ScaleTargetException;
+import io.queuepilot.scaling.QueueSnapshot;
+import io.queuepilot.scaling.ScalingDecision;
+import io.queuepilot.scaling.ScalingHistory;
+import io.queuepilot.scaling.ScaleTargetException;
 import io.queuepilot.queue.JobQueue.RequeuedJob;
 import java.time.Instant;
 import java.util.List;

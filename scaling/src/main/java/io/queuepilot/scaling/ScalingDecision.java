@@ -1,4 +1,4 @@
-package io.queuepilot.controller.policy;
+package io.queuepilot.scaling;
 
 /**
  * The outcome of one policy evaluation: the replica count to apply, the unconstrained

@@ -1,4 +1,4 @@
-package io.queuepilot.controller.target;
+package io.queuepilot.scaling;
 
 import java.time.Instant;
 

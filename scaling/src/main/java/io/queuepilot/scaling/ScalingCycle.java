@@ -1,15 +1,15 @@
-package io.queuepilot.controller.core;
+package io.queuepilot.scaling;
 
-import io.queuepilot.controller.crd.QueueScalerSpec;
-import io.queuepilot.controller.policy.QueueSnapshot;
-import io.queuepilot.controller.policy.ScalerSpec;
-import io.queuepilot.controller.policy.ScalingDecision;
-import io.queuepilot.controller.policy.ScalingHistory;
-import io.queuepilot.controller.policy.ScalingPolicy;
-import io.queuepilot.controller.target.ScaleTarget;
-import io.queuepilot.controller.target.ScaleTargetException;
+import io.queuepilot.scaling.QueueSnapshot;
+import io.queuepilot.scaling.ScalerSpec;
+import io.queuepilot.scaling.ScalingDecision;
+import io.queuepilot.scaling.ScalingHistory;
+import io.queuepilot.scaling.ScalingPolicy;
+import io.queuepilot.scaling.ScaleTarget;
+import io.queuepilot.scaling.ScaleTargetException;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.JobQueue.RequeuedJob;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -31,14 +31,14 @@ public final class ScalingCycle {
    * Runs one cycle. {@code queue} is null when the database could not even be opened
    * ({@code queueError} says why); {@code history} is null on the first cycle.
    */
-  public static CycleOutcome run(String name, QueueScalerSpec spec, ScalerSpec policySpec, JobQueue queue,
-      String queueError, ScaleTarget target, ScalingHistory history, Instant now) {
+  public static CycleOutcome run(String name, List<String> jobTypes, List<String> lanes, Duration heartbeatTimeout,
+      ScalerSpec policySpec, JobQueue queue, String queueError, ScaleTarget target, ScalingHistory history, Instant now) {
     int current;
     try {
       current = target.clamp(target.currentReplicas());
     } catch (ScaleTargetException e) {
       log.warn("scaler {}: cannot read {}: {}", name, target.describe(), e.getMessage());
-      Observation obs = observe(name, spec, queue, queueError);
+      Observation obs = observe(name, jobTypes, lanes, heartbeatTimeout, queue, queueError);
       return new CycleOutcome(null, e.getMessage(), e.kind(), null, obs.snapshot, obs.error, obs.requeued,
           obs.requeueError, null, false, null, e.retryAt(), history);
     }
@@ -52,7 +52,7 @@ public final class ScalingCycle {
       conflict = "could not check for other autoscalers: " + e.getMessage();
     }
 
-    Observation obs = observe(name, spec, queue, queueError);
+    Observation obs = observe(name, jobTypes, lanes, heartbeatTimeout, queue, queueError);
     if (conflict != null) {
       return new CycleOutcome(current, null, null, conflict, obs.snapshot, obs.error, obs.requeued,
           obs.requeueError, null, false, null, null, h);
@@ -82,27 +82,27 @@ public final class ScalingCycle {
     }
     ScalingDecision recorded = scaled ? decision
         : new ScalingDecision(current, current, decision.recommendation(), decision.limitedBy(), decision.reason());
-    ScalingHistory next = h.record(recorded, now, SpecMapping.historyKeep(policySpec));
+    ScalingHistory next = h.record(recorded, now, ScalingHistory.keepFor(policySpec));
     return new CycleOutcome(current, null, null, null, obs.snapshot, obs.error, obs.requeued, obs.requeueError,
         decision, scaled, applyError, retryAt, next);
   }
 
   private record Observation(QueueSnapshot snapshot, String error, List<RequeuedJob> requeued, String requeueError) {}
 
-  private static Observation observe(String name, QueueScalerSpec spec, JobQueue queue, String queueError) {
+  private static Observation observe(String name, List<String> jobTypes, List<String> lanes,
+      Duration heartbeatTimeout, JobQueue queue, String queueError) {
     if (queue == null) {
       return new Observation(null, Optional.ofNullable(queueError).orElse("database not configured"), List.of(), null);
     }
     QueueSnapshot snapshot;
     try {
-      snapshot = QueueSnapshot.of(queue.stats(SpecMapping.jobTypes(spec), SpecMapping.lanes(spec),
-          SpecMapping.heartbeatTimeout(spec)));
+      snapshot = QueueSnapshot.of(queue.stats(jobTypes, lanes, heartbeatTimeout));
     } catch (RuntimeException e) {
       log.warn("scaler {}: queue_stats failed: {}", name, e.toString());
       return new Observation(null, "queue_stats failed: " + rootMessage(e), List.of(), null);
     }
     try {
-      List<RequeuedJob> requeued = queue.requeueStale(SpecMapping.heartbeatTimeout(spec));
+      List<RequeuedJob> requeued = queue.requeueStale(heartbeatTimeout);
       for (RequeuedJob r : requeued) {
         log.info("scaler {}: stale job {} of worker {} → {}", name, r.jobId(), r.workerId(), r.newStatus().sql());
       }

@@ -1,10 +1,10 @@
-package io.queuepilot.controller.policy;
+package io.queuepilot.scaling;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.queuepilot.controller.policy.ScalerSpec.Behavior;
-import io.queuepilot.controller.policy.ScalerSpec.Budget;
+import io.queuepilot.scaling.ScalerSpec.Behavior;
+import io.queuepilot.scaling.ScalerSpec.Budget;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

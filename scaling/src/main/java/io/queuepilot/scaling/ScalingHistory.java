@@ -1,4 +1,4 @@
-package io.queuepilot.controller.policy;
+package io.queuepilot.scaling;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -20,6 +20,13 @@ public record ScalingHistory(
   public ScalingHistory {
     if (currentReplicas < 0) throw new IllegalArgumentException("currentReplicas must be >= 0");
     recommendations = List.copyOf(recommendations);
+  }
+
+  /** How long a history must reach back for {@code spec}'s stabilization windows. */
+  public static Duration keepFor(ScalerSpec spec) {
+    Duration longest = spec.scaleDown().stabilizationWindow().compareTo(spec.scaleUp().stabilizationWindow()) > 0
+        ? spec.scaleDown().stabilizationWindow() : spec.scaleUp().stabilizationWindow();
+    return longest.plusMinutes(1);
   }
 
   /** A fresh history: nothing recorded yet, the target runs {@code currentReplicas}. */
