@@ -1,51 +1,60 @@
 package io.queuepilot.scaling;
 
-import io.queuepilot.scaling.QueueSnapshot;
-import io.queuepilot.scaling.ScalingDecision;
-import io.queuepilot.scaling.ScalingHistory;
-import io.queuepilot.scaling.ScaleTargetException;
-import io.queuepilot.queue.JobQueue.RequeuedJob;
 import java.time.Instant;
-import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
- * Everything one scaling cycle observed and did, for status, Events, metrics and logs.
- * Null fields mean "that step did not happen or failed"; the matching error field says why.
+ * What one {@link Scaler#runOnce()} observed and did, one sealed result per step: the cycle
+ * either could not read the target, found another autoscaler on it, or decided (and applied or
+ * not). The queue and rescue steps ran in every case, so status can show the queue regardless.
  */
-public record CycleOutcome(
-    Integer currentReplicas,
-    String targetError,
-    ScaleTargetException.Kind targetErrorKind,
-    String conflict,
-    QueueSnapshot snapshot,
-    String databaseError,
-    List<RequeuedJob> requeued,
-    String requeueError,
-    ScalingDecision decision,
-    boolean scaled,
-    String applyError,
-    Instant retryAt,
-    ScalingHistory history) {
+public sealed interface CycleOutcome {
 
-  public boolean databaseReachable() {
-    return databaseError == null;
+  /** The observe step. */
+  QueueStep queue();
+
+  /** The stale-job rescue step. */
+  RescueStep rescue();
+
+  /** The target could not be read: nothing was decided. */
+  record TargetUnavailable(ScaleTargetException.Kind kind, String message, Optional<Instant> retryAt,
+      QueueStep queue, RescueStep rescue) implements CycleOutcome {}
+
+  /** Another autoscaler drives the target (or that could not be ruled out): nothing was decided. */
+  record Conflicting(int currentReplicas, String conflict, QueueStep queue, RescueStep rescue)
+      implements CycleOutcome {}
+
+  /** The policy decided; {@code apply} says what reached the target. */
+  record Decided(int currentReplicas, QueueStep queue, RescueStep rescue, ScalingDecision decision, ApplyStep apply)
+      implements CycleOutcome {
+
+    /** Whether the target's replica count changed in this cycle. */
+    public boolean scaled() {
+      return apply instanceof ApplyStep.Applied;
+    }
   }
 
-  public boolean targetFound() {
-    return targetError == null || targetErrorKind != ScaleTargetException.Kind.NOT_FOUND;
+  /** The replica count the target has after this cycle; empty when it could not be read. */
+  default OptionalInt replicasAfter() {
+    return switch (this) {
+      case TargetUnavailable t -> OptionalInt.empty();
+      case Conflicting c -> OptionalInt.of(c.currentReplicas());
+      case Decided d -> OptionalInt.of(d.apply() instanceof ApplyStep.Applied a ? a.to() : d.currentReplicas());
+    };
   }
 
-  public long requeuedCount() {
-    return requeued.stream().filter(r -> r.newStatus() == io.queuepilot.queue.JobQueue.JobStatus.PENDING).count();
+  /** When to run again at the latest because a rate limit resets; empty when no limit was hit. */
+  default Optional<Instant> retryAt() {
+    return switch (this) {
+      case TargetUnavailable t -> t.retryAt();
+      case Conflicting c -> Optional.empty();
+      case Decided d -> d.apply() instanceof ApplyStep.ApplyFailed f ? f.retryAt() : Optional.empty();
+    };
   }
 
-  public long deadLetteredCount() {
-    return requeued.stream().filter(r -> r.newStatus() == io.queuepilot.queue.JobQueue.JobStatus.DEAD_LETTER).count();
-  }
-
-  /** The replica count the target has after this cycle (null when it could not be read). */
-  public Integer replicasAfter() {
-    if (scaled) return decision.replicas();
-    return currentReplicas;
+  /** This outcome as {@link Decided}, when the cycle got that far. */
+  default Optional<Decided> decided() {
+    return this instanceof Decided d ? Optional.of(d) : Optional.empty();
   }
 }

@@ -4,16 +4,18 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.queuepilot.cli.CliConfig.DbSettings;
 import io.queuepilot.cli.CliException;
 import io.queuepilot.cli.db.Database;
-import io.queuepilot.scaling.CycleOutcome;
-import io.queuepilot.scaling.ScalingCycle;
 import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.crd.QueueScalerSpec;
 import io.queuepilot.controller.crd.ScaleDownBehavior;
 import io.queuepilot.controller.crd.ScaleTargetRef;
 import io.queuepilot.controller.crd.SecretRef;
-import io.queuepilot.scaling.ScalerSpec;
+import io.queuepilot.scaling.ApplyStep;
+import io.queuepilot.scaling.CycleOutcome;
+import io.queuepilot.scaling.QueueObserver;
+import io.queuepilot.scaling.QueueStep;
+import io.queuepilot.scaling.Scaler;
 import io.queuepilot.scaling.ScalingDecision;
-import io.queuepilot.scaling.ScalingHistory;
+import io.queuepilot.scaling.ScalingHistoryStore;
 import io.queuepilot.queue.EmbeddedDatabase;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.Migrations;
@@ -53,7 +55,7 @@ import org.slf4j.LoggerFactory;
  * The whole pipeline on one machine: PostgreSQL (embedded, or the one given), migrations, a
  * local document store filled with sample (or the user's) documents, uploads through
  * {@code register_shell_file} as an authenticated patient, worker replicas in this JVM scaled by
- * the controller's real {@link ScalingCycle} through a {@link LocalScaleTarget}, a live progress
+ * the controller's real {@link Scaler} through a {@link LocalScaleTarget}, a live progress
  * display, and a summary read back from the database.
  */
 public final class LocalRun {
@@ -225,7 +227,6 @@ public final class LocalRun {
 
     Map<String, String> workerEnv = workerEnv(ownerSettings, workerLogin, workerPassword, lane, store, openai);
     QueueScalerSpec crd = localSpec(options.maxReplicas(), options.concurrency(), lane);
-    ScalerSpec policySpec = SpecMapping.toPolicySpec(crd);
     done("controller: QueueScaler minReplicas " + crd.minReplicas + ", maxReplicas " + crd.maxReplicas
         + ", concurrencyPerReplica " + crd.concurrencyPerReplica + ", poll every " + crd.pollIntervalSeconds
         + " s, lane " + lane);
@@ -248,9 +249,12 @@ public final class LocalRun {
     });
     boolean timedOut;
     JobQueue controllerQueue = new ObservingQueue(new PostgresJobQueue(controllerPool));
-    AtomicReference<ScalingHistory> history = new AtomicReference<>();
-    loops.scheduleWithFixedDelay(() -> controllerCycle(crd, policySpec, controllerQueue, target, history),
-        0, crd.pollIntervalSeconds, TimeUnit.SECONDS);
+    Scaler scaler = Scaler.builder("local").spec(SpecMapping.toPolicySpec(crd))
+        .queue(QueueObserver.of(controllerQueue, SpecMapping.scope(crd))).target(target)
+        .history(ScalingHistoryStore.inMemory()).clock(clock)
+        .noRescuer("local mode's workers live in this JVM")
+        .build();
+    loops.scheduleWithFixedDelay(() -> controllerCycle(scaler), 0, crd.pollIntervalSeconds, TimeUnit.SECONDS);
 
     AtomicInteger registered = new AtomicInteger();
     AtomicReference<Exception> uploadFailure = new AtomicReference<>();
@@ -354,22 +358,23 @@ public final class LocalRun {
     }
   }
 
-  private void controllerCycle(QueueScalerSpec crd, ScalerSpec policySpec, JobQueue queue, LocalScaleTarget target,
-      AtomicReference<ScalingHistory> history) {
+  private void controllerCycle(Scaler scaler) {
     try {
-      CycleOutcome o = ScalingCycle.run("local", SpecMapping.jobTypes(crd), SpecMapping.lanes(crd),
-          SpecMapping.heartbeatTimeout(crd), policySpec, queue, null, target, history.get(), clock.instant());
-      history.set(o.history());
-      if (o.decision() != null) {
-        lastDecision = o.decision();
+      CycleOutcome o = scaler.runOnce();
+      if (o.queue() instanceof QueueStep.QueueUnavailable u) {
+        log.warn("controller cycle: {}", u.reason());
       }
-      if (o.scaled()) {
-        steps.add(new ScalingStep(elapsed(), o.currentReplicas(), o.decision().replicas(),
-            o.decision().limitedBy().statusValue(), o.decision().reason()));
-        peakReplicas.accumulateAndGet(o.decision().replicas(), Math::max);
-      }
-      if (o.databaseError() != null || o.applyError() != null) {
-        log.warn("controller cycle: database {}, apply {}", o.databaseError(), o.applyError());
+      if (o instanceof CycleOutcome.Decided d) {
+        lastDecision = d.decision();
+        switch (d.apply()) {
+          case ApplyStep.Applied a -> {
+            steps.add(new ScalingStep(elapsed(), a.from(), a.to(), d.decision().limitedBy().statusValue(),
+                d.decision().reason()));
+            peakReplicas.accumulateAndGet(a.to(), Math::max);
+          }
+          case ApplyStep.ApplyFailed f -> log.warn("controller cycle: scaling failed: {}", f.message());
+          case ApplyStep.Unchanged u -> { }
+        }
       }
     } catch (RuntimeException e) {
       // The loop must survive one bad cycle, visibly.

@@ -1,18 +1,24 @@
 package io.queuepilot.cli.sim;
 
-import io.queuepilot.controller.core.SpecMapping;
+import io.queuepilot.queue.JobQueue.QueueStats;
+import io.queuepilot.scaling.CycleOutcome;
 import io.queuepilot.scaling.QueueSnapshot;
+import io.queuepilot.scaling.QueueUnavailableException;
+import io.queuepilot.scaling.ScaleTarget;
+import io.queuepilot.scaling.Scaler;
 import io.queuepilot.scaling.ScalerSpec;
 import io.queuepilot.scaling.ScalingDecision;
-import io.queuepilot.scaling.ScalingHistory;
+import io.queuepilot.scaling.ScalingHistoryStore;
 import io.queuepilot.scaling.ScalingPolicy;
-import io.queuepilot.queue.JobQueue.QueueStats;
-import java.time.Duration;
+import java.time.Clock;
 import java.time.Instant;
+import java.time.ZoneOffset;
 
 /**
- * The controller's real {@link ScalingPolicy} with the history it keeps between decisions, as
- * the simulator's and the local mode's decider. Not thread-safe: one caller polls it.
+ * The controller's real {@link Scaler} (and so {@link ScalingPolicy} with its history) as the
+ * simulator's decider: each poll hands the simulated queue and replica count to
+ * {@link Scaler#runOnce()} and reads back what it would scale to. Not thread-safe: one caller
+ * polls it.
  */
 public final class PolicyDecider {
 
@@ -20,24 +26,47 @@ public final class PolicyDecider {
   public record Result(int desiredReplicas, String limitedBy, String reason) {}
 
   private final ScalerSpec spec;
-  private final Duration keep;
-  private ScalingHistory history;
+  private final Scaler scaler;
+  private final SimulatedClock clock = new SimulatedClock();
+  private QueueStats stats;
+  private int currentReplicas;
   private ScalingDecision last;
 
   public PolicyDecider(ScalerSpec spec) {
     this.spec = spec;
-    this.keep = ScalingHistory.keepFor(spec);
+    this.scaler = Scaler.builder("simulate").spec(spec).clock(clock).history(ScalingHistoryStore.inMemory())
+        .noRescuer("the simulator has no stale jobs")
+        .queue(() -> {
+          if (stats == null) throw new QueueUnavailableException("no queue statistics in this simulated poll");
+          return QueueSnapshot.of(stats);
+        })
+        .target(new ScaleTarget() {
+          @Override
+          public String describe() {
+            return "simulated/replicas";
+          }
+
+          @Override
+          public int currentReplicas() {
+            return currentReplicas;
+          }
+
+          @Override
+          public void scale(int replicas) {
+            // the simulator applies the decision itself, with its start-up delay
+          }
+        })
+        .build();
   }
 
   public Result decide(QueueStats stats, int currentReplicas, Instant now) {
-    if (history == null) {
-      history = ScalingHistory.start(currentReplicas, now);
-    }
-    history = history.withCurrent(currentReplicas);
-    ScalingDecision d = ScalingPolicy.decide(stats == null ? null : QueueSnapshot.of(stats), spec, history, now);
-    history = history.record(d, now, keep);
-    last = d;
-    return new Result(d.replicas(), d.limitedBy().statusValue(), d.reason());
+    this.stats = stats;
+    this.currentReplicas = currentReplicas;
+    clock.now = now;
+    CycleOutcome.Decided d = scaler.runOnce().decided()
+        .orElseThrow(() -> new IllegalStateException("the simulated target is always readable and unshared"));
+    last = d.decision();
+    return new Result(last.replicas(), last.limitedBy().statusValue(), last.reason());
   }
 
   /** The most recent decision, or null before the first. */
@@ -47,5 +76,25 @@ public final class PolicyDecider {
 
   public ScalerSpec spec() {
     return spec;
+  }
+
+  /** Simulated time: the instant of the poll being decided. */
+  private static final class SimulatedClock extends Clock {
+    Instant now = Instant.EPOCH;
+
+    @Override
+    public ZoneOffset getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      throw new UnsupportedOperationException("simulated time is UTC");
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
   }
 }

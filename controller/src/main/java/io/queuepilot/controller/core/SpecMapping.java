@@ -4,6 +4,7 @@ import io.queuepilot.controller.crd.QueueScalerSpec;
 import io.queuepilot.controller.crd.ScaleDownBehavior;
 import io.queuepilot.controller.crd.ScaleUpBehavior;
 import io.queuepilot.controller.crd.TokenBudget;
+import io.queuepilot.scaling.QueueScope;
 import io.queuepilot.scaling.ScalerSpec;
 import java.time.Duration;
 import java.util.List;
@@ -52,6 +53,11 @@ public final class SpecMapping {
 
   public static Duration pollInterval(QueueScalerSpec s) {
     return seconds("spec.pollIntervalSeconds", or(s.pollIntervalSeconds, 15), 1);
+  }
+
+  /** The job types, lanes and heartbeat timeout the scaler observes and rescues. */
+  public static QueueScope scope(QueueScalerSpec s) {
+    return new QueueScope(jobTypes(s), lanes(s), heartbeatTimeout(s));
   }
 
   public static List<String> jobTypes(QueueScalerSpec s) {

@@ -93,7 +93,7 @@ public final class KubernetesController implements AutoCloseable {
     });
     QueueScalerReconciler reconciler = new QueueScalerReconciler(new SecretReader(client),
         new ScaleTargets(client, o.renderApiUrl(), o.clock()), connections, notifications,
-        new KubernetesEventRecorder(client, o.clock()), metrics, o.clock());
+        new KubernetesEventRecorder(client, o.clock()), metrics, o.clock(), () -> leader.get() == 1);
     operator.register(reconciler, ov -> {
       if (o.watchNamespaces().isEmpty()) ov.watchingAllNamespaces();
       else ov.settingNamespaces(new HashSet<>(o.watchNamespaces()));

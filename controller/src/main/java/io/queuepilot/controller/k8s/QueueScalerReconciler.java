@@ -8,8 +8,6 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
-import io.queuepilot.scaling.CycleOutcome;
-import io.queuepilot.scaling.ScalingCycle;
 import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.crd.QueueScaler;
 import io.queuepilot.controller.crd.QueueScalerStatus;
@@ -18,9 +16,14 @@ import io.queuepilot.controller.db.DatabaseCredentials;
 import io.queuepilot.controller.db.NotificationHub;
 import io.queuepilot.controller.db.QueueConnections;
 import io.queuepilot.controller.metrics.ControllerMetrics;
-import io.queuepilot.scaling.ScalerSpec;
-import io.queuepilot.scaling.ScalingHistory;
+import io.queuepilot.scaling.CycleOutcome;
+import io.queuepilot.scaling.QueueObserver;
+import io.queuepilot.scaling.QueueScope;
 import io.queuepilot.scaling.ScaleTarget;
+import io.queuepilot.scaling.Scaler;
+import io.queuepilot.scaling.ScalerSpec;
+import io.queuepilot.scaling.ScalingHistoryStore;
+import io.queuepilot.scaling.StaleJobRescuer;
 import io.queuepilot.queue.JobQueue;
 import java.time.Clock;
 import java.time.Duration;
@@ -28,13 +31,16 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The JOSDK reconciler of QueueScaler: per reconcile it reads the database Secret, runs one
- * {@link ScalingCycle} against the named target and patches status (+ Events). It reconciles
- * every {@code spec.pollIntervalSeconds} and at once when the queue NOTIFYs an enqueue.
+ * The JOSDK reconciler of QueueScaler: per reconcile it reads the database Secret, runs
+ * {@link Scaler#runOnce()} against the named target with the scaler's history store, and
+ * patches status (+ Events). It reconciles every {@code spec.pollIntervalSeconds} and at once
+ * when the queue NOTIFYs an enqueue. Only the leader rescues stale jobs, and only those of the
+ * QueueScaler's job types and lanes.
  */
 @ControllerConfiguration(name = QueueScalerReconciler.NAME)
 public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
@@ -49,13 +55,15 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
   private final EventRecorder events;
   private final ControllerMetrics metrics;
   private final Clock clock;
-  private final Map<ResourceID, ScalingHistory> histories = new ConcurrentHashMap<>();
+  private final BooleanSupplier leading;
+  private final Map<ResourceID, ScalingHistoryStore> histories = new ConcurrentHashMap<>();
   private final Map<ResourceID, DatabaseCredentials> credentialsInUse = new ConcurrentHashMap<>();
   private final SimpleInboundEventSource<QueueScaler> wakeups = new SimpleInboundEventSource<>("queue-notify");
   private volatile io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache<QueueScaler> primaries;
 
   public QueueScalerReconciler(SecretReader secrets, ScaleTargets targets, QueueConnections connections,
-      NotificationHub notifications, EventRecorder events, ControllerMetrics metrics, Clock clock) {
+      NotificationHub notifications, EventRecorder events, ControllerMetrics metrics, Clock clock,
+      BooleanSupplier leading) {
     this.secrets = secrets;
     this.targets = targets;
     this.connections = connections;
@@ -63,6 +71,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
     this.events = events;
     this.metrics = metrics;
     this.clock = clock;
+    this.leading = leading;
   }
 
   @Override
@@ -123,16 +132,22 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
       secretForbidden = e.isForbidden();
     }
 
-    CycleOutcome o = ScalingCycle.run(ns + "/" + name, SpecMapping.jobTypes(qs.getSpec()), SpecMapping.lanes(qs.getSpec()),
-        SpecMapping.heartbeatTimeout(qs.getSpec()), policySpec, queue, queueError, target,
-        histories.get(id), now);
-    if (o.history() != null) histories.put(id, o.history());
+    QueueScope scope = SpecMapping.scope(qs.getSpec());
+    Scaler.Builder scaler = Scaler.builder(ns + "/" + name).spec(policySpec).target(target)
+        .queue(queue == null ? QueueObserver.unavailable(queueError) : QueueObserver.of(queue, scope))
+        .history(histories.computeIfAbsent(id, k -> ScalingHistoryStore.inMemory())).clock(clock);
+    if (queue != null && leading.getAsBoolean()) {
+      scaler.rescuer(StaleJobRescuer.of(queue, scope));
+    } else {
+      scaler.noRescuer("this controller replica is not the leader");
+    }
+    CycleOutcome o = scaler.build().runOnce();
     metrics.record(ns, name, o);
 
     StatusUpdate.Result r = StatusUpdate.next(previous, o, target.describe(), generation, now, secretForbidden);
     Duration next = poll;
-    if (o.retryAt() != null) {
-      Duration untilRetry = Duration.between(now, o.retryAt());
+    if (o.retryAt().isPresent()) {
+      Duration untilRetry = Duration.between(now, o.retryAt().get());
       if (untilRetry.compareTo(next) < 0) next = untilRetry.isNegative() ? Duration.ofSeconds(1) : untilRetry;
     }
     return finish(qs, r, next);

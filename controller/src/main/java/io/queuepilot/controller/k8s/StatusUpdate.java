@@ -2,9 +2,13 @@ package io.queuepilot.controller.k8s;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.queuepilot.scaling.ApplyStep;
 import io.queuepilot.scaling.CycleOutcome;
 import io.queuepilot.controller.crd.QueueScalerStatus;
 import io.queuepilot.scaling.LimitedBy;
+import io.queuepilot.scaling.QueueSnapshot;
+import io.queuepilot.scaling.QueueStep;
+import io.queuepilot.scaling.RescueStep;
 import io.queuepilot.scaling.ScalingDecision;
 import io.queuepilot.scaling.ScaleTargetException;
 import java.time.Instant;
@@ -59,104 +63,82 @@ public final class StatusUpdate {
     QueueScalerStatus s = copyBase(previous, generation);
     List<PendingEvent> events = new ArrayList<>();
 
-    if (o.snapshot() != null) {
+    QueueSnapshot snapshot = o.queue().snapshotOrNull();
+    if (snapshot != null) {
       QueueScalerStatus.QueueStatus q = new QueueScalerStatus.QueueStatus();
-      q.ready = o.snapshot().ready();
-      q.scheduled = o.snapshot().scheduled();
-      q.processing = o.snapshot().processing();
-      q.stale = o.snapshot().stale();
-      q.deadLetter = o.snapshot().deadLetter();
-      q.oldestReadyAgeSeconds = o.snapshot().oldestReadyAgeSeconds();
-      q.avgDurationSeconds = o.snapshot().avgDurationSeconds();
-      q.avgTokensPerJob = o.snapshot().avgTokensPerJob();
+      q.ready = snapshot.ready();
+      q.scheduled = snapshot.scheduled();
+      q.processing = snapshot.processing();
+      q.stale = snapshot.stale();
+      q.deadLetter = snapshot.deadLetter();
+      q.oldestReadyAgeSeconds = snapshot.oldestReadyAgeSeconds();
+      q.avgDurationSeconds = snapshot.avgDurationSeconds();
+      q.avgTokensPerJob = snapshot.avgTokensPerJob();
       s.queue = q;
     }
-    s.requeuedTotal = or0(previous == null ? null : previous.requeuedTotal) + o.requeuedCount();
-    s.deadLetteredTotal = or0(previous == null ? null : previous.deadLetteredTotal) + o.deadLetteredCount();
-    if (o.requeuedCount() + o.deadLetteredCount() > 0) {
-      events.add(new PendingEvent("Normal", "RequeuedStaleJobs", o.requeuedCount() + " stale job(s) requeued, "
-          + o.deadLetteredCount() + " dead-lettered (heartbeat timeout)"));
+    long requeued = o.rescue().requeuedCount();
+    long deadLettered = o.rescue().deadLetteredCount();
+    s.requeuedTotal = or0(previous == null ? null : previous.requeuedTotal) + requeued;
+    s.deadLetteredTotal = or0(previous == null ? null : previous.deadLetteredTotal) + deadLettered;
+    if (requeued + deadLettered > 0) {
+      events.add(new PendingEvent("Normal", "RequeuedStaleJobs", requeued + " stale job(s) requeued, "
+          + deadLettered + " dead-lettered (heartbeat timeout)"));
     }
-    if (o.replicasAfter() != null) s.currentReplicas = o.replicasAfter();
+    o.replicasAfter().ifPresent(r -> s.currentReplicas = r);
 
     // DatabaseReachable
-    if (o.databaseError() == null && o.requeueError() == null) {
-      set(s, previous, DATABASE_REACHABLE, "True", "QueryOK", "queue_stats and requeue_stale_jobs succeeded", now, generation);
-    } else {
-      String msg = o.databaseError() != null ? o.databaseError() : o.requeueError();
-      String reason = o.databaseError() == null ? "RequeueFailed" : secretForbidden ? "SecretForbidden" : "QueryFailed";
+    if (o.queue() instanceof QueueStep.QueueUnavailable u) {
+      String reason = secretForbidden ? "SecretForbidden" : "QueryFailed";
       if (turned(previous, DATABASE_REACHABLE, "False", reason)) {
-        events.add(new PendingEvent("Warning", secretForbidden ? "SecretForbidden" : "DatabaseUnavailable", msg));
+        events.add(new PendingEvent("Warning", secretForbidden ? "SecretForbidden" : "DatabaseUnavailable", u.reason()));
       }
-      set(s, previous, DATABASE_REACHABLE, "False", reason, msg, now, generation);
+      set(s, previous, DATABASE_REACHABLE, "False", reason, u.reason(), now, generation);
+    } else if (o.rescue() instanceof RescueStep.RescueFailed f) {
+      if (turned(previous, DATABASE_REACHABLE, "False", "RequeueFailed")) {
+        events.add(new PendingEvent("Warning", "DatabaseUnavailable", f.reason()));
+      }
+      set(s, previous, DATABASE_REACHABLE, "False", "RequeueFailed", f.reason(), now, generation);
+    } else {
+      set(s, previous, DATABASE_REACHABLE, "True", "QueryOK", o.rescue() instanceof RescueStep.Rescued
+          ? "queue_stats and requeue_stale_jobs succeeded" : "queue_stats succeeded", now, generation);
     }
 
     // TargetFound
-    if (o.targetError() == null) {
+    if (!(o instanceof CycleOutcome.TargetUnavailable t)) {
       set(s, previous, TARGET_FOUND, "True", "Found", target + " exists", now, generation);
-    } else if (o.targetErrorKind() == ScaleTargetException.Kind.NOT_FOUND) {
-      if (turned(previous, TARGET_FOUND, "False", "TargetNotFound")) events.add(new PendingEvent("Warning", "TargetNotFound", o.targetError()));
-      set(s, previous, TARGET_FOUND, "False", "TargetNotFound", o.targetError(), now, generation);
-    } else if (o.targetErrorKind() == ScaleTargetException.Kind.FORBIDDEN) {
+    } else if (t.kind() == ScaleTargetException.Kind.NOT_FOUND) {
+      if (turned(previous, TARGET_FOUND, "False", "TargetNotFound")) events.add(new PendingEvent("Warning", "TargetNotFound", t.message()));
+      set(s, previous, TARGET_FOUND, "False", "TargetNotFound", t.message(), now, generation);
+    } else if (t.kind() == ScaleTargetException.Kind.FORBIDDEN) {
       // RBAC said no: the Deployment may well exist (outside the Role's resourceNames)
-      if (turned(previous, TARGET_FOUND, "Unknown", "TargetForbidden")) events.add(new PendingEvent("Warning", "TargetForbidden", o.targetError()));
-      set(s, previous, TARGET_FOUND, "Unknown", "TargetForbidden", o.targetError(), now, generation);
+      if (turned(previous, TARGET_FOUND, "Unknown", "TargetForbidden")) events.add(new PendingEvent("Warning", "TargetForbidden", t.message()));
+      set(s, previous, TARGET_FOUND, "Unknown", "TargetForbidden", t.message(), now, generation);
     } else {
-      if (turned(previous, TARGET_FOUND, "Unknown", "TargetReadFailed")) events.add(new PendingEvent("Warning", "TargetUnavailable", o.targetError()));
-      set(s, previous, TARGET_FOUND, "Unknown", "TargetReadFailed", o.targetError(), now, generation);
+      if (turned(previous, TARGET_FOUND, "Unknown", "TargetReadFailed")) events.add(new PendingEvent("Warning", "TargetUnavailable", t.message()));
+      set(s, previous, TARGET_FOUND, "Unknown", "TargetReadFailed", t.message(), now, generation);
     }
 
     // ConflictingAutoscaler
-    if (o.conflict() != null) {
+    if (o instanceof CycleOutcome.Conflicting c) {
       if (turned(previous, CONFLICTING_AUTOSCALER, "True", "OtherAutoscaler")) {
-        events.add(new PendingEvent("Warning", "ConflictingAutoscaler", o.conflict()));
+        events.add(new PendingEvent("Warning", "ConflictingAutoscaler", c.conflict()));
       }
-      set(s, previous, CONFLICTING_AUTOSCALER, "True", "OtherAutoscaler", o.conflict(), now, generation);
-    } else if (o.targetError() == null) {
+      set(s, previous, CONFLICTING_AUTOSCALER, "True", "OtherAutoscaler", c.conflict(), now, generation);
+    } else if (o instanceof CycleOutcome.Decided) {
       set(s, previous, CONFLICTING_AUTOSCALER, "False", "None", "no other autoscaler targets " + target, now, generation);
     }
 
-    ScalingDecision d = o.decision();
-    String activeReason;
-    String activeMessage;
-    if (d != null) {
-      s.desiredReplicas = d.replicas();
-      s.limitedBy = d.limitedBy().statusValue();
-      s.reason = d.reason();
-      if (o.scaled()) {
-        s.lastScaleTime = DateTimeFormatter.ISO_INSTANT.format(now.truncatedTo(ChronoUnit.SECONDS));
-        events.add(new PendingEvent("Normal", "Scaled", "scaled " + target + " from " + d.currentReplicas() + " to "
-            + d.replicas() + " (limitedBy " + d.limitedBy().statusValue() + "): " + d.reason()));
+    switch (o) {
+      case CycleOutcome.Decided decided -> decided(s, previous, decided, events, target, generation, now);
+      case CycleOutcome.Conflicting c -> {
+        s.reason = c.conflict();
+        set(s, previous, SCALING_ACTIVE, "False", "ConflictingAutoscaler", c.conflict(), now, generation);
       }
-      String prevLimit = previous == null ? null : previous.limitedBy;
-      boolean binds = d.limitedBy() != LimitedBy.NONE;
-      if (binds) {
-        set(s, previous, SCALING_LIMITED, "True", limitReason(d.limitedBy()), d.reason(), now, generation);
-        if (!Objects.equals(prevLimit, d.limitedBy().statusValue()) && d.limitedBy() != LimitedBy.STABILIZATION) {
-          events.add(new PendingEvent("Normal", "ScalingLimited", "limitedBy " + d.limitedBy().statusValue() + ": " + d.reason()));
-        }
-      } else {
-        set(s, previous, SCALING_LIMITED, "False", "NoLimit", "no limit binds", now, generation);
+      case CycleOutcome.TargetUnavailable t -> {
+        s.reason = t.message();
+        set(s, previous, SCALING_ACTIVE, "False", t.kind() == ScaleTargetException.Kind.FORBIDDEN
+            ? "TargetForbidden" : "TargetUnavailable", t.message(), now, generation);
       }
-      if (o.applyError() != null) {
-        activeReason = o.retryAt() != null ? "RateLimited" : "ScaleFailed";
-        activeMessage = "keeping " + d.currentReplicas() + " replicas: " + o.applyError();
-        if (turned(previous, SCALING_ACTIVE, "False", activeReason)) events.add(new PendingEvent("Warning", activeReason, activeMessage));
-        set(s, previous, SCALING_ACTIVE, "False", activeReason, activeMessage, now, generation);
-      } else if (d.limitedBy() == LimitedBy.PAUSED) {
-        set(s, previous, SCALING_ACTIVE, "False", "Paused", d.reason(), now, generation);
-      } else if (o.snapshot() == null) {
-        set(s, previous, SCALING_ACTIVE, "False", "DatabaseUnavailable", d.reason(), now, generation);
-      } else {
-        set(s, previous, SCALING_ACTIVE, "True", "Scaling", d.reason(), now, generation);
-      }
-    } else if (o.conflict() != null) {
-      s.reason = o.conflict();
-      set(s, previous, SCALING_ACTIVE, "False", "ConflictingAutoscaler", o.conflict(), now, generation);
-    } else {
-      s.reason = o.targetError();
-      set(s, previous, SCALING_ACTIVE, "False", o.targetErrorKind() == ScaleTargetException.Kind.FORBIDDEN
-          ? "TargetForbidden" : "TargetUnavailable", o.targetError(), now, generation);
     }
 
     // Ready: everything needed to act works.
@@ -176,6 +158,40 @@ public final class StatusUpdate {
           notOk.getMessage(), now, generation);
     }
     return new Result(s, events);
+  }
+
+  private static void decided(QueueScalerStatus s, QueueScalerStatus previous, CycleOutcome.Decided o,
+      List<PendingEvent> events, String target, Long generation, Instant now) {
+    ScalingDecision d = o.decision();
+    s.desiredReplicas = d.replicas();
+    s.limitedBy = d.limitedBy().statusValue();
+    s.reason = d.reason();
+    if (o.scaled()) {
+      s.lastScaleTime = DateTimeFormatter.ISO_INSTANT.format(now.truncatedTo(ChronoUnit.SECONDS));
+      events.add(new PendingEvent("Normal", "Scaled", "scaled " + target + " from " + d.currentReplicas() + " to "
+          + d.replicas() + " (limitedBy " + d.limitedBy().statusValue() + "): " + d.reason()));
+    }
+    String prevLimit = previous == null ? null : previous.limitedBy;
+    if (d.limitedBy() != LimitedBy.NONE) {
+      set(s, previous, SCALING_LIMITED, "True", limitReason(d.limitedBy()), d.reason(), now, generation);
+      if (!Objects.equals(prevLimit, d.limitedBy().statusValue()) && d.limitedBy() != LimitedBy.STABILIZATION) {
+        events.add(new PendingEvent("Normal", "ScalingLimited", "limitedBy " + d.limitedBy().statusValue() + ": " + d.reason()));
+      }
+    } else {
+      set(s, previous, SCALING_LIMITED, "False", "NoLimit", "no limit binds", now, generation);
+    }
+    if (o.apply() instanceof ApplyStep.ApplyFailed f) {
+      String activeReason = f.retryAt().isPresent() ? "RateLimited" : "ScaleFailed";
+      String activeMessage = "keeping " + d.currentReplicas() + " replicas: " + f.message();
+      if (turned(previous, SCALING_ACTIVE, "False", activeReason)) events.add(new PendingEvent("Warning", activeReason, activeMessage));
+      set(s, previous, SCALING_ACTIVE, "False", activeReason, activeMessage, now, generation);
+    } else if (d.limitedBy() == LimitedBy.PAUSED) {
+      set(s, previous, SCALING_ACTIVE, "False", "Paused", d.reason(), now, generation);
+    } else if (o.queue() instanceof QueueStep.QueueUnavailable) {
+      set(s, previous, SCALING_ACTIVE, "False", "DatabaseUnavailable", d.reason(), now, generation);
+    } else {
+      set(s, previous, SCALING_ACTIVE, "True", "Scaling", d.reason(), now, generation);
+    }
   }
 
   /** ScalingLimited's reason: the limit in UpperCamelCase (status.limitedBy keeps the short spelling). */

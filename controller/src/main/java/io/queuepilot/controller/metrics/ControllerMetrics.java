@@ -4,8 +4,11 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import io.queuepilot.scaling.ApplyStep;
 import io.queuepilot.scaling.CycleOutcome;
 import io.queuepilot.scaling.LimitedBy;
+import io.queuepilot.scaling.QueueSnapshot;
+import io.queuepilot.scaling.RescueStep;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -87,25 +90,30 @@ public final class ControllerMetrics {
   /** Records what one cycle observed and did. */
   public void record(String namespace, String name, CycleOutcome o) {
     ScalerGauges g = scalers.computeIfAbsent(namespace + "/" + name, k -> new ScalerGauges(namespace, name));
-    if (o.snapshot() != null) {
-      g.ready.set(o.snapshot().ready());
-      g.processing.set(o.snapshot().processing());
-      g.stale.set(o.snapshot().stale());
-      g.deadLetter.set(o.snapshot().deadLetter());
-      g.oldestReadyAge.set(o.snapshot().oldestReadyAgeSeconds());
+    QueueSnapshot snapshot = o.queue().snapshotOrNull();
+    if (snapshot != null) {
+      g.ready.set(snapshot.ready());
+      g.processing.set(snapshot.processing());
+      g.stale.set(snapshot.stale());
+      g.deadLetter.set(snapshot.deadLetter());
+      g.oldestReadyAge.set(snapshot.oldestReadyAgeSeconds());
+    } else {
+      failure("observe");
     }
-    if (o.replicasAfter() != null) g.current.set(o.replicasAfter());
-    if (o.decision() != null) {
-      g.desired.set(o.decision().replicas());
-      g.limited.forEach((l, v) -> v.set(l == o.decision().limitedBy() ? 1 : 0));
+    o.replicasAfter().ifPresent(g.current::set);
+    g.requeued.increment(o.rescue().requeuedCount());
+    g.deadLettered.increment(o.rescue().deadLetteredCount());
+    if (o.rescue() instanceof RescueStep.RescueFailed) failure("requeue");
+    switch (o) {
+      case CycleOutcome.Decided d -> {
+        g.desired.set(d.decision().replicas());
+        g.limited.forEach((l, v) -> v.set(l == d.decision().limitedBy() ? 1 : 0));
+        if (d.scaled()) g.scaleEvents.increment();
+        if (d.apply() instanceof ApplyStep.ApplyFailed) failure("apply");
+      }
+      case CycleOutcome.TargetUnavailable t -> failure("target");
+      case CycleOutcome.Conflicting c -> { }
     }
-    g.requeued.increment(o.requeuedCount());
-    g.deadLettered.increment(o.deadLetteredCount());
-    if (o.scaled()) g.scaleEvents.increment();
-    if (o.databaseError() != null) failure("observe");
-    if (o.requeueError() != null) failure("requeue");
-    if (o.targetError() != null) failure("target");
-    if (o.applyError() != null) failure("apply");
   }
 
   /** Publishes {@code queuepilot_controller_leader}: 1 while this replica holds the Lease. */

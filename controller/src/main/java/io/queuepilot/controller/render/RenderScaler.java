@@ -1,14 +1,19 @@
 package io.queuepilot.controller.render;
 
-import io.queuepilot.scaling.CycleOutcome;
-import io.queuepilot.scaling.ScalingCycle;
 import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.crd.QueueScalerSpec;
 import io.queuepilot.controller.metrics.ControllerMetrics;
-import io.queuepilot.scaling.ScalerSpec;
-import io.queuepilot.scaling.ScalingHistory;
-import io.queuepilot.scaling.ScaleTarget;
 import io.queuepilot.queue.JobQueue;
+import io.queuepilot.scaling.ApplyStep;
+import io.queuepilot.scaling.CycleOutcome;
+import io.queuepilot.scaling.QueueObserver;
+import io.queuepilot.scaling.QueueScope;
+import io.queuepilot.scaling.QueueStep;
+import io.queuepilot.scaling.ScaleTarget;
+import io.queuepilot.scaling.ScaleTargetException;
+import io.queuepilot.scaling.Scaler;
+import io.queuepilot.scaling.ScalingHistoryStore;
+import io.queuepilot.scaling.StaleJobRescuer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,9 +25,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The standalone Render mode: the same {@link ScalingCycle} as the Kubernetes reconciler,
- * run on the spec's poll interval and at once on NOTIFY (at most one cycle per second), for
- * one Render service. There is no status resource: outcomes go to the log and the metrics.
+ * The standalone Render mode: the same {@link Scaler} as the Kubernetes reconciler, run on the
+ * spec's poll interval and at once on NOTIFY (at most one cycle per second), for one Render
+ * service. The process is its own leader (one instance per service), so it also rescues the
+ * stale jobs of the spec's job types and lanes. There is no status resource: outcomes go to the
+ * log and the metrics.
  */
 public final class RenderScaler implements AutoCloseable {
 
@@ -31,9 +38,7 @@ public final class RenderScaler implements AutoCloseable {
 
   private final String name;
   private final QueueScalerSpec spec;
-  private final ScalerSpec policySpec;
-  private final JobQueue queue;
-  private final ScaleTarget target;
+  private final Scaler scaler;
   private final ControllerMetrics metrics;
   private final Clock clock;
   private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -41,7 +46,6 @@ public final class RenderScaler implements AutoCloseable {
     t.setDaemon(true);
     return t;
   });
-  private ScalingHistory history;
   private CycleOutcome last;
   private ScheduledFuture<?> next;
   private Instant lastRun = Instant.MIN;
@@ -50,34 +54,39 @@ public final class RenderScaler implements AutoCloseable {
       Clock clock) {
     this.name = name;
     this.spec = spec;
-    this.policySpec = SpecMapping.toPolicySpec(spec);
-    this.queue = queue;
-    this.target = target;
+    QueueScope scope = SpecMapping.scope(spec);
+    this.scaler = Scaler.builder(name).spec(SpecMapping.toPolicySpec(spec)).queue(QueueObserver.of(queue, scope))
+        .rescuer(StaleJobRescuer.of(queue, scope)).target(target).history(ScalingHistoryStore.inMemory())
+        .clock(clock).build();
     this.metrics = metrics;
     this.clock = clock;
   }
 
   /** Runs one cycle now (the loop and tests call this). */
   public synchronized CycleOutcome runOnce() {
-    Instant now = clock.instant();
-    lastRun = now;
+    lastRun = clock.instant();
     CycleOutcome o;
     try {
-      o = ScalingCycle.run(name, SpecMapping.jobTypes(spec), SpecMapping.lanes(spec),
-          SpecMapping.heartbeatTimeout(spec), policySpec, queue, null, target, history, now);
+      o = scaler.runOnce();
     } catch (RuntimeException e) {
       // A bug must not end the loop: log it, count it, try again next interval.
       log.error("render scaler {}: cycle failed", name, e);
       metrics.failure("cycle");
       return last;
     }
-    if (o.history() != null) history = o.history();
     metrics.record("render", name, o);
-    if (o.conflict() != null) log.error("render scaler {}: {}", name, o.conflict());
-    if (o.targetError() != null) log.warn("render scaler {}: {}", name, o.targetError());
-    if (o.databaseError() != null) log.warn("render scaler {}: {}; keeping {} instances", name, o.databaseError(), o.currentReplicas());
-    if (o.decision() != null && !o.scaled()) {
-      log.debug("render scaler {}: {} (limitedBy {})", name, o.decision().reason(), o.decision().limitedBy().statusValue());
+    switch (o) {
+      case CycleOutcome.Conflicting c -> log.error("render scaler {}: {}", name, c.conflict());
+      case CycleOutcome.TargetUnavailable t -> log.warn("render scaler {}: {}", name, t.message());
+      case CycleOutcome.Decided d -> {
+        if (d.queue() instanceof QueueStep.QueueUnavailable u) {
+          log.warn("render scaler {}: {}; keeping {} instances", name, u.reason(), d.currentReplicas());
+        }
+        if (!(d.apply() instanceof ApplyStep.Applied)) {
+          log.debug("render scaler {}: {} (limitedBy {})", name, d.decision().reason(),
+              d.decision().limitedBy().statusValue());
+        }
+      }
     }
     last = o;
     return o;
@@ -88,7 +97,8 @@ public final class RenderScaler implements AutoCloseable {
    * turns it not-ready until a cycle succeeds with an accepted key again.
    */
   public synchronized boolean ready() {
-    return last != null && last.targetErrorKind() != io.queuepilot.scaling.ScaleTargetException.Kind.FORBIDDEN;
+    return last != null
+        && !(last instanceof CycleOutcome.TargetUnavailable t && t.kind() == ScaleTargetException.Kind.FORBIDDEN);
   }
 
   /** The outcome of the last cycle, or null before the first. */
@@ -121,8 +131,8 @@ public final class RenderScaler implements AutoCloseable {
   private void loop() {
     CycleOutcome o = runOnce();
     Duration delay = SpecMapping.pollInterval(spec);
-    if (o != null && o.retryAt() != null) {
-      Duration untilRetry = Duration.between(clock.instant(), o.retryAt());
+    if (o != null && o.retryAt().isPresent()) {
+      Duration untilRetry = Duration.between(clock.instant(), o.retryAt().get());
       if (untilRetry.compareTo(delay) < 0) delay = untilRetry.isNegative() ? MIN_GAP : untilRetry;
     }
     synchronized (this) {

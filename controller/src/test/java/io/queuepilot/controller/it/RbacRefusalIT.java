@@ -13,7 +13,9 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
 import io.queuepilot.scaling.CycleOutcome;
-import io.queuepilot.scaling.ScalingCycle;
+import io.queuepilot.scaling.QueueObserver;
+import io.queuepilot.scaling.Scaler;
+import io.queuepilot.scaling.ScalingHistoryStore;
 import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.crd.QueueScaler;
 import io.queuepilot.controller.db.DatabaseConfigException;
@@ -117,9 +119,9 @@ class RbacRefusalIT {
     QueueScaler qs = Fixtures.scaler(NS, "refused", "outside-worker", "queuepilot-db", "rbac_job");
     KubernetesDeploymentScaleTarget target = new KubernetesDeploymentScaleTarget(limited, NS, "outside-worker");
     Instant now = Instant.parse("2026-01-01T00:00:00Z");
-    CycleOutcome o = ScalingCycle.run(NS + "/refused", SpecMapping.jobTypes(qs.getSpec()),
-        SpecMapping.lanes(qs.getSpec()), SpecMapping.heartbeatTimeout(qs.getSpec()), SpecMapping.toPolicySpec(qs.getSpec()), null,
-        secret.getMessage(), target, null, now);
+    CycleOutcome o = Scaler.builder(NS + "/refused").spec(SpecMapping.toPolicySpec(qs.getSpec()))
+        .queue(QueueObserver.unavailable(secret.getMessage())).target(target).history(ScalingHistoryStore.inMemory())
+        .clock(java.time.Clock.fixed(now, java.time.ZoneOffset.UTC)).build().runOnce();
     StatusUpdate.Result r = StatusUpdate.next(null, o, target.describe(), 1L, now, secret.isForbidden());
 
     assertThat(condition(r, "TargetFound").getReason()).isEqualTo("TargetForbidden");

@@ -19,7 +19,7 @@ import io.queuepilot.controller.metrics.ControllerMetrics;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.PostgresJobQueue;
 import io.queuepilot.queue.testing.PostgresExtension;
-import io.queuepilot.controller.testing.MutableClock;
+import io.queuepilot.scaling.testing.MutableClock;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -70,7 +70,7 @@ class QueueScalerReconcilerTest {
     clock = new MutableClock();
     registry = new SimpleMeterRegistry();
     reconciler = new QueueScalerReconciler(new SecretReader(client), new ScaleTargets(client, URI.create("http://127.0.0.1:1"), clock),
-        connections, notifications, new KubernetesEventRecorder(client, clock), new ControllerMetrics(registry), clock);
+        connections, notifications, new KubernetesEventRecorder(client, clock), new ControllerMetrics(registry), clock, () -> true);
     client.secrets().inNamespace(NS).resource(Fixtures.databaseSecret(NS, "db", pg.jdbcUrl(), "qp_controller", "qp_controller"))
         .createOr(r -> r.update());
   }
@@ -305,7 +305,7 @@ class QueueScalerReconcilerTest {
     try (QueueConnections own = new QueueConnections(PostgresJobQueue::new)) {
       QueueScalerReconciler r = new QueueScalerReconciler(new SecretReader(client),
           new ScaleTargets(client, URI.create("http://127.0.0.1:1"), clock), own, notifications,
-          new KubernetesEventRecorder(client, clock), new ControllerMetrics(registry), clock);
+          new KubernetesEventRecorder(client, clock), new ControllerMetrics(registry), clock, () -> true);
       client.resource(Fixtures.deployment(NS, "rotate-worker", 1)).create();
       client.secrets().inNamespace(NS).resource(Fixtures.databaseSecret(NS, "rotating", pg.jdbcUrl(), "qp_controller", "qp_controller")).create();
       create(Fixtures.scaler(NS, "rotate", "rotate-worker", "rotating", "rotate_job"));

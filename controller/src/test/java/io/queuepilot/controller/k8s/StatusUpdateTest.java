@@ -3,15 +3,19 @@ package io.queuepilot.controller.k8s;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.queuepilot.scaling.ApplyStep;
 import io.queuepilot.scaling.CycleOutcome;
 import io.queuepilot.controller.crd.QueueScalerStatus;
 import io.queuepilot.scaling.LimitedBy;
 import io.queuepilot.scaling.QueueSnapshot;
+import io.queuepilot.scaling.QueueStep;
+import io.queuepilot.scaling.RescueStep;
 import io.queuepilot.scaling.ScalingDecision;
 import io.queuepilot.scaling.ScaleTargetException;
 import io.queuepilot.queue.JobQueue;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -21,8 +25,9 @@ class StatusUpdateTest {
   static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
 
   static CycleOutcome scaled(int from, int to, LimitedBy limit) {
-    return new CycleOutcome(from, null, null, null, QueueSnapshot.of(40, 0), null, List.of(), null,
-        new ScalingDecision(to, from, to, limit, "because"), from != to, null, null, null);
+    return new CycleOutcome.Decided(from, new QueueStep.Observed(QueueSnapshot.of(40, 0)),
+        new RescueStep.Rescued(List.of()), new ScalingDecision(to, from, to, limit, "because"),
+        from != to ? new ApplyStep.Applied(from, to) : new ApplyStep.Unchanged());
   }
 
   static Condition condition(QueueScalerStatus s, String type) {
@@ -47,8 +52,9 @@ class StatusUpdateTest {
   @Test
   void failedQueryTurnsConditionsAndWarnsOnce() {
     QueueScalerStatus ok = StatusUpdate.next(null, scaled(5, 5, LimitedBy.NONE), "deployment/w", 1L, T0).status();
-    CycleOutcome failed = new CycleOutcome(5, null, null, null, null, "queue_stats failed: connection refused", List.of(),
-        null, new ScalingDecision(5, 5, 5, LimitedBy.NONE, "queue statistics unavailable"), false, null, null, null);
+    CycleOutcome failed = new CycleOutcome.Decided(5, new QueueStep.QueueUnavailable("queue_stats failed: connection refused"),
+        new RescueStep.NotRun("the queue is unavailable"),
+        new ScalingDecision(5, 5, 5, LimitedBy.NONE, "queue statistics unavailable"), new ApplyStep.Unchanged());
 
     StatusUpdate.Result r1 = StatusUpdate.next(ok, failed, "deployment/w", 1L, T0.plusSeconds(15));
     StatusUpdate.Result r2 = StatusUpdate.next(r1.status(), failed, "deployment/w", 1L, T0.plusSeconds(30));
@@ -66,8 +72,9 @@ class StatusUpdateTest {
   void requeueTotalsAccumulateAndTargetNotFoundIsReported() {
     var requeued = List.of(new JobQueue.RequeuedJob(UUID.randomUUID(), JobQueue.JobStatus.PENDING, "w1"),
         new JobQueue.RequeuedJob(UUID.randomUUID(), JobQueue.JobStatus.DEAD_LETTER, "w1"));
-    CycleOutcome missing = new CycleOutcome(null, "deployment ns/w not found", ScaleTargetException.Kind.NOT_FOUND, null,
-        QueueSnapshot.of(1, 0), null, requeued, null, null, false, null, null, null);
+    CycleOutcome missing = new CycleOutcome.TargetUnavailable(ScaleTargetException.Kind.NOT_FOUND,
+        "deployment ns/w not found", Optional.empty(), new QueueStep.Observed(QueueSnapshot.of(1, 0)),
+        new RescueStep.Rescued(requeued));
     QueueScalerStatus prior = new QueueScalerStatus();
     prior.requeuedTotal = 3L;
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.queuepilot.scaling.ApplyStep;
 import io.queuepilot.scaling.CycleOutcome;
 import io.queuepilot.controller.crd.QueueScalerSpec;
 import io.queuepilot.controller.crd.ScaleTargetRef;
@@ -11,7 +12,7 @@ import io.queuepilot.controller.metrics.ControllerMetrics;
 import io.queuepilot.controller.target.RenderApi;
 import io.queuepilot.controller.target.RenderScaleTarget;
 import io.queuepilot.scaling.ScaleTargetException;
-import io.queuepilot.controller.testing.MutableClock;
+import io.queuepilot.scaling.testing.MutableClock;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.PostgresJobQueue;
 import io.queuepilot.queue.testing.PostgresExtension;
@@ -76,6 +77,11 @@ class RenderScalerTest {
         new ControllerMetrics(new SimpleMeterRegistry()), clock);
   }
 
+  static CycleOutcome.Decided decided(CycleOutcome o) {
+    assertThat(o).isInstanceOf(CycleOutcome.Decided.class);
+    return (CycleOutcome.Decided) o;
+  }
+
   static void enqueue(String jobType, int n) {
     for (int i = 0; i < n; i++) producer.enqueue(JobQueue.NewJob.of(jobType, "{}", jobType + ":" + UUID.randomUUID()));
   }
@@ -85,9 +91,9 @@ class RenderScalerTest {
     render.services.put("srv-a", new FakeRenderServer.Service(1, false));
     enqueue("render_a", 40);
 
-    CycleOutcome o = scaler(spec("srv-a", "render_a", 1, 20, 4)).runOnce();
+    CycleOutcome.Decided o = decided(scaler(spec("srv-a", "render_a", 1, 20, 4)).runOnce());
 
-    assertThat(o.scaled()).isTrue();
+    assertThat(o.apply()).isEqualTo(new ApplyStep.Applied(1, 10));
     assertThat(o.decision().replicas()).isEqualTo(10);
     assertThat(render.services.get("srv-a").numInstances).isEqualTo(10);
     FakeRenderServer.Request post = render.requests.stream().filter(r -> r.method().equals("POST")).findFirst().orElseThrow();
@@ -100,13 +106,13 @@ class RenderScalerTest {
   @Test
   void clampsToRendersOneToHundredInstances() {
     render.services.put("srv-low", new FakeRenderServer.Service(3, false));
-    CycleOutcome low = scaler(spec("srv-low", "render_empty", 0, 10, 4)).runOnce();
+    CycleOutcome.Decided low = decided(scaler(spec("srv-low", "render_empty", 0, 10, 4)).runOnce());
     assertThat(low.decision().replicas()).as("zero wanted, Render's minimum is 1").isEqualTo(1);
     assertThat(render.services.get("srv-low").numInstances).isEqualTo(1);
 
     render.services.put("srv-high", new FakeRenderServer.Service(1, false));
     enqueue("render_big", 400);
-    CycleOutcome high = scaler(spec("srv-high", "render_big", 1, 300, 1)).runOnce();
+    CycleOutcome.Decided high = decided(scaler(spec("srv-high", "render_big", 1, 300, 1)).runOnce());
     assertThat(high.decision().replicas()).as("300 wanted, Render's maximum is 100").isEqualTo(100);
     assertThat(render.services.get("srv-high").numInstances).isEqualTo(100);
   }
@@ -119,19 +125,19 @@ class RenderScalerTest {
     render.rateLimitResetSeconds = 30;
     RenderScaler s = scaler(spec("srv-429", "render_429", 1, 20, 4));
 
-    CycleOutcome first = s.runOnce();
+    CycleOutcome.Decided first = decided(s.runOnce());
     assertThat(first.scaled()).isFalse();
-    assertThat(first.applyError()).contains("429");
-    assertThat(first.retryAt()).isEqualTo(clock.instant().plusSeconds(30));
+    assertThat(((ApplyStep.ApplyFailed) first.apply()).message()).contains("429");
+    assertThat(first.retryAt()).contains(clock.instant().plusSeconds(30));
     assertThat(render.services.get("srv-429").numInstances).as("kept the last good count").isEqualTo(1);
 
     clock.advance(Duration.ofSeconds(10));
-    CycleOutcome second = s.runOnce();
-    assertThat(second.applyError()).contains("rate limit");
+    CycleOutcome.Decided second = decided(s.runOnce());
+    assertThat(((ApplyStep.ApplyFailed) second.apply()).message()).contains("rate limit");
     assertThat(render.scaleCalls()).as("no write sent before Ratelimit-Reset").isEqualTo(1);
 
     clock.advance(Duration.ofSeconds(21));
-    CycleOutcome third = s.runOnce();
+    CycleOutcome.Decided third = decided(s.runOnce());
     assertThat(third.scaled()).isTrue();
     assertThat(render.services.get("srv-429").numInstances).isEqualTo(5);
     assertThat(render.scaleCalls()).isEqualTo(2);
@@ -163,11 +169,13 @@ class RenderScalerTest {
 
     CycleOutcome o = scaler(spec("srv-auto", "render_auto", 1, 20, 4)).runOnce();
 
-    assertThat(o.conflict()).contains("srv-auto").contains("autoscaling enabled").contains("refuses");
-    assertThat(o.decision()).isNull();
+    assertThat(o).isInstanceOf(CycleOutcome.Conflicting.class);
+    assertThat(((CycleOutcome.Conflicting) o).conflict()).contains("srv-auto").contains("autoscaling enabled")
+        .contains("refuses");
+    assertThat(o.decided()).isEmpty();
     assertThat(render.scaleCalls()).isZero();
     assertThat(render.services.get("srv-auto").numInstances).isEqualTo(2);
-    assertThat(o.snapshot().ready()).as("still observes the queue").isEqualTo(40);
+    assertThat(o.queue().snapshotOrNull().ready()).as("still observes the queue").isEqualTo(40);
   }
 
   @Test
@@ -193,7 +201,7 @@ class RenderScalerTest {
     render.acceptedKey = "rnd_rotated"; // the key in the Secret was revoked
     s.runOnce();
     assertThat(s.ready()).isFalse();
-    assertThat(s.lastOutcome().targetError()).contains("HTTP 401 Unauthorized");
+    assertThat(((CycleOutcome.TargetUnavailable) s.lastOutcome()).message()).contains("HTTP 401 Unauthorized");
 
     render.acceptedKey = FakeRenderServer.API_KEY;
     s.runOnce();

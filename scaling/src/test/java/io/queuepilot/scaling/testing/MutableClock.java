@@ -1,4 +1,4 @@
-package io.queuepilot.controller.testing;
+package io.queuepilot.scaling.testing;
 
 import java.time.Clock;
 import java.time.Duration;
