@@ -250,7 +250,9 @@ public final class LocalRun {
     boolean timedOut;
     JobQueue controllerQueue = new ObservingQueue(new PostgresJobQueue(controllerPool));
     Scaler scaler = Scaler.builder("local").spec(SpecMapping.toPolicySpec(crd))
-        .queue(QueueObserver.of(controllerQueue, SpecMapping.scope(crd))).target(target)
+        .queue(QueueObserver.of(controllerQueue, SpecMapping.scope(crd)).withBudget(SpecMapping.toPolicySpec(crd).budget().name(),
+            io.queuepilot.scaling.BudgetReader.of(new io.queuepilot.queue.TokenBudgetStatusRepository(controllerPool))))
+        .target(target)
         .history(ScalingHistoryStore.inMemory()).clock(clock)
         .noRescuer("local mode's workers live in this JVM")
         .build();

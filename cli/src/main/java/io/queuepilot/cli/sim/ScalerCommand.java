@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code queuepilot scaler simulate}: what-if scaling of a QueueScaler spec against a load trace. */
 @Command(name = "scaler", mixinStandardHelpOptions = true, description = "Tune QueueScaler specs offline.",
-    subcommands = ScalerCommand.Simulate.class)
+    subcommands = {ScalerCommand.Simulate.class, ScalerBench.class})
 public final class ScalerCommand implements Runnable {
 
   @Spec CommandSpec spec;
@@ -34,6 +34,23 @@ public final class ScalerCommand implements Runnable {
   @Override
   public void run() {
     spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /**
+   * One workload through QueuePilot's real scaler (with {@code spec}), the KEDA + HPA defaults
+   * model and the oracle, in one simulated world: what {@code simulate} prints and {@code bench}
+   * tabulates.
+   */
+  static Comparison.Outcome compare(ScalerSpec spec, double pollSeconds, Workload workload, int slots,
+      double startupSeconds, double cycleSeconds, Long tokenLimit, Long requestLimit, boolean workersEnforce,
+      int initial, int drainSeconds, double slo) {
+    double reversalWindow = Math.max(1, spec.scaleDown().stabilizationWindow().toSeconds());
+    World world = new World(new World.Config(slots, startupSeconds, cycleSeconds, tokenLimit, requestLimit, 60,
+        workersEnforce, spec.minReplicas(), spec.maxReplicas(), drainSeconds, reversalWindow));
+    Instant epoch = Instant.parse("2025-01-01T00:00:00Z");
+    return Comparison.run(world, workload,
+        new QueuePilotModel(new PolicyDecider(spec), pollSeconds, epoch, spec.budget().name()),
+        new KedaHpaModel(slots, spec.maxReplicas()), slots, initial, slo);
   }
 
   @Command(name = "simulate", mixinStandardHelpOptions = true,
@@ -94,9 +111,10 @@ public final class ScalerCommand implements Runnable {
     @Option(names = "--concurrency", paramLabel = "N", description = "jobs per replica at once (default: spec.concurrencyPerReplica)")
     Integer concurrency;
 
-    @Option(names = "--startup-seconds", defaultValue = "20", paramLabel = "SECONDS",
-        description = "time from scale-up until a new replica takes jobs (default: ${DEFAULT-VALUE})")
-    double startupSeconds;
+    @Option(names = "--startup-seconds", paramLabel = "SECONDS",
+        description = "time from scale-up until a new replica takes jobs in the simulated world (default: "
+            + "spec.podStartupSeconds)")
+    Double startupOption;
 
     @Option(names = "--cycle-seconds", defaultValue = "0.1", paramLabel = "SECONDS",
         description = "time from a reconcile's start to its scale call (observe + API call) (default: ${DEFAULT-VALUE})")
@@ -116,7 +134,7 @@ public final class ScalerCommand implements Runnable {
     String workerBudget;
 
     @Option(names = "--slo-seconds", paramLabel = "SECONDS",
-        description = "queue-wait SLO the violations are counted against (default: 60)")
+        description = "queue-wait SLO the violations are counted against (default: spec.targetQueueWaitSeconds)")
     Double sloSeconds;
 
     @Option(names = "--initial-replicas", paramLabel = "N", description = "replicas at t=0 (default: spec.minReplicas)")
@@ -147,6 +165,7 @@ public final class ScalerCommand implements Runnable {
       if (drainSeconds < 0) {
         throw CliException.usage("--drain-seconds must not be negative, was " + drainSeconds);
       }
+      double startupSeconds = startupOption != null ? startupOption : policySpec.podStartup().toMillis() / 1000.0;
       if (startupSeconds < 0) {
         throw CliException.usage("--startup-seconds must not be negative, was " + startupSeconds);
       }
@@ -184,16 +203,12 @@ public final class ScalerCommand implements Runnable {
       if (initial < 0) {
         throw CliException.usage("--initial-replicas must not be negative, was " + initial);
       }
-      double slo = sloSeconds != null ? sloSeconds : 60;
+      double slo = sloSeconds != null ? sloSeconds : policySpec.targetQueueWait().toMillis() / 1000.0;
       double reversalWindow = Math.max(1, policySpec.scaleDown().stabilizationWindow().toSeconds());
 
       Workload workload = Workload.of(trace, times, tokens, seed);
-      World world = new World(new World.Config(slots, startupSeconds, cycleSeconds, tokenLimit, requestLimit, 60,
-          enforce, policySpec.minReplicas(), policySpec.maxReplicas(), drainSeconds, reversalWindow));
-      Instant epoch = Instant.parse("2025-01-01T00:00:00Z");
-      Comparison.Outcome outcome = Comparison.run(world, workload,
-          new QueuePilotModel(new PolicyDecider(policySpec), pollSeconds, epoch),
-          new KedaHpaModel(slots, policySpec.maxReplicas()), slots, initial, slo);
+      Comparison.Outcome outcome = compare(policySpec, pollSeconds, workload, slots, startupSeconds, cycleSeconds,
+          tokenLimit, requestLimit, enforce, initial, drainSeconds, slo);
       Timeline timeline = outcome.queuePilot().timeline();
 
       Path csv = Path.of(out + ".csv");

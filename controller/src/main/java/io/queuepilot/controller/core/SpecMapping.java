@@ -41,7 +41,9 @@ public final class SpecMapping {
                   or(down.stabilizationWindowSeconds, downDefaults.stabilizationWindowSeconds)),
               or(down.maxStep, downDefaults.maxStep),
               seconds("spec.scaleDown.periodSeconds", or(down.periodSeconds, downDefaults.periodSeconds))),
-          Boolean.TRUE.equals(s.paused));
+          Boolean.TRUE.equals(s.paused),
+          seconds("spec.targetQueueWaitSeconds", or(s.targetQueueWaitSeconds, d.targetQueueWaitSeconds), 1),
+          seconds("spec.podStartupSeconds", or(s.podStartupSeconds, d.podStartupSeconds)));
     } catch (IllegalArgumentException e) {
       throw e.getMessage().startsWith("spec.") ? e : new IllegalArgumentException("spec." + e.getMessage(), e);
     }
@@ -73,7 +75,10 @@ public final class SpecMapping {
     TokenBudget d = new TokenBudget();
     return new ScalerSpec.Budget(opt(b.tokensPerMinute), opt(b.requestsPerMinute), opt(b.tokensPerJob),
         b.requestsPerJob == null ? d.requestsPerJob : b.requestsPerJob,
-        b.expectedJobSeconds == null ? d.expectedJobSeconds : b.expectedJobSeconds);
+        b.expectedJobSeconds == null ? d.expectedJobSeconds : b.expectedJobSeconds,
+        b.name == null || b.name.isBlank() ? null : b.name,
+        or(b.headroomPercent, d.headroomPercent) / 100.0,
+        b.coldStartTokensPerJob == null ? d.coldStartTokensPerJob : b.coldStartTokensPerJob);
   }
 
   /** Unset and 0 both mean "no limit" / "observe it" (the chart writes 0). */

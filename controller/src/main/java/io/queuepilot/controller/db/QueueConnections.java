@@ -6,6 +6,7 @@ import io.queuepilot.queue.JobQueue;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import io.queuepilot.queue.TokenBudgetStatusRepository;
 import javax.sql.DataSource;
 
 /**
@@ -17,7 +18,7 @@ public final class QueueConnections implements AutoCloseable {
   private final Function<DataSource, JobQueue> queueFactory;
   private final Map<DatabaseCredentials, Entry> pools = new ConcurrentHashMap<>();
 
-  private record Entry(HikariDataSource dataSource, JobQueue queue) {}
+  private record Entry(HikariDataSource dataSource, JobQueue queue, TokenBudgetStatusRepository budgets) {}
 
   public QueueConnections(Function<DataSource, JobQueue> queueFactory) {
     this.queueFactory = queueFactory;
@@ -27,6 +28,15 @@ public final class QueueConnections implements AutoCloseable {
   public JobQueue queue(DatabaseCredentials c) throws DatabaseConfigException {
     try {
       return pools.computeIfAbsent(c, this::open).queue();
+    } catch (RuntimeException e) {
+      throw new DatabaseConfigException("cannot open a connection pool to " + c + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The shared-budget reader for these credentials, on the same pool as {@link #queue}. */
+  public TokenBudgetStatusRepository budgets(DatabaseCredentials c) throws DatabaseConfigException {
+    try {
+      return pools.computeIfAbsent(c, this::open).budgets();
     } catch (RuntimeException e) {
       throw new DatabaseConfigException("cannot open a connection pool to " + c + ": " + e.getMessage(), e);
     }
@@ -50,7 +60,7 @@ public final class QueueConnections implements AutoCloseable {
     // statements per cycle, so parsing each one costs nothing that matters.
     cfg.addDataSourceProperty("prepareThreshold", "0");
     HikariDataSource ds = new HikariDataSource(cfg);
-    return new Entry(ds, queueFactory.apply(ds));
+    return new Entry(ds, queueFactory.apply(ds), new TokenBudgetStatusRepository(ds));
   }
 
   /** Closes the pool of credentials no scaler uses any more (a rotated password, a deleted scaler). */
