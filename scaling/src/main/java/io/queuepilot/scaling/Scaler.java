@@ -92,13 +92,12 @@ public final class Scaler {
     ScalingDecision decision = policy.decide(q.snapshotOrNull(), spec, h, now);
     int wanted = target.clamp(decision.replicas());
     if (wanted != decision.replicas()) {
-      decision = new ScalingDecision(wanted, current, decision.recommendation(), decision.limitedBy(),
-          decision.reason() + "; " + target.describe() + " accepts " + wanted);
+      decision = decision.withReplicas(wanted, current, decision.reason() + "; " + target.describe() + " accepts " + wanted);
     }
     ApplyStep apply = apply(decision, current);
     ScalingDecision recorded = apply instanceof ApplyStep.Applied ? decision
-        : new ScalingDecision(current, current, decision.recommendation(), decision.limitedBy(), decision.reason());
-    history.save(h.record(recorded, now, ScalingHistory.keepFor(spec)));
+        : decision.withReplicas(current, current, decision.reason());
+    history.save(h.record(recorded, q.snapshotOrNull(), now, ScalingHistory.keepFor(spec)));
     return new CycleOutcome.Decided(current, q, r, decision, apply);
   }
 

@@ -29,4 +29,18 @@ public final class ScalerDefaults {
 
   public static final double REQUESTS_PER_JOB = 1.0;
   public static final double EXPECTED_JOB_SECONDS = 60.0;
+
+  /** {@code targetQueueWaitSeconds}: the backlog drains within this wait, pod start-up included. */
+  public static final int TARGET_QUEUE_WAIT_SECONDS = 60;
+  /** {@code podStartupSeconds}: time from a scale call to a worker claiming jobs. */
+  public static final int POD_STARTUP_SECONDS = 30;
+  /** {@code tokenBudget.headroomPercent}: share of the budget the cap leaves unused. */
+  public static final int HEADROOM_PERCENT = 10;
+  /**
+   * {@code tokenBudget.coldStartTokensPerJob}: tokens per job assumed before any job was
+   * observed — large on purpose (a multi-page scan uses far more, a short note less; see
+   * docs/worker.md's coverage report), so a cold burst is capped low until the first
+   * reservations show the real size.
+   */
+  public static final long COLD_START_TOKENS_PER_JOB = 25_000;
 }

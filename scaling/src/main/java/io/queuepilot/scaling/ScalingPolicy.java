@@ -2,22 +2,54 @@ package io.queuepilot.scaling;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.OptionalInt;
-import java.util.OptionalLong;
 
 /**
  * The scaling decision as a pure function of queue snapshot, spec, history and clock: no I/O,
- * no hidden state, the same in the Kubernetes reconciler and the standalone Render process.
+ * no hidden state, the same in the Kubernetes reconciler, the standalone Render process, local
+ * mode and the simulator.
  *
- * <p>Formula: {@code recommendation = clamp(min(ceil((ready + processing) / concurrency),
- * budgetReplicas), minReplicas, maxReplicas)} where {@code budgetReplicas} is the largest
- * replica count whose token and request rates stay inside the per-minute budget. Scale-up
- * applies the recommendation in one step; scale-down takes the maximum recommendation of the
- * stabilization window (like the HPA's downscale stabilization) and moves by at most
- * {@code scaleDown.maxStep} per {@code scaleDown.period}.
+ * <p>Sizing for a queue-wait target (docs/controller.md, "The decision"): with the observed
+ * arrival rate λ, mean job time d, {@code ready} jobs waiting, target wait T and pod start-up
+ * s, the workers need {@code λ·d + ready·d / max(T − s, d)} busy slots — the arrivals' steady
+ * load plus the backlog drained within the time a new worker has left after starting — and
+ * {@code ceil(slots / concurrency)} replicas. The budget caps that at the replicas whose
+ * reservations fit the shared budget, counting that a worker's reservation stays held until
+ * the budget window after its job settles: {@code floor(budget·(1−headroom)·d / (concurrency
+ * · tokensPerJob · (d + window)))}. Scale-up is immediate; scale-down is prompt when the
+ * capacity is idle (no backlog, at least half of the slots and one whole replica free, also
+ * over the last {@link #DRAIN_LOOKBACK}), otherwise it takes the highest recommendation of
+ * the stabilization window and moves by at most {@code scaleDown.maxStep} per
+ * {@code scaleDown.period}.
  */
 public final class ScalingPolicy {
+
+  /** Span of observations the arrival-rate estimate looks back over (at most). */
+  static final Duration RATE_LOOKBACK = Duration.ofSeconds(60);
+
+  /**
+   * The shortest span the arrival-rate estimate uses; shorter histories use the in-flight rate
+   * only (so a burst's first seconds are sized by its backlog, not extrapolated as a rate).
+   */
+  static final Duration RATE_MIN_SPAN = Duration.ofSeconds(30);
+
+  /** Finished jobs a mean job time needs before it is trusted (few finishers are biased short or long). */
+  static final long MIN_SAMPLE = 20;
+
+  /** Prompt scale-down needs the capacity idle over this long (the in-flight maximum of it). */
+  static final Duration DRAIN_LOOKBACK = Duration.ofSeconds(15);
+
+  /** Prompt scale-down needs at least this fraction of the slots free. */
+  static final double IDLE_FRACTION = 0.5;
+
+  /** Fraction of the window's highest recommendation a stabilized step down keeps as spare (rounded). */
+  static final double SPARE_FRACTION = 0.1;
+
+  /** A raised budget cap must still fit with tokens per job this much higher (no flipping). */
+  static final double CAP_RAISE_MARGIN = 0.05;
 
   private ScalingPolicy() {}
 
@@ -26,26 +58,29 @@ public final class ScalingPolicy {
     int current = history.currentReplicas();
     if (spec.paused()) {
       return new ScalingDecision(current, current, current, LimitedBy.PAUSED,
-          "paused: keeping " + current + " replicas");
+          "paused: keeping " + current + " replicas", history.budgetCap(), null);
     }
     if (snapshot == null) {
       // Never act on missing data: a failed query must not look like an empty queue.
       return new ScalingDecision(current, current, current, LimitedBy.NONE,
-          "queue statistics unavailable: keeping the last good count of " + current + " replicas");
+          "queue statistics unavailable: keeping the last good count of " + current + " replicas",
+          history.budgetCap(), null);
     }
 
-    long work = snapshot.work();
-    int byWork = (int) Math.min(Integer.MAX_VALUE, ceilDiv(work, spec.concurrency()));
-    String why = snapshot.ready() + " ready + " + snapshot.processing() + " processing at "
-        + spec.concurrency() + " per replica → " + byWork;
-    int rec = byWork;
+    JobTime jt = jobTime(snapshot, spec, history);
+    double d = jt.seconds();
+    boolean observed = jt.observed();
+    Sizing sizing = size(snapshot, spec, history, now, d, jt.source());
+    int rec = sizing.replicas();
+    String why = sizing.explanation();
     LimitedBy limit = LimitedBy.NONE;
 
-    Budget b = budgetReplicas(snapshot, spec);
-    if (b.replicas().isPresent() && rec > b.replicas().getAsInt()) {
-      rec = b.replicas().getAsInt();
+    Cap cap = budgetCap(snapshot, spec, history, d, jt.source());
+    Integer capInForce = cap.replicas().isPresent() ? cap.replicas().getAsInt() : null;
+    if (capInForce != null && rec > capInForce) {
+      rec = capInForce;
       limit = LimitedBy.TOKEN_BUDGET;
-      why += "; token budget allows " + rec + " (" + b.explanation() + ")";
+      why += "; token budget allows " + rec + " (" + cap.explanation() + ")";
     }
     if (rec > spec.maxReplicas()) {
       rec = spec.maxReplicas();
@@ -61,19 +96,121 @@ public final class ScalingPolicy {
     if (current > spec.maxReplicas()) {
       // The spec shrank under the running count: honour the new maximum at once.
       return new ScalingDecision(spec.maxReplicas(), current, rec, LimitedBy.MAX,
-          why + "; running " + current + " exceeds maxReplicas " + spec.maxReplicas());
+          why + "; running " + current + " exceeds maxReplicas " + spec.maxReplicas(), capInForce,
+          drain(snapshot, spec, current, spec.maxReplicas(), false));
+    }
+    if (capInForce != null && current > capInForce && snapshot.work() > 0) {
+      // The budget shrank under the running count: more workers would only wait for tokens.
+      return new ScalingDecision(capInForce, current, rec, LimitedBy.TOKEN_BUDGET,
+          why + "; running " + current + " exceeds the budget's " + capInForce, capInForce,
+          drain(snapshot, spec, current, capInForce, false));
     }
     if (rec > current) {
-      return scaleUp(spec, history, now, current, rec, limit, why);
+      return scaleUp(spec, history, now, current, rec, limit, why, capInForce);
     }
     if (rec < current) {
-      return scaleDown(spec, history, now, current, rec, limit, why);
+      return scaleDown(snapshot, spec, history, now, current, rec, limit, why, capInForce,
+          sizing.arrivalsPerSecond() * d, d);
     }
-    return new ScalingDecision(current, current, rec, limit, why + "; steady at " + current);
+    return new ScalingDecision(current, current, rec, limit, why + "; steady at " + current, capInForce, null);
+  }
+
+  /** The mean job time the decision uses and where it came from. */
+  record JobTime(double seconds, boolean observed, String source) {}
+
+  /**
+   * Mean job time: {@code avg_duration_seconds} of recently finished jobs when at least
+   * {@link #MIN_SAMPLE} and as many as are in flight finished (a burst's first finishers are its
+   * short jobs, a quiet window's last ones its long ones); otherwise the last such mean (kept in
+   * the history), else {@code expectedJobSeconds}.
+   */
+  static JobTime jobTime(QueueSnapshot s, ScalerSpec spec, ScalingHistory h) {
+    double fallback = h.jobSecondsSeen() != null ? h.jobSecondsSeen() : spec.budget().expectedJobSeconds();
+    String fallbackName = h.jobSecondsSeen() != null ? "last seen" : "expected";
+    if (s.avgDurationSeconds() != null && s.avgDurationSeconds() > 0) {
+      if (fullSample(s)) return new JobTime(s.avgDurationSeconds(), true, "");
+      return new JobTime(fallback, false, " (" + fallbackName + "; " + s.completedRecently() + " finished)");
+    }
+    return new JobTime(fallback, false, " (" + fallbackName + ")");
+  }
+
+  /** Whether the recent finishers are enough to trust their mean: at least MIN_SAMPLE and the jobs in flight. */
+  public static boolean fullSample(QueueSnapshot s) {
+    return s.completedRecently() >= Math.max(MIN_SAMPLE, s.processing());
+  }
+
+  /** Replicas for the wait target and the arithmetic behind them. */
+  record Sizing(int replicas, double arrivalsPerSecond, double slots, String explanation) {}
+
+  static Sizing size(QueueSnapshot s, ScalerSpec spec, ScalingHistory h, Instant now, double d, String dSource) {
+    double lambda = arrivalRate(s, h, now, d);
+    double target = spec.targetQueueWait().toMillis() / 1000.0;
+    double startup = spec.podStartup().toMillis() / 1000.0;
+    // The backlog must be started within the target; a worker started now serves only after its
+    // start-up, and no drain horizon is shorter than one job.
+    double horizon = Math.max(target - startup, d);
+    double steady = lambda * d;
+    double backlog = s.ready() * d / horizon;
+    double slots = steady + backlog;
+    int replicas = (int) Math.min(Integer.MAX_VALUE, Math.ceil(slots / spec.concurrency() - 1e-9));
+    String why = String.format(Locale.ROOT,
+        "%.2f arrivals/s × %.1f s%s + %d ready × %.1f s / %.0f s (%.0f s target − %.0f s start-up%s) = %.1f + %.1f slots"
+            + " ÷ %d per replica → %d",
+        lambda, d, dSource, s.ready(), d, horizon, target, startup,
+        horizon > target - startup ? ", at least one job" : "", steady, backlog, spec.concurrency(), replicas);
+    return new Sizing(replicas, lambda, slots, why);
+  }
+
+  /**
+   * Jobs arriving per second: the growth of {@code ready + processing} since the oldest
+   * observation of the last {@link #RATE_LOOKBACK} plus the jobs finishing meanwhile (in
+   * flight ÷ mean job time, by Little's law); with a shorter history only the latter.
+   */
+  static double arrivalRate(QueueSnapshot s, ScalingHistory h, Instant now, double d) {
+    return arrivalRate(s, h, now, d, false);
+  }
+
+  /** {@link #arrivalRate}; {@code wholeOnly}: over the whole lookback, not the smaller with its second half. */
+  static double arrivalRate(QueueSnapshot s, ScalingHistory h, Instant now, double d, boolean wholeOnly) {
+    List<ScalingHistory.Observation> span = new ArrayList<>();
+    for (ScalingHistory.Observation o : h.observations()) {
+      Duration age = Duration.between(o.at(), now);
+      if (age.compareTo(RATE_LOOKBACK) <= 0 && !age.isNegative()) span.add(o);
+    }
+    if (span.isEmpty() || Duration.between(span.get(0).at(), now).compareTo(RATE_MIN_SPAN) < 0) {
+      return s.processing() / d;
+    }
+    span.add(new ScalingHistory.Observation(now, s.ready(), s.processing()));
+    // the whole lookback, and its second half: a burst that is over leaves the recent half low
+    double whole = rateOver(span, 0, d);
+    if (wholeOnly) return whole;
+    int half = 0;
+    while (half < span.size() - 2
+        && Duration.between(span.get(half + 1).at(), now).compareTo(RATE_LOOKBACK.dividedBy(2)) >= 0) {
+      half++;
+    }
+    if (half == 0) return whole;
+    return Math.min(whole, rateOver(span, half, d));
+  }
+
+  /** Arrivals per second from {@code span.get(from)} to the last entry: growth of the work plus jobs finished. */
+  private static double rateOver(List<ScalingHistory.Observation> span, int from, double d) {
+    ScalingHistory.Observation first = span.get(from);
+    ScalingHistory.Observation last = span.get(span.size() - 1);
+    double seconds = Duration.between(first.at(), last.at()).toMillis() / 1000.0;
+    if (seconds <= 0) return last.processing() / d;
+    // jobs finished meanwhile: the in-flight count integrated over the span (trapezoids) ÷ d
+    double busySeconds = 0;
+    for (int i = from + 1; i < span.size(); i++) {
+      double dt = Duration.between(span.get(i - 1).at(), span.get(i).at()).toMillis() / 1000.0;
+      busySeconds += dt * (span.get(i - 1).processing() + span.get(i).processing()) / 2.0;
+    }
+    double growth = (last.ready() + last.processing()) - (first.ready() + first.processing());
+    return Math.max(0, (growth + busySeconds / d) / seconds);
   }
 
   private static ScalingDecision scaleUp(ScalerSpec spec, ScalingHistory h, Instant now, int current,
-      int rec, LimitedBy limit, String why) {
+      int rec, LimitedBy limit, String why, Integer cap) {
     int target = rec;
     ScalerSpec.Behavior up = spec.scaleUp();
     if (!up.stabilizationWindow().isZero()) {
@@ -94,78 +231,206 @@ public final class ScalingPolicy {
       limit = LimitedBy.STABILIZATION;
       why += "; scale-up step limited to +" + up.maxStep().getAsInt();
     }
-    return new ScalingDecision(target, current, rec, limit, why + "; scaling " + current + " → " + target);
+    return new ScalingDecision(target, current, rec, limit, why + "; scaling " + current + " → " + target, cap, null);
   }
 
-  private static ScalingDecision scaleDown(ScalerSpec spec, ScalingHistory h, Instant now, int current,
-      int rec, LimitedBy limit, String why) {
+  private static ScalingDecision scaleDown(QueueSnapshot s, ScalerSpec spec, ScalingHistory h, Instant now,
+      int current, int rec, LimitedBy limit, String why, Integer cap, double arrivingSlots, double d) {
+    // Drain-aware: when arrivals have (almost) stopped — less than one replica's worth — with no
+    // backlog and at least half of the slots (and one whole replica) free, now and over the last
+    // DRAIN_LOOKBACK, the extra workers are idle: remove them at once — idle pods go first, so
+    // nothing in flight is interrupted and no start-up is wasted. Under a steady (noisy) load the
+    // stabilization window below decides instead, so the count does not flap.
+    long slots = (long) current * spec.concurrency();
+    long busiest = s.processing();
+    // the observations of the lookback and the last one before it (its state held into the lookback)
+    Instant lookbackStart = now.minus(DRAIN_LOOKBACK);
+    ScalingHistory.Observation before = null;
+    for (ScalingHistory.Observation o : h.observations()) {
+      if (o.at().isBefore(lookbackStart)) {
+        before = o;
+      } else if (o.ready() > 0) {
+        busiest = Long.MAX_VALUE;
+      } else if (busiest != Long.MAX_VALUE) {
+        busiest = Math.max(busiest, o.processing());
+      }
+    }
+    if (before != null && busiest != Long.MAX_VALUE) {
+      busiest = before.ready() > 0 ? Long.MAX_VALUE : Math.max(busiest, before.processing());
+    }
+    boolean watched = !h.observingSince().isAfter(now.minus(DRAIN_LOOKBACK));
+    if (watched && s.ready() == 0 && arrivingSlots < spec.concurrency() && busiest != Long.MAX_VALUE
+        && slots - busiest >= spec.concurrency()
+        && slots - busiest >= IDLE_FRACTION * slots) {
+      int holding = (int) Math.ceil((double) busiest / spec.concurrency());
+      int target = Math.max(Math.max(rec, holding), spec.minReplicas());
+      // to zero only when no job arrived over the whole lookback: sparse arrivals keep one
+      if (target == 0 && workGrew(s, h, now)) target = Math.min(1, current);
+      if (target < current) {
+        return new ScalingDecision(target, current, rec, target > rec ? LimitedBy.STABILIZATION : limit,
+            why + String.format(Locale.ROOT,
+                "; capacity idle (arrivals %.1f slots, at most %d of %d slots busy over the last %d s, none ready):"
+                    + " scaling %d → %d now, idle workers first",
+                arrivingSlots, busiest, slots, DRAIN_LOOKBACK.toSeconds(), current, target),
+            cap, drain(s, spec, current, target, true));
+      }
+    }
     ScalerSpec.Behavior down = spec.scaleDown();
     Duration window = down.stabilizationWindow();
     Instant from = now.minus(window);
     if (h.observingSince().isAfter(from)) {
       return new ScalingDecision(current, current, rec, LimitedBy.STABILIZATION,
           why + "; holding " + current + " until the " + window.toSeconds()
-              + "s scale-down window has been observed");
+              + "s scale-down window has been observed", cap, null);
     }
     int highest = rec;
     for (ScalingHistory.Recommendation r : h.recommendations()) {
       if (!r.at().isBefore(from)) highest = Math.max(highest, r.replicas());
     }
-    if (highest >= current) {
+    // one spare above the window's maximum: a load that merely repeats its recent peak plus one
+    // replica's noise must not turn a step down straight back into a step up
+    int spareReplicas = (int) Math.round(highest * SPARE_FRACTION);
+    int spare = highest + spareReplicas;
+    if (spare >= current) {
       return new ScalingDecision(current, current, rec, LimitedBy.STABILIZATION,
-          why + "; the last " + window.toSeconds() + "s recommended up to " + highest + ", holding " + current);
+          why + "; the last " + window.toSeconds() + "s recommended up to " + highest + " (+" + spareReplicas
+              + " spare), holding " + current, cap, null);
     }
+    int windowMax = highest;
+    highest = spare;
     if (h.lastScaleTime() != null && now.isBefore(h.lastScaleTime().plus(down.period()))) {
       return new ScalingDecision(current, current, rec, LimitedBy.STABILIZATION,
-          why + "; next step down not before " + h.lastScaleTime().plus(down.period()));
+          why + "; next step down not before " + h.lastScaleTime().plus(down.period()), cap, null);
     }
     int target = highest;
     if (highest > rec) {
       limit = LimitedBy.STABILIZATION;
-      why += "; window maximum " + highest;
+      why += "; window maximum " + windowMax + " + " + (highest - windowMax) + " spare";
     }
     if (down.maxStep().isPresent() && current - target > down.maxStep().getAsInt()) {
       target = current - down.maxStep().getAsInt();
       limit = LimitedBy.STABILIZATION;
       why += "; scale-down step limited to -" + down.maxStep().getAsInt();
     }
-    return new ScalingDecision(target, current, rec, limit, why + "; scaling " + current + " → " + target);
+    return new ScalingDecision(target, current, rec, limit, why + "; scaling " + current + " → " + target, cap,
+        drain(s, spec, current, target, false));
+  }
+
+  /** Whether ready + processing rose between any two observations of the last {@link #RATE_LOOKBACK} (jobs arrived). */
+  static boolean workGrew(QueueSnapshot s, ScalingHistory h, Instant now) {
+    long prev = -1;
+    for (ScalingHistory.Observation o : h.observations()) {
+      if (Duration.between(o.at(), now).compareTo(RATE_LOOKBACK) > 0) continue;
+      long w = o.ready() + o.processing();
+      if (prev >= 0 && w > prev) return true;
+      prev = w;
+    }
+    return prev >= 0 && s.work() > prev;
+  }
+
+  static ScalingDecision.Drain drain(QueueSnapshot s, ScalerSpec spec, int current, int target, boolean idle) {
+    long slots = (long) current * spec.concurrency();
+    return new ScalingDecision.Drain(current - target, s.processing(), Math.max(0, slots - s.processing()), idle);
   }
 
   /** The replica cap the budget implies (empty when no budget applies) and how it was computed. */
-  record Budget(OptionalInt replicas, String explanation) {}
+  record Cap(OptionalInt replicas, String explanation) {}
 
-  static Budget budgetReplicas(QueueSnapshot s, ScalerSpec spec) {
+  /**
+   * The budget cap. Limits and window come from the shared row ({@code token_budget_status})
+   * when the snapshot has it, else from the spec's fallback numbers with a 60 s window. A job
+   * holds its tokens from its start until the window after it settles, so one replica keeps
+   * {@code concurrency × tokensPerJob × (d + window) / d} tokens reserved at steady state;
+   * the cap is the budget less headroom divided by that. Tokens per job: configured, else
+   * observed from completed jobs, else what the live reservations hold per request, else
+   * {@code coldStartTokensPerJob} — never "no cap". The cap falls at once but rises only when
+   * it would still fit with {@link #CAP_RAISE_MARGIN} more tokens per job.
+   */
+  static Cap budgetCap(QueueSnapshot s, ScalerSpec spec, ScalingHistory h, double d, String dSource) {
     ScalerSpec.Budget b = spec.budget();
-    double duration = s.avgDurationSeconds() != null && s.avgDurationSeconds() > 0
-        ? s.avgDurationSeconds() : b.expectedJobSeconds();
-    double jobsPerMinutePerReplica = spec.concurrency() * 60.0 / duration;
+    BudgetStatus row = s.budget();
+    long tokensPerWindow;
+    long requestsPerWindow;
+    int window;
+    String source;
+    if (row != null) {
+      tokensPerWindow = row.tokensPerWindow();
+      requestsPerWindow = row.requestsPerWindow();
+      window = row.windowSeconds();
+      source = "budget " + row.name();
+    } else if (b.tokensPerMinute().isPresent() || b.requestsPerMinute().isPresent()) {
+      tokensPerWindow = b.tokensPerMinute().orElse(0);
+      requestsPerWindow = b.requestsPerMinute().orElse(0);
+      window = 60;
+      source = b.name() == null ? "spec tokenBudget" : "spec fallback (budget " + b.name() + " unread)";
+    } else {
+      return new Cap(OptionalInt.empty(), "");
+    }
+    double tokensPerJob;
+    String tpjSource;
+    if (b.tokensPerJob().isPresent()) {
+      tokensPerJob = b.tokensPerJob().getAsLong();
+      tpjSource = "configured";
+    } else if (s.avgTokensPerJob() != null && s.avgTokensPerJob() > 0) {
+      tokensPerJob = s.avgTokensPerJob();
+      tpjSource = "observed";
+    } else if (row != null && row.tokensPerRequestNow().isPresent() && row.tokensPerRequestNow().getAsDouble() > 0) {
+      tokensPerJob = row.tokensPerRequestNow().getAsDouble() * b.requestsPerJob();
+      tpjSource = "reserved now";
+    } else if (h.tokensPerJobSeen() != null) {
+      tokensPerJob = h.tokensPerJobSeen();
+      tpjSource = "last seen";
+    } else {
+      tokensPerJob = b.coldStartTokensPerJob();
+      tpjSource = "cold-start estimate";
+    }
+    double keep = 1 - b.headroom();
+    double hold = (d + window) / d;
     long cap = Long.MAX_VALUE;
+    long capRaise = Long.MAX_VALUE;
     StringBuilder how = new StringBuilder();
-    OptionalLong tpj = b.tokensPerJob();
-    Double tokensPerJob = tpj.isPresent() ? Double.valueOf(tpj.getAsLong())
-        : s.avgTokensPerJob() != null && s.avgTokensPerJob() > 0 ? s.avgTokensPerJob() : null;
-    if (b.tokensPerMinute().isPresent() && tokensPerJob != null) {
-      double perReplica = jobsPerMinutePerReplica * tokensPerJob;
-      long byTokens = (long) Math.floor(b.tokensPerMinute().getAsLong() / perReplica);
-      cap = Math.min(cap, byTokens);
-      how.append(String.format(Locale.ROOT, "%d tokens/min ÷ (%d × %.0f tokens/job × 60/%.1fs) = %d",
-          b.tokensPerMinute().getAsLong(), spec.concurrency(), tokensPerJob, duration, byTokens));
+    if (tokensPerWindow > 0) {
+      double perReplica = spec.concurrency() * tokensPerJob * hold;
+      cap = (long) Math.floor(tokensPerWindow * keep / perReplica);
+      capRaise = (long) Math.floor(tokensPerWindow * keep / (perReplica * (1 + CAP_RAISE_MARGIN)));
+      how.append(String.format(Locale.ROOT,
+          "%s: %d tokens/%ds × %.2f ÷ (%d × %.0f tokens/job (%s) × (%.1f s%s + %d s held) / %.1f s) = %d",
+          source, tokensPerWindow, window, keep, spec.concurrency(), tokensPerJob, tpjSource, d,
+          dSource, window, d, cap));
     }
-    if (b.requestsPerMinute().isPresent()) {
-      double perReplica = jobsPerMinutePerReplica * b.requestsPerJob();
-      long byRequests = (long) Math.floor(b.requestsPerMinute().getAsLong() / perReplica);
+    if (requestsPerWindow > 0) {
+      double perReplica = spec.concurrency() * b.requestsPerJob() * hold;
+      long byRequests = (long) Math.floor(requestsPerWindow * keep / perReplica);
+      long byRequestsRaise = (long) Math.floor(requestsPerWindow * keep / (perReplica * (1 + CAP_RAISE_MARGIN)));
       cap = Math.min(cap, byRequests);
+      capRaise = Math.min(capRaise, byRequestsRaise);
       if (!how.isEmpty()) how.append("; ");
-      how.append(String.format(Locale.ROOT, "%d requests/min ÷ (%d × %.1f requests/job × 60/%.1fs) = %d",
-          b.requestsPerMinute().getAsLong(), spec.concurrency(), b.requestsPerJob(), duration, byRequests));
+      how.append(String.format(Locale.ROOT, "%d requests/%ds × %.2f ÷ (%d × %.1f requests/job × (%.1f s + %d s held) / %.1f s) = %d",
+          requestsPerWindow, window, keep, spec.concurrency(), b.requestsPerJob(), d, window, d, byRequests));
     }
-    if (cap == Long.MAX_VALUE) return new Budget(OptionalInt.empty(), "");
-    // One replica always runs when there is work: the workers' own token budget paces it.
-    return new Budget(OptionalInt.of((int) Math.max(1, Math.min(Integer.MAX_VALUE, cap))), how.toString());
-  }
-
-  private static long ceilDiv(long a, long b) {
-    return a <= 0 ? 0 : (a + b - 1) / b;
+    long capHalf = Long.MAX_VALUE;
+    double keepHalf = 1 - b.headroom() / 2;
+    if (tokensPerWindow > 0) {
+      capHalf = (long) Math.floor(tokensPerWindow * keepHalf / (spec.concurrency() * tokensPerJob * hold));
+    }
+    if (requestsPerWindow > 0) {
+      capHalf = Math.min(capHalf, (long) Math.floor(requestsPerWindow * keepHalf / (spec.concurrency() * b.requestsPerJob() * hold)));
+    }
+    long keepWithHalfHeadroom = capHalf;
+    int now = (int) Math.max(1, Math.min(Integer.MAX_VALUE, cap));
+    int raise = (int) Math.max(1, Math.min(Integer.MAX_VALUE, capRaise));
+    Integer prev = h.budgetCap();
+    int result = now;
+    if (prev != null && now > prev) {
+      // rise only when it clearly fits: a moving average must not flip the cap back and forth
+      result = Math.max(prev, raise);
+      if (result != now) how.append("; held at ").append(result).append(" until ").append(now).append(" fits with 5 % margin");
+    } else if (prev != null && now < prev && prev <= keepWithHalfHeadroom) {
+      // the previous cap still fits inside half the headroom: keep it rather than flap
+      result = prev;
+      how.append("; keeping ").append(prev).append(" (fits within half the headroom)");
+    }
+    // One replica always runs when there is work: the workers' own reservations pace it.
+    return new Cap(OptionalInt.of(result), how.toString());
   }
 }

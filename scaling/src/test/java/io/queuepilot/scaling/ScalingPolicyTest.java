@@ -38,37 +38,94 @@ class ScalingPolicyTest {
   }
 
   static Step statsAt(long t, long ready, long processing, double avgSeconds, double avgTokens, int replicas, LimitedBy limit) {
-    return new Step(t, new QueueSnapshot(ready, 0, processing, 0, 0, 0, avgSeconds, avgTokens, 10), replicas, limit);
+    return new Step(t, new QueueSnapshot(ready, 0, processing, 0, 0, 0, avgSeconds, avgTokens, 100), replicas, limit);
+  }
+
+  /** Observed 10 s jobs (a full sample of 100 finished) — sizing arithmetic in whole numbers. */
+  static Step obs(long t, long ready, long processing, int replicas, LimitedBy limit) {
+    return new Step(t, new QueueSnapshot(ready, 0, processing, 0, 0, 0, 10.0, null, 100), replicas, limit);
+  }
+
+  /** Observed jobs of {@code seconds} and {@code tokens}, with the shared budget's row {@code row}. */
+  static Step rowAt(long t, long ready, long processing, double seconds, Double tokens, BudgetStatus row, int replicas,
+      LimitedBy limit) {
+    return new Step(t, new QueueSnapshot(ready, 0, processing, 0, 0, 0, seconds, tokens, 100, row), replicas, limit);
+  }
+
+  static BudgetStatus row(long tokensPerMinute, long tokensInWindow, long requestsInWindow) {
+    return new BudgetStatus("openai", tokensPerMinute, 100_000, 60, tokensInWindow, requestsInWindow, 0, null);
   }
 
   static final Behavior DOWN_60S_STEP_2 = Behavior.of(Duration.ofSeconds(60), 2, Duration.ofSeconds(10));
+  /** 60 s queue-wait target, 20 s pod start-up: a backlog drains over 40 s. */
+  static final Duration TARGET_60 = Duration.ofSeconds(60);
+  static final Duration STARTUP_20 = Duration.ofSeconds(20);
 
   static Stream<Arguments> scenarios() {
     ScalerSpec base = ScalerSpec.of(0, 20, 4).withScaleDown(DOWN_60S_STEP_2);
+    ScalerSpec waits = ScalerSpec.of(0, 50, 4).withScaleDown(DOWN_60S_STEP_2).withSizing(TARGET_60, STARTUP_20);
     return Stream.of(
+        // --- sizing for the queue-wait target (with 60 s expected jobs and a 60 s horizon the
+        //     formula is ceil((ready + processing) / concurrency): the old zero-wait sizing) ---
         Arguments.of("burst from zero: 500 jobs reach max in one step", base, 0, List.of(
             at(0, 0, 0, 0, LimitedBy.NONE),
             at(1, 500, 0, 20, LimitedBy.MAX))),
-        Arguments.of("burst from zero below max: exactly ceil(work/concurrency)", base, 0, List.of(
+        Arguments.of("expected 60 s jobs, 60 s target: 37 ready need 37 slots → 10", base, 0, List.of(
             at(0, 37, 0, 10, LimitedBy.NONE))),
-        Arguments.of("steady state: same load keeps the same count", base, 5, List.of(
-            at(0, 10, 10, 5, LimitedBy.NONE),
-            at(15, 8, 12, 5, LimitedBy.NONE),
-            at(30, 11, 9, 5, LimitedBy.NONE),
-            at(120, 12, 8, 5, LimitedBy.NONE))),
-        Arguments.of("budget cap: 100k tokens/min, 2000 tokens/job, 30 s/job, 4 per replica → 6", 
+        Arguments.of("wait target: 200 ready × 10 s / (60 s − 20 s start-up) = 50 slots → 13, not 50 for zero wait",
+            waits, 0, List.of(
+            obs(0, 200, 0, 13, LimitedBy.NONE))),
+        Arguments.of("start-up longer than the target: the backlog drains over one job (40 × 10 s / 10 s → 10)",
+            ScalerSpec.of(0, 50, 4).withSizing(Duration.ofSeconds(30), Duration.ofSeconds(40)), 0, List.of(
+            obs(0, 40, 0, 10, LimitedBy.NONE))),
+        Arguments.of("steady arrivals: 20 in flight of 10 s jobs = 2 arrivals/s × 10 s = 20 slots → 5, held", waits, 5,
+            List.of(
+            obs(0, 0, 20, 5, LimitedBy.NONE),
+            obs(15, 0, 20, 5, LimitedBy.NONE),
+            obs(30, 0, 20, 5, LimitedBy.NONE),
+            obs(45, 0, 20, 5, LimitedBy.NONE),
+            obs(60, 0, 20, 5, LimitedBy.NONE))),
+        Arguments.of("growing backlog counts as arrivals: +40 work in 30 s with 20 in flight = 3.33/s → 34 slots + backlog",
+            waits, 5, List.of(
+            obs(0, 0, 20, 5, LimitedBy.NONE),
+            // 30 s later: 40 ready, 20 in flight: growth 40/30 + 20/10 = 3.33/s × 10 s = 33.3 + 40 × 10/40 = 10 → 44 slots → 11
+            obs(30, 40, 20, 11, LimitedBy.NONE))),
+        // --- the budget: headroom, reservation hold, one source of truth, cold start, no flip ---
+        Arguments.of("budget cap with the reservation hold: 90 % of 100k ÷ (4 × 2000 × (30 + 60) / 30) = 3 (5 without the hold)",
             base.withBudget(Budget.tokens(100_000, 2_000L)), 0, List.of(
-            statsAt(0, 200, 0, 30, 9_999, 6, LimitedBy.TOKEN_BUDGET))),
-        Arguments.of("budget cap from observed tokens per job (5000 tokens, 60 s) → 5",
+            statsAt(0, 200, 0, 30, 9_999, 3, LimitedBy.TOKEN_BUDGET))),
+        Arguments.of("budget cap from observed tokens per job: 90000 ÷ (4 × 5000 × 120 / 60) = 2",
             base.withBudget(Budget.tokens(100_000, null)), 0, List.of(
-            statsAt(0, 200, 0, 60, 5_000, 5, LimitedBy.TOKEN_BUDGET))),
-        Arguments.of("requests/min cap: 120 rpm, 1 request/job, 10 s/job, 4 per replica → 5",
+            statsAt(0, 200, 0, 60, 5_000, 2, LimitedBy.TOKEN_BUDGET))),
+        Arguments.of("requests/min cap: 108 ÷ (4 × 1 × 70 / 10) = 3",
             base.withBudget(new Budget(OptionalLong.empty(), OptionalLong.of(120), OptionalLong.empty(), 1.0, 60)), 0, List.of(
-            statsAt(0, 200, 0, 10, 0, 5, LimitedBy.TOKEN_BUDGET))),
+            statsAt(0, 200, 0, 10, 0, 3, LimitedBy.TOKEN_BUDGET))),
         Arguments.of("budget does not bind when the work is small", base.withBudget(Budget.tokens(100_000, 2_000L)), 0, List.of(
             statsAt(0, 8, 0, 30, 0, 2, LimitedBy.NONE))),
         Arguments.of("budget tighter than one replica still runs one", base.withBudget(Budget.tokens(1_000, 2_000L)), 0, List.of(
             statsAt(0, 50, 0, 30, 0, 1, LimitedBy.TOKEN_BUDGET))),
+        Arguments.of("the database row wins over the spec's deprecated numbers: 100k from the row, not 10M",
+            base.withBudget(Budget.tokens(10_000_000, 2_000L).named("openai")), 0, List.of(
+            rowAt(0, 200, 0, 30, null, row(100_000, 0, 0), 3, LimitedBy.TOKEN_BUDGET))),
+        Arguments.of("cold start, nothing observed, no tokensPerJob: 25000 tokens/job assumed, never uncapped → 4",
+            base.withBudget(new Budget(OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(), 1.0, 60)
+                .named("openai")), 0, List.of(
+            // 900000 ÷ (4 × 25000 × (60 + 60) / 60) = 4.5
+            new Step(0, new QueueSnapshot(2_000, 0, 0, 0, 0, 0, null, null, 0, row(1_000_000, 0, 0)), 4,
+                LimitedBy.TOKEN_BUDGET))),
+        Arguments.of("cold start with live reservations: 40000 tokens over 20 requests = 2000/job → 900000 ÷ (4 × 2000 × 2) = 56 → max",
+            base.withBudget(new Budget(OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(), 1.0, 60)
+                .named("openai")), 0, List.of(
+            new Step(0, new QueueSnapshot(2_000, 0, 0, 0, 0, 0, null, null, 0, row(1_000_000, 40_000, 20)), 20,
+                LimitedBy.MAX))),
+        Arguments.of("the cap rises only with a 5 % margin and falls only when half the headroom no longer holds it",
+            ScalerSpec.of(0, 20, 4).withBudget(Budget.tokens(100_000, null)), 0, List.of(
+            statsAt(0, 200, 0, 30, 2_000, 3, LimitedBy.TOKEN_BUDGET),
+            statsAt(15, 200, 0, 30, 1_850, 3, LimitedBy.TOKEN_BUDGET),   // 4.05 now, 3.86 with margin: held at 3
+            statsAt(30, 200, 0, 30, 1_700, 4, LimitedBy.TOKEN_BUDGET),   // 4.2 with margin: 4
+            statsAt(45, 200, 0, 30, 1_900, 4, LimitedBy.TOKEN_BUDGET),   // 3.95, but 4.17 within half the headroom: kept
+            statsAt(60, 200, 0, 30, 2_100, 3, LimitedBy.TOKEN_BUDGET))), // 3.77 even with half: cut to 3
+        // --- min / max ---
         Arguments.of("min: an empty queue keeps minReplicas", ScalerSpec.of(2, 10, 4), 2, List.of(
             at(0, 0, 0, 2, LimitedBy.MIN))),
         Arguments.of("min: scales up to min from zero at once", ScalerSpec.of(3, 10, 4), 0, List.of(
@@ -77,27 +134,44 @@ class ScalingPolicyTest {
             at(0, 1_000, 10, 7, LimitedBy.MAX))),
         Arguments.of("max lowered below the running count applies at once", ScalerSpec.of(0, 3, 1), 8, List.of(
             at(0, 100, 0, 3, LimitedBy.MAX))),
-        Arguments.of("stabilization: drain steps down only after the window, by maxStep per period", base, 0, List.of(
+        // --- drain-aware scale-down ---
+        Arguments.of("drained queue, nothing in flight: down once a whole 15 s saw no backlog, not after the window", base, 0,
+            List.of(
             at(0, 40, 0, 10, LimitedBy.NONE),
             at(10, 0, 0, 10, LimitedBy.STABILIZATION),
-            at(59, 0, 0, 10, LimitedBy.STABILIZATION),
-            at(61, 0, 0, 8, LimitedBy.STABILIZATION),
-            at(65, 0, 0, 8, LimitedBy.STABILIZATION),
-            at(71, 0, 0, 6, LimitedBy.STABILIZATION),
-            at(81, 0, 0, 4, LimitedBy.STABILIZATION),
-            at(91, 0, 0, 2, LimitedBy.STABILIZATION),
-            at(101, 0, 0, 0, LimitedBy.NONE),
-            at(111, 0, 0, 0, LimitedBy.NONE))),
-        Arguments.of("stabilization: partial drain steps to the window maximum", base, 0, List.of(
+            at(16, 0, 0, 10, LimitedBy.STABILIZATION), // 1..10 s may still have had the 40 ready of t=0
+            at(26, 0, 0, 0, LimitedBy.NONE))),
+        Arguments.of("after a burst: idle capacity goes at once down to the workers still busy (8 in flight → 2)", waits, 0,
+            List.of(
+            obs(0, 200, 0, 13, LimitedBy.NONE),
+            obs(30, 0, 8, 13, LimitedBy.STABILIZATION), // the 15 s before may still have had the backlog of t=0
+            obs(46, 0, 8, 2, LimitedBy.STABILIZATION),  // 8 in flight hold 2; the 11 idle go now
+            // 8 in flight at 46 s and none at 62 s read as 0.35 arrivals/s over the last 32 s → 1
+            obs(62, 0, 0, 1, LimitedBy.NONE),
+            obs(78, 0, 0, 0, LimitedBy.NONE))),
+        Arguments.of("steady arrivals keep the window: half idle but 2 jobs/s arriving → window, steps of 2 to max + 10 % spare",
+            waits, 10, List.of(
+            obs(0, 0, 20, 10, LimitedBy.STABILIZATION),
+            obs(30, 0, 20, 10, LimitedBy.STABILIZATION),
+            obs(61, 0, 20, 8, LimitedBy.STABILIZATION),
+            obs(71, 0, 20, 6, LimitedBy.STABILIZATION), // window maximum 5 + round(0.5) = 1 spare
+            obs(81, 0, 20, 6, LimitedBy.STABILIZATION),
+            obs(91, 0, 20, 6, LimitedBy.STABILIZATION))),
+        Arguments.of("partial drain steps to the window maximum plus a 10 % spare", base, 0, List.of(
             at(0, 40, 0, 10, LimitedBy.NONE),
             at(30, 20, 8, 10, LimitedBy.STABILIZATION),
+            // 20 ready + 8 in flight over 40 s: 0.13 arrivals/s × 60 s + 20 → 7; window maximum 7 + 1 spare = 8
             at(70, 20, 8, 8, LimitedBy.STABILIZATION),
-            at(95, 20, 8, 7, LimitedBy.NONE),
-            at(200, 20, 8, 7, LimitedBy.NONE))),
-        Arguments.of("fresh controller does not scale down before it has watched a full window", base, 10, List.of(
+            at(95, 20, 8, 8, LimitedBy.STABILIZATION),
+            at(200, 20, 8, 8, LimitedBy.STABILIZATION))),
+        Arguments.of("fresh controller does not scale down before it has watched 15 s of idle queue", base, 10, List.of(
             at(0, 0, 0, 10, LimitedBy.STABILIZATION),
-            at(30, 0, 0, 10, LimitedBy.STABILIZATION),
-            at(61, 0, 0, 8, LimitedBy.STABILIZATION))),
+            at(10, 0, 0, 10, LimitedBy.STABILIZATION),
+            at(16, 0, 0, 0, LimitedBy.NONE))),
+        Arguments.of("fresh controller with work in flight holds for the full window", base, 10, List.of(
+            at(0, 0, 20, 10, LimitedBy.STABILIZATION),
+            at(30, 0, 20, 10, LimitedBy.STABILIZATION),
+            at(61, 0, 20, 8, LimitedBy.STABILIZATION))),
         Arguments.of("flapping input: alternating 40 / 0 every 5 s never scales down", base, 0, List.of(
             at(0, 40, 0, 10, LimitedBy.NONE),
             at(5, 0, 0, 10, LimitedBy.STABILIZATION),
@@ -140,17 +214,61 @@ class ScalingPolicyTest {
       assertThat(d.limitedBy()).as("limitedBy at t=%d; trace:%n%s", step.t(), String.join("\n", trace))
           .isEqualTo(step.expectLimit());
       assertThat(d.reason()).isNotBlank();
-      history = history.record(d, now, KEEP);
+      history = history.record(d, step.snapshot(), now, KEEP);
     }
   }
 
   @Test
-  void budgetReasonShowsTheArithmetic() {
-    ScalerSpec spec = ScalerSpec.of(0, 20, 4).withBudget(Budget.tokens(100_000, 2_000L));
-    ScalingDecision d = ScalingPolicy.decide(new QueueSnapshot(200, 0, 0, 0, 0, 0, 30.0, null, 0), spec,
+  void theReasonShowsTheWaitAndBudgetArithmetic() {
+    ScalerSpec spec = ScalerSpec.of(0, 20, 4).withBudget(Budget.tokens(100_000, 2_000L))
+        .withSizing(TARGET_60, STARTUP_20);
+    ScalingDecision d = ScalingPolicy.decide(new QueueSnapshot(200, 0, 0, 0, 0, 0, 30.0, null, 100), spec,
         ScalingHistory.start(0, T0), T0);
-    assertThat(d.reason()).contains("100000 tokens/min").contains("2000 tokens/job").contains("= 6");
-    assertThat(d.recommendation()).isEqualTo(6);
+    assertThat(d.reason())
+        .contains("200 ready × 30.0 s / 40 s (60 s target − 20 s start-up)")
+        .contains("100000 tokens/60s × 0.90")
+        .contains("2000 tokens/job (configured)")
+        .contains("(30.0 s + 60 s held) / 30.0 s) = 3");
+    assertThat(d.recommendation()).isEqualTo(3);
+    assertThat(d.budgetCap()).isEqualTo(3);
+  }
+
+  @Test
+  void aScaleDownCarriesItsDrainPlanForTheTarget() {
+    ScalerSpec spec = ScalerSpec.of(0, 50, 4).withSizing(TARGET_60, STARTUP_20);
+    ScalingHistory h = ScalingHistory.start(13, T0);
+    QueueSnapshot tail = new QueueSnapshot(0, 0, 2, 0, 0, 0, 10.0, null, 100);
+    ScalingDecision d = ScalingPolicy.decide(tail, spec, h, T0.plusSeconds(30));
+    assertThat(d.replicas()).isEqualTo(1);
+    assertThat(d.drain()).isEqualTo(new ScalingDecision.Drain(12, 2, 50, true));
+    assertThat(ScalingPolicy.decide(QueueSnapshot.of(400, 0), spec, h, T0).drain()).as("no drain on scale-up").isNull();
+  }
+
+  @Test
+  void theHistoryStaysSmallEnoughForAStatusObject() {
+    ScalerSpec spec = ScalerSpec.of(0, 50, 4);
+    ScalingHistory h = ScalingHistory.start(0, T0);
+    java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+    // NOTIFY-driven reconciles every 500 ms for 10 minutes
+    for (int i = 0; i < 1200; i++) {
+      Instant now = T0.plusMillis(500L * i);
+      QueueSnapshot s = QueueSnapshot.of(r.nextInt(200), r.nextInt(40));
+      h = h.record(ScalingPolicy.decide(s, spec, h, now), s, now, ScalingHistory.keepFor(spec));
+    }
+    assertThat(h.observations()).hasSizeLessThanOrEqualTo(
+        (int) (ScalingHistory.OBSERVATIONS_KEPT.toSeconds() / ScalingHistory.BUCKET.toSeconds()) + 3);
+    assertThat(h.recommendations()).hasSizeLessThanOrEqualTo(3 * 72);
+    // compaction keeps the window's extremes: the maximum over the last 300 s is unchanged
+    ScalingHistory full = ScalingHistory.start(0, T0);
+    List<ScalingHistory.Recommendation> all = new ArrayList<>();
+    for (int i = 0; i < 100; i++) all.add(new ScalingHistory.Recommendation(T0.plusMillis(700L * i), r.nextInt(50)));
+    List<ScalingHistory.Recommendation> compacted = ScalingHistory.compact(all);
+    assertThat(compacted.stream().mapToInt(ScalingHistory.Recommendation::replicas).max())
+        .isEqualTo(all.stream().mapToInt(ScalingHistory.Recommendation::replicas).max());
+    assertThat(compacted.stream().mapToInt(ScalingHistory.Recommendation::replicas).min())
+        .isEqualTo(all.stream().mapToInt(ScalingHistory.Recommendation::replicas).min());
+    assertThat(compacted.get(compacted.size() - 1)).isEqualTo(all.get(all.size() - 1));
+    assertThat(full.recommendations()).isEmpty();
   }
 
   @Test

@@ -11,11 +11,13 @@ import io.queuepilot.controller.crd.ScaleTargetRef;
 import io.queuepilot.controller.crd.SecretRef;
 import io.queuepilot.scaling.ApplyStep;
 import io.queuepilot.scaling.CycleOutcome;
+import io.queuepilot.scaling.BudgetReader;
 import io.queuepilot.scaling.QueueObserver;
 import io.queuepilot.scaling.QueueScope;
 import io.queuepilot.scaling.QueueStep;
 import io.queuepilot.scaling.ScaleTarget;
 import io.queuepilot.scaling.Scaler;
+import io.queuepilot.scaling.ScalerSpec;
 import io.queuepilot.scaling.ScalingDecision;
 import io.queuepilot.scaling.ScalingHistoryStore;
 import io.queuepilot.scaling.StaleJobRescuer;
@@ -23,6 +25,7 @@ import io.queuepilot.queue.EmbeddedDatabase;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.Migrations;
 import io.queuepilot.queue.PostgresJobQueue;
+import io.queuepilot.queue.TokenBudgetStatusRepository;
 import io.queuepilot.queue.QueueConfig;
 import io.queuepilot.queue.QueueDataSources;
 import io.queuepilot.queue.local.LocalModeRepository;
@@ -254,7 +257,8 @@ public final class LocalRun {
     });
     boolean timedOut;
     JobQueue controllerQueue = new ObservingQueue(new PostgresJobQueue(controllerPool));
-    Scaler scaler = controllerScaler(controllerQueue, crd, target, clock);
+    Scaler scaler = controllerScaler(controllerQueue,
+        BudgetReader.of(new TokenBudgetStatusRepository(controllerPool)), crd, target, clock);
     loops.scheduleWithFixedDelay(() -> controllerCycle(scaler), 0, crd.pollIntervalSeconds, TimeUnit.SECONDS);
 
     AtomicInteger registered = new AtomicInteger();
@@ -386,9 +390,12 @@ public final class LocalRun {
    * Local mode's controller: the real {@link Scaler} over the run's spec. It is the one rescuer of
    * the run's stale jobs (its lane only; the workers do not rescue).
    */
-  static Scaler controllerScaler(JobQueue controllerQueue, QueueScalerSpec crd, ScaleTarget target, Clock clock) {
+  static Scaler controllerScaler(JobQueue controllerQueue, BudgetReader budgets, QueueScalerSpec crd,
+      ScaleTarget target, Clock clock) {
     QueueScope scope = SpecMapping.scope(crd);
-    return Scaler.builder("local").spec(SpecMapping.toPolicySpec(crd)).queue(QueueObserver.of(controllerQueue, scope))
+    ScalerSpec spec = SpecMapping.toPolicySpec(crd);
+    return Scaler.builder("local").spec(spec)
+        .queue(QueueObserver.of(controllerQueue, scope).withBudget(spec.budget().name(), budgets))
         .rescuer(StaleJobRescuer.of(controllerQueue, scope)).target(target)
         .history(ScalingHistoryStore.inMemory()).clock(clock).build();
   }

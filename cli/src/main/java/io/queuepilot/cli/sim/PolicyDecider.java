@@ -20,22 +20,29 @@ import java.time.ZoneOffset;
  * {@link Scaler#runOnce()} and reads back what it would scale to. Not thread-safe: one caller
  * polls it.
  */
-public final class PolicyDecider implements Simulator.Decider {
+public final class PolicyDecider {
+
+  /** Desired replicas, what limited them ({@code min}, {@code max}, {@code tokenBudget}, ...) and why. */
+  public record Result(int desiredReplicas, String limitedBy, String reason) {}
 
   private final ScalerSpec spec;
   private final Scaler scaler;
   private final SimulatedClock clock = new SimulatedClock();
-  private QueueStats stats;
+  private QueueSnapshot snapshot;
   private int currentReplicas;
   private ScalingDecision last;
 
   public PolicyDecider(ScalerSpec spec) {
     this.spec = spec;
+    // thousands of simulated cycles: the scaler's per-scale INFO line would drown the report
+    if (org.slf4j.LoggerFactory.getLogger(Scaler.class) instanceof ch.qos.logback.classic.Logger l) {
+      l.setLevel(ch.qos.logback.classic.Level.WARN);
+    }
     this.scaler = Scaler.builder("simulate").spec(spec).clock(clock).history(ScalingHistoryStore.inMemory())
         .noRescuer("the simulator has no stale jobs")
         .queue(() -> {
-          if (stats == null) throw new QueueUnavailableException("no queue statistics in this simulated poll");
-          return QueueSnapshot.of(stats);
+          if (snapshot == null) throw new QueueUnavailableException("no queue statistics in this simulated poll");
+          return snapshot;
         })
         .target(new ScaleTarget() {
           @Override
@@ -56,9 +63,13 @@ public final class PolicyDecider implements Simulator.Decider {
         .build();
   }
 
-  @Override
   public Result decide(QueueStats stats, int currentReplicas, Instant now) {
-    this.stats = stats;
+    return decide(stats == null ? null : QueueSnapshot.of(stats), currentReplicas, now);
+  }
+
+  /** One cycle of the real scaler over {@code snapshot} (null = the queue could not be read). */
+  public Result decide(QueueSnapshot snapshot, int currentReplicas, Instant now) {
+    this.snapshot = snapshot;
     this.currentReplicas = currentReplicas;
     clock.now = now;
     CycleOutcome.Decided d = scaler.runOnce().decided()

@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code queuepilot scaler simulate}: what-if scaling of a QueueScaler spec against a load trace. */
 @Command(name = "scaler", mixinStandardHelpOptions = true, description = "Tune QueueScaler specs offline.",
-    subcommands = ScalerCommand.Simulate.class)
+    subcommands = {ScalerCommand.Simulate.class, ScalerBench.class})
 public final class ScalerCommand implements Runnable {
 
   @Spec CommandSpec spec;
@@ -36,11 +36,31 @@ public final class ScalerCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
+  /**
+   * One workload through QueuePilot's real scaler (with {@code spec}), the KEDA + HPA defaults
+   * model and the oracle, in one simulated world: what {@code simulate} prints and {@code bench}
+   * tabulates.
+   */
+  static Comparison.Outcome compare(ScalerSpec spec, double pollSeconds, Workload workload, int slots,
+      double startupSeconds, double cycleSeconds, Long tokenLimit, Long requestLimit, boolean workersEnforce,
+      int initial, int drainSeconds, double slo) {
+    double reversalWindow = Math.max(1, spec.scaleDown().stabilizationWindow().toSeconds());
+    World world = new World(new World.Config(slots, startupSeconds, cycleSeconds, tokenLimit, requestLimit, 60,
+        workersEnforce, spec.minReplicas(), spec.maxReplicas(), drainSeconds, reversalWindow));
+    Instant epoch = Instant.parse("2025-01-01T00:00:00Z");
+    return Comparison.run(world, workload,
+        new QueuePilotModel(new PolicyDecider(spec), pollSeconds, epoch, spec.budget().name()),
+        new KedaHpaModel(slots, spec.maxReplicas()), slots, initial, slo);
+  }
+
   @Command(name = "simulate", mixinStandardHelpOptions = true,
       description = {
-        "Replays a load trace through the controller's real scaling policy with the given QueueScaler spec",
-        "and a simple service model, and writes the timeline as CSV and as an SVG chart (queue depth,",
-        "replicas with the maxReplicas and token-budget ceilings, tokens/min against the budget)."
+        "Replays a load trace through the controller's real scaler with the given QueueScaler spec, through a",
+        "model of KEDA's postgresql scaler + HPA with their documented defaults, and against the oracle lower bound,",
+        "all in the same simulated fleet (job-time distribution, pod start-up, draining pods billed until done,",
+        "the workers' shared-budget reservations, NOTIFY-driven reconciles). Prints per-job wait p50/p95/max, SLO",
+        "violations, replica-minutes and minutes over the token / request budget side by side, and writes",
+        "QueuePilot's timeline as CSV and SVG."
       })
   static final class Simulate implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -58,6 +78,10 @@ public final class ScalerCommand implements Runnable {
 
       @Option(names = "--shape", paramLabel = "SHAPE", description = "a named load shape: burst, ramp or diurnal")
       String shape;
+
+      @Option(names = "--bench-trace", paramLabel = "NAME",
+          description = "a seeded benchmark trace: burst-2000, daily-ramp, noisy-5, spikes-300, budget-bound")
+      String benchTrace;
     }
 
     @Option(names = "--duration", defaultValue = "300", paramLabel = "SECONDS",
@@ -68,20 +92,50 @@ public final class ScalerCommand implements Runnable {
         description = "highest arrival rate of a --shape trace (default: ${DEFAULT-VALUE})")
     double peak;
 
-    @Option(names = "--job-seconds", paramLabel = "SECONDS",
-        description = "time one job takes (default: spec.tokenBudget.expectedJobSeconds, else 20)")
-    Integer jobSeconds;
+    @Option(names = "--seed", defaultValue = "1", paramLabel = "N",
+        description = "seed of every random draw: arrivals within a second, job times, bench traces (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--job-time", paramLabel = "DIST",
+        description = "job-time distribution: fixed:S, lognormal:MEDIAN,SIGMA, exponential:MEAN or file:PATH "
+            + "(one duration per line) (default: lognormal:8,0.6)")
+    String jobTime;
+
+    @Option(names = "--job-seconds", paramLabel = "SECONDS", description = "shorthand for --job-time fixed:SECONDS")
+    Double jobSeconds;
 
     @Option(names = "--tokens-per-job", paramLabel = "TOKENS",
-        description = "tokens one job uses (default: spec.tokenBudget.tokensPerJob, else 1500)")
+        description = "tokens one job uses (default: spec.tokenBudget.tokensPerJob, else 2000)")
     Integer tokensPerJob;
 
     @Option(names = "--concurrency", paramLabel = "N", description = "jobs per replica at once (default: spec.concurrencyPerReplica)")
     Integer concurrency;
 
-    @Option(names = "--startup-seconds", defaultValue = "10", paramLabel = "SECONDS",
-        description = "time from scale-up until a new replica takes jobs (default: ${DEFAULT-VALUE})")
-    int startupSeconds;
+    @Option(names = "--startup-seconds", paramLabel = "SECONDS",
+        description = "time from scale-up until a new replica takes jobs in the simulated world (default: "
+            + "spec.podStartupSeconds)")
+    Double startupOption;
+
+    @Option(names = "--cycle-seconds", defaultValue = "0.1", paramLabel = "SECONDS",
+        description = "time from a reconcile's start to its scale call (observe + API call) (default: ${DEFAULT-VALUE})")
+    double cycleSeconds;
+
+    @Option(names = "--budget-tokens-per-minute", paramLabel = "TOKENS",
+        description = "the shared budget row's tokens per window (default: spec.tokenBudget.tokensPerMinute, else none)")
+    Long budgetTokens;
+
+    @Option(names = "--budget-requests-per-minute", paramLabel = "REQUESTS",
+        description = "the shared budget row's requests per window (default: spec.tokenBudget.requestsPerMinute, else none)")
+    Long budgetRequests;
+
+    @Option(names = "--worker-budget", defaultValue = "enforce", paramLabel = "enforce|off",
+        description = "enforce: workers reserve before each call and wait when the budget is full (production); "
+            + "off: only the scaler's cap holds the budget (measures the cap alone) (default: ${DEFAULT-VALUE})")
+    String workerBudget;
+
+    @Option(names = "--slo-seconds", paramLabel = "SECONDS",
+        description = "queue-wait SLO the violations are counted against (default: spec.targetQueueWaitSeconds)")
+    Double sloSeconds;
 
     @Option(names = "--initial-replicas", paramLabel = "N", description = "replicas at t=0 (default: spec.minReplicas)")
     Integer initialReplicas;
@@ -107,82 +161,101 @@ public final class ScalerCommand implements Runnable {
       } catch (IllegalArgumentException e) {
         throw CliException.usage(specFile + ": " + e.getMessage());
       }
-      int pollSeconds = (int) SpecMapping.pollInterval(crd).toSeconds();
+      double pollSeconds = SpecMapping.pollInterval(crd).toMillis() / 1000.0;
       if (drainSeconds < 0) {
         throw CliException.usage("--drain-seconds must not be negative, was " + drainSeconds);
       }
-      LoadTrace trace = load.trace != null ? LoadTrace.fromCsv(load.trace) : LoadTrace.shape(load.shape, duration, peak);
+      double startupSeconds = startupOption != null ? startupOption : policySpec.podStartup().toMillis() / 1000.0;
+      if (startupSeconds < 0) {
+        throw CliException.usage("--startup-seconds must not be negative, was " + startupSeconds);
+      }
+      if (cycleSeconds < 0) {
+        throw CliException.usage("--cycle-seconds must not be negative, was " + cycleSeconds);
+      }
+      boolean enforce = switch (workerBudget) {
+        case "enforce" -> true;
+        case "off" -> false;
+        default -> throw CliException.usage("--worker-budget must be enforce or off, was '" + workerBudget + "'");
+      };
+      if (jobTime != null && jobSeconds != null) {
+        throw CliException.usage("--job-time and --job-seconds are mutually exclusive");
+      }
+      JobTimes times = JobTimes.parse(jobSeconds != null ? "fixed:" + jobSeconds : jobTime != null ? jobTime : "lognormal:8,0.6");
+      LoadTrace trace = load.trace != null ? LoadTrace.fromCsv(load.trace)
+          : load.benchTrace != null ? BenchTraces.generate(load.benchTrace, seed)
+          : LoadTrace.shape(load.shape, duration, peak);
 
       ScalerSpec.Budget budget = policySpec.budget();
-      int seconds = jobSeconds != null ? jobSeconds
-          : crd.tokenBudget != null && crd.tokenBudget.expectedJobSeconds != null
-              ? (int) Math.round(crd.tokenBudget.expectedJobSeconds) : 20;
-      int tokens = tokensPerJob != null ? tokensPerJob
-          : budget.tokensPerJob().isPresent() ? (int) budget.tokensPerJob().getAsLong() : 1500;
-      ServiceModel model =
-          new ServiceModel(
-              concurrency != null ? concurrency : policySpec.concurrency(),
-              seconds,
-              tokens,
-              startupSeconds,
-              budget.tokensPerMinute().isPresent() ? budget.tokensPerMinute().getAsLong() : null);
+      long tokens = tokensPerJob != null ? tokensPerJob
+          : budget.tokensPerJob().isPresent() ? budget.tokensPerJob().getAsLong() : 2000;
+      if (tokens < 0) {
+        throw CliException.usage("--tokens-per-job must not be negative, was " + tokens);
+      }
+      int slots = concurrency != null ? concurrency : policySpec.concurrency();
+      if (slots < 1) {
+        throw CliException.usage("--concurrency must be at least 1, was " + slots);
+      }
+      Long tokenLimit = budgetTokens != null ? budgetTokens
+          : budget.tokensPerMinute().isPresent() ? Long.valueOf(budget.tokensPerMinute().getAsLong()) : null;
+      Long requestLimit = budgetRequests != null ? budgetRequests
+          : budget.requestsPerMinute().isPresent() ? Long.valueOf(budget.requestsPerMinute().getAsLong()) : null;
       int initial = initialReplicas != null ? initialReplicas : policySpec.minReplicas();
       if (initial < 0) {
         throw CliException.usage("--initial-replicas must not be negative, was " + initial);
       }
+      double slo = sloSeconds != null ? sloSeconds : policySpec.targetQueueWait().toMillis() / 1000.0;
+      double reversalWindow = Math.max(1, policySpec.scaleDown().stabilizationWindow().toSeconds());
 
-      Simulator sim = new Simulator(model, new PolicyDecider(policySpec), pollSeconds,
-          policySpec.minReplicas(), policySpec.maxReplicas(), Instant.parse("2025-01-01T00:00:00Z"));
-      Timeline timeline = sim.run(trace, initial, drainSeconds);
+      Workload workload = Workload.of(trace, times, tokens, seed);
+      Comparison.Outcome outcome = compare(policySpec, pollSeconds, workload, slots, startupSeconds, cycleSeconds,
+          tokenLimit, requestLimit, enforce, initial, drainSeconds, slo);
+      Timeline timeline = outcome.queuePilot().timeline();
 
       Path csv = Path.of(out + ".csv");
       Path svg = Path.of(out + ".svg");
       write(csv, w -> TimelineCsv.write(timeline, w));
       String title = String.format(Locale.ROOT, "scaler simulate: %s trace, %d jobs, spec %s (min %d, max %d, concurrency %d)",
-          trace.name(), trace.total(), specFile.getFileName(), policySpec.minReplicas(), policySpec.maxReplicas(),
-          model.concurrency());
+          trace.name(), trace.total(), specFile.getFileName(), policySpec.minReplicas(), policySpec.maxReplicas(), slots);
       write(svg, w -> TimelineSvg.write(timeline, title, w));
 
       PrintWriter o = spec.commandLine().getOut();
-      Map<String, Object> summary = summary(trace, timeline, csv, svg);
+      Map<String, Object> summary = new LinkedHashMap<>();
+      summary.put("trace", trace.name());
+      summary.put("seed", seed);
+      summary.put("jobs", workload.jobs().size());
+      summary.put("jobTime", times.describe());
+      summary.put("meanJobSeconds", Comparison.round(workload.workSeconds() / Math.max(1, workload.jobs().size())));
+      summary.put("tokensPerJob", tokens);
+      summary.put("startupSeconds", startupSeconds);
+      summary.put("workerBudget", workerBudget);
+      summary.put("tokensPerMinuteBudget", tokenLimit == null ? "none" : tokenLimit);
+      summary.put("requestsPerMinuteBudget", requestLimit == null ? "none" : requestLimit);
+      summary.put("sloSeconds", slo);
+      summary.put("reversalWindowSeconds", reversalWindow);
+      summary.put("completed", outcome.queuePilot().completed());
+      summary.put("simulatedSeconds", (int) Math.ceil(outcome.queuePilot().simulatedSeconds()));
+      summary.put("peakQueueDepth", timeline.peakQueueDepth());
+      summary.put("peakReplicas", timeline.peakReplicas());
+      summary.put("csv", csv.toString());
+      summary.put("svg", svg.toString());
       if (json) {
         Map<String, Object> all = new LinkedHashMap<>(summary);
+        all.put("models", outcome.rows().stream().map(Comparison.Row::asMap).toList());
         all.put("decisions", timeline.decisions());
         Output.json(o, all);
         return 0;
       }
-      o.println("Scaling decisions (" + timeline.decisions().size() + "):");
+      o.println("QueuePilot scaling decisions (" + timeline.decisions().size() + "):");
       Output.table(o, List.of("T(s)", "REPLICAS", "LIMITED BY", "WHY"),
           timeline.decisions().stream()
               .map(d -> List.of(Integer.toString(d.t()), d.from() + " -> " + d.to(), d.limitedBy(), d.reason()))
               .toList());
       o.println();
+      Output.table(o, Comparison.HEADER, Comparison.table(outcome.rows()));
+      o.println();
       Output.table(o, List.of("RESULT", "VALUE"),
           summary.entrySet().stream().map(e -> List.of(e.getKey(), String.valueOf(e.getValue()))).toList());
       return 0;
-    }
-
-    private static Map<String, Object> summary(LoadTrace trace, Timeline tl, Path csv, Path svg) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("trace", trace.name());
-      m.put("jobs", trace.total());
-      m.put("completed", tl.last().completed());
-      m.put("simulatedSeconds", tl.last().t());
-      m.put("peakQueueDepth", tl.peakQueueDepth());
-      m.put("peakReplicas", tl.peakReplicas());
-      m.put("tokenBudgetReplicas", tl.tokenBudgetReplicas() == null ? "none" : tl.tokenBudgetReplicas());
-      int drained = -1;
-      for (Timeline.Tick k : tl.ticks()) {
-        if (k.t() >= trace.seconds() - 1 && k.queueDepth() == 0 && k.processing() == 0) {
-          drained = k.t();
-          break;
-        }
-      }
-      m.put("queueDrainedAtSecond", drained < 0 ? "not within the simulation" : drained);
-      m.put("finalReplicas", tl.last().replicas());
-      m.put("csv", csv.toString());
-      m.put("svg", svg.toString());
-      return m;
     }
 
     private interface WriteBody {

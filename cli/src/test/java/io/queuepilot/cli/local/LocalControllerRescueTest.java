@@ -40,7 +40,7 @@ class LocalControllerRescueTest {
     UUID mine = staleJob("local-run-1");
     UUID otherApp = staleJob("another-app");
 
-    CycleOutcome o = LocalRun.controllerScaler(controller, LocalRun.localSpec(4, 2, "local-run-1"),
+    CycleOutcome o = LocalRun.controllerScaler(controller, name -> java.util.Optional.empty(), LocalRun.localSpec(4, 2, "local-run-1"),
         new TestingScaleTarget(0), Clock.systemUTC()).runOnce();
 
     assertThat(o.rescue().jobs()).extracting(JobQueue.RequeuedJob::jobId).containsExactly(mine);

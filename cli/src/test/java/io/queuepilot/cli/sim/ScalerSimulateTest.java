@@ -1,6 +1,7 @@
 package io.queuepilot.cli.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.queuepilot.cli.CliRun;
@@ -47,43 +48,49 @@ class ScalerSimulateTest {
   }
 
   @Test
-  void burstGivesTheExpectedDecisionSequence() {
-    // The spec: min 1, max 8, concurrency 2, poll 10 s; budget 60000 tokens/min at 1000 tokens
-    // per 10 s job = 12000 tokens/min per replica -> the budget allows 5 replicas.
-    // Burst: 0.2 jobs/s, then 3 jobs/s for t = 30..49 (60 jobs), then 0.2 jobs/s again.
-    List<String> decisions = new ArrayList<>();
-    for (JsonNode d : result.get("decisions")) {
-      decisions.add(d.get("t").asInt() + ":" + d.get("from").asInt() + "->" + d.get("to").asInt() + ":"
-          + d.get("limitedBy").asText());
+  void burstRunsThroughQueuePilotKedaAndTheOracleSideBySide() {
+    // Burst: 0.2 jobs/s, then 3 jobs/s for t = 30..49, then 0.2 jobs/s again; 10 s jobs, 2 per
+    // replica, budget 60000 tokens/min at 1000 tokens per job.
+    JsonNode models = result.get("models");
+    assertThat(models).hasSize(3);
+    assertThat(models.get(0).get("model").asText()).isEqualTo("queuepilot");
+    assertThat(models.get(1).get("model").asText()).isEqualTo("keda-hpa-defaults");
+    assertThat(models.get(2).get("model").asText()).isEqualTo("oracle-lower-bound");
+    long jobs = result.get("jobs").asLong();
+    // the oracle: every job's 10 s on one of 2 slots per replica, nothing else
+    assertThat(models.get(2).get("replicaMinutes").asDouble()).isCloseTo(jobs * 10.0 / 2 / 60, within(0.01));
+    for (JsonNode m : models) {
+      assertThat(m.get("completed").asLong()).as(m.toString()).isEqualTo(jobs);
+      // the workers enforce the shared budget: nothing reaches the provider beyond it
+      assertThat(m.get("minutesOverTokenBudget").asDouble()).as(m.toString()).isZero();
+      assertThat(m.get("replicaMinutes").asDouble()).isGreaterThanOrEqualTo(models.get(2).get("replicaMinutes").asDouble());
     }
-    assertThat(decisions)
-        .containsExactly(
-            // t=30: 3 ready + 2 processing at 2 per replica -> 3 replicas.
-            "30:1->3:none",
-            // t=40: ~30 ready -> 16 by work, capped by the token budget at 5.
-            "40:3->5:tokenBudget",
-            // The budget paces starts at 60 jobs/min, so the queue drains by t=101; the poll at
-            // t=110 still sees 6 processing -> recommends 3. Scale-down takes the highest
-            // recommendation of the 60 s window: at t=170 that is 3 (stabilization), then after
-            // the 20 s period the empty queue gives 0, raised to minReplicas 1.
-            "170:5->3:stabilization",
-            "190:3->1:min");
-    assertThat(result.get("peakReplicas").asInt()).isEqualTo(5);
-    assertThat(result.get("tokenBudgetReplicas").asInt()).isEqualTo(5);
-    assertThat(result.get("jobs").asLong()).isEqualTo(result.get("completed").asLong());
+    // NOTIFY wakes QueuePilot at the burst's first arrival (in second 30): it scales up in that second
+    JsonNode atBurst = null;
+    for (JsonNode d : result.get("decisions")) {
+      if (d.get("t").asInt() >= 30) {
+        atBurst = d;
+        break;
+      }
+    }
+    assertThat(atBurst).isNotNull();
+    assertThat(atBurst.get("t").asInt()).isBetween(30, 31);
+    assertThat(atBurst.get("to").asInt()).isGreaterThan(atBurst.get("from").asInt());
+    assertThat(result.get("peakReplicas").asInt()).isLessThanOrEqualTo(8);
   }
 
   @Test
-  void theTextSummaryListsTheDecisionsWithTheirReasons() {
+  void theTextSummaryListsTheDecisionsAndTheComparison() {
     CliRun text = CliRun.run("scaler", "simulate", "--spec", spec.toString(), "--shape", "burst", "--duration", "120",
         "--peak", "3", "--job-seconds", "10", "--startup-seconds", "0", "--out", dir.resolve("text").toString());
     assertThat(text.exitCode()).as(text.toString()).isZero();
     assertThat(text.out())
-        .contains("Scaling decisions (4):")
-        .contains("1 -> 3")
-        .contains("3 -> 5")
-        .contains("tokenBudget")
-        .contains("token budget allows 5");
+        .contains("QueuePilot scaling decisions (")
+        .contains("1 -> ")
+        .contains("WAIT P95 (s)")
+        .contains("keda-hpa-defaults")
+        .contains("oracle-lower-bound")
+        .contains("MIN OVER TOKENS");
   }
 
   @Test
@@ -122,8 +129,7 @@ class ScalerSimulateTest {
       polylines.put(e.getAttribute("id"), points);
     }
     assertThat(polylines.keySet())
-        .contains("queue-depth", "replicas", "desired-replicas", "max-replicas", "token-budget-replicas",
-            "tokens-per-minute", "token-budget");
+        .contains("queue-depth", "replicas", "desired-replicas", "max-replicas", "tokens-per-minute", "token-budget");
     int ticks = result.get("simulatedSeconds").asInt() + 1;
     assertThat(polylines.get("queue-depth")).hasSize(ticks);
     assertThat(polylines.get("replicas")).hasSize(ticks);
@@ -133,14 +139,11 @@ class ScalerSimulateTest {
         assertThat(p[1]).isBetween(0.0, height);
       }
     }
-    // Reference lines are horizontal, and in the replica panel the budget line (5) lies below max (8).
-    List<double[]> budget = polylines.get("token-budget-replicas");
+    // The max line is horizontal and the replica line never goes above it (lower y = higher value).
     List<double[]> max = polylines.get("max-replicas");
-    assertThat(budget.get(0)[1]).isEqualTo(budget.get(1)[1]);
-    assertThat(budget.get(0)[1]).isGreaterThan(max.get(0)[1]);
-    // The replica line reaches the budget line at its peak and never goes above it.
+    assertThat(max.get(0)[1]).isEqualTo(max.get(1)[1]);
     double peakY = polylines.get("replicas").stream().mapToDouble(p -> p[1]).min().orElseThrow();
-    assertThat(peakY).isEqualTo(budget.get(0)[1]);
+    assertThat(peakY).isGreaterThanOrEqualTo(max.get(0)[1]);
     // The queue-depth line rises during the burst (lower y = higher value).
     double baseY = polylines.get("queue-depth").get(0)[1];
     assertThat(polylines.get("queue-depth").stream().mapToDouble(p -> p[1]).min().orElseThrow()).isLessThan(baseY);
@@ -189,6 +192,10 @@ class ScalerSimulateTest {
     JsonNode json = Output.JSON.readTree(r.out());
     assertThat(json.get("jobs").asLong()).isEqualTo(40);
     assertThat(json.get("completed").asLong()).isEqualTo(40);
-    assertThat(json.get("peakQueueDepth").asLong()).isGreaterThanOrEqualTo(38);
+    assertThat(json.get("peakQueueDepth").asLong()).isPositive();
+    // 40 jobs at t=5 against 1 running replica: NOTIFY → scale call 0.1 s after the first arrival; KEDA polls
+    JsonNode models = json.get("models");
+    assertThat(models.get(0).get("firstScaleCallSeconds").asDouble()).isLessThanOrEqualTo(1.0);
+    assertThat(models.get(1).get("firstScaleCallSeconds").asDouble()).isGreaterThan(1.0);
   }
 }

@@ -32,8 +32,7 @@ public final class SpecMapping {
   public static ScalerSpec toPolicySpec(QueueScalerSpec s, java.util.Map<String, String> annotations) {
     ScalerSpec spec = toPolicySpec(s);
     if (!pausedByAnnotation(annotations) || spec.paused()) return spec;
-    return new ScalerSpec(spec.minReplicas(), spec.maxReplicas(), spec.concurrency(), spec.budget(), spec.scaleUp(),
-        spec.scaleDown(), true);
+    return spec.withPaused(true);
   }
 
   /** Whether the annotation pauses; a value other than true/false is an error naming the annotation. */
@@ -62,7 +61,9 @@ public final class SpecMapping {
             Duration.ofSeconds(or(down.stabilizationWindowSeconds, ScalerDefaults.SCALE_DOWN_STABILIZATION_WINDOW_SECONDS)),
             or(down.maxStep, ScalerDefaults.SCALE_DOWN_MAX_STEP),
             Duration.ofSeconds(or(down.periodSeconds, ScalerDefaults.SCALE_DOWN_PERIOD_SECONDS))),
-        s.paused == null ? ScalerDefaults.PAUSED : s.paused);
+        s.paused == null ? ScalerDefaults.PAUSED : s.paused,
+        Duration.ofSeconds(or(s.targetQueueWaitSeconds, ScalerDefaults.TARGET_QUEUE_WAIT_SECONDS)),
+        Duration.ofSeconds(or(s.podStartupSeconds, ScalerDefaults.POD_STARTUP_SECONDS)));
   }
 
   /** Every error of {@code s}, each starting with its full spec path; empty when valid. */
@@ -72,6 +73,8 @@ public final class SpecMapping {
     int max = maxReplicas(s);
     e.atLeast("spec.minReplicas", min, 0);
     e.atLeast("spec.maxReplicas", max, 0);
+    e.atLeast("spec.targetQueueWaitSeconds", s.targetQueueWaitSeconds, 1);
+    e.atLeast("spec.podStartupSeconds", s.podStartupSeconds, 0);
     if (min >= 0 && max >= 0 && max < min) {
       e.add("spec.minReplicas must be less than or equal to spec.maxReplicas (min " + min + ", max " + max + ")");
     }
@@ -94,6 +97,10 @@ public final class SpecMapping {
       e.atLeast("spec.tokenBudget.tokensPerJob", b.tokensPerJob, 0);
       e.positive("spec.tokenBudget.requestsPerJob", b.requestsPerJob);
       e.positive("spec.tokenBudget.expectedJobSeconds", b.expectedJobSeconds);
+      if (b.headroomPercent != null && (b.headroomPercent < 0 || b.headroomPercent > 90)) {
+        e.add("spec.tokenBudget.headroomPercent must be within 0..90, was " + b.headroomPercent);
+      }
+      e.atLeast("spec.tokenBudget.coldStartTokensPerJob", b.coldStartTokensPerJob, 1);
     }
     return e.list;
   }
@@ -135,7 +142,10 @@ public final class SpecMapping {
     if (b == null) return ScalerSpec.Budget.NONE;
     return new ScalerSpec.Budget(opt(b.tokensPerMinute), opt(b.requestsPerMinute), opt(b.tokensPerJob),
         b.requestsPerJob == null ? ScalerDefaults.REQUESTS_PER_JOB : b.requestsPerJob,
-        b.expectedJobSeconds == null ? ScalerDefaults.EXPECTED_JOB_SECONDS : b.expectedJobSeconds);
+        b.expectedJobSeconds == null ? ScalerDefaults.EXPECTED_JOB_SECONDS : b.expectedJobSeconds,
+        b.name == null || b.name.isBlank() ? null : b.name,
+        or(b.headroomPercent, ScalerDefaults.HEADROOM_PERCENT) / 100.0,
+        b.coldStartTokensPerJob == null ? ScalerDefaults.COLD_START_TOKENS_PER_JOB : b.coldStartTokensPerJob);
   }
 
   /** Unset and 0 both mean "no limit" / "observe it" (the chart writes 0). */

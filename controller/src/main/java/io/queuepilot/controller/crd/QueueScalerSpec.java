@@ -50,6 +50,17 @@ public class QueueScalerSpec {
   @JsonPropertyDescription("Per-minute token / request budget that caps the replica count; unset = no cap.")
   public TokenBudget tokenBudget;
 
+  @JsonPropertyDescription("Queue-wait target: replicas are sized so the backlog starts within this many seconds, "
+      + "including pod start-up.")
+  @Default("" + ScalerDefaults.TARGET_QUEUE_WAIT_SECONDS)
+  @ValidationRule(value = "self >= 1", message = "spec.targetQueueWaitSeconds must be at least 1")
+  public Integer targetQueueWaitSeconds = ScalerDefaults.TARGET_QUEUE_WAIT_SECONDS;
+
+  @JsonPropertyDescription("Seconds from a scale-up until a new worker takes jobs (image pull, JVM start, readiness).")
+  @Default("" + ScalerDefaults.POD_STARTUP_SECONDS)
+  @ValidationRule(value = "self >= 0", message = "spec.podStartupSeconds must not be negative")
+  public Integer podStartupSeconds = ScalerDefaults.POD_STARTUP_SECONDS;
+
   @JsonPropertyDescription("A processing job whose heartbeat is older than this many seconds is stale and requeued.")
   @Default("" + ScalerDefaults.HEARTBEAT_TIMEOUT_SECONDS)
   @ValidationRule(value = "self >= 1", message = "spec.heartbeatTimeoutSeconds must be at least 1")

@@ -39,6 +39,9 @@ public class QueueScalerStatus {
   @JsonPropertyDescription("metadata.generation of the spec this status reflects.")
   public Long observedGeneration;
 
+  @JsonPropertyDescription("The scaler's recommendation window and recent observations, for a new leader to continue.")
+  public ScalingState scalingState;
+
   /** The queue counts of one observation. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class QueueStatus {

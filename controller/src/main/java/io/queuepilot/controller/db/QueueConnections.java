@@ -8,6 +8,7 @@ import io.queuepilot.queue.WorkerOccupancy;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import io.queuepilot.queue.TokenBudgetStatusRepository;
 import javax.sql.DataSource;
 
 /**
@@ -19,7 +20,8 @@ public final class QueueConnections implements AutoCloseable {
   private final Function<DataSource, JobQueue> queueFactory;
   private final Map<DatabaseCredentials, Entry> pools = new ConcurrentHashMap<>();
 
-  private record Entry(HikariDataSource dataSource, JobQueue queue, WorkerOccupancy occupancy) {}
+  private record Entry(
+      HikariDataSource dataSource, JobQueue queue, WorkerOccupancy occupancy, TokenBudgetStatusRepository budgets) {}
 
   public QueueConnections(Function<DataSource, JobQueue> queueFactory) {
     this.queueFactory = queueFactory;
@@ -43,6 +45,15 @@ public final class QueueConnections implements AutoCloseable {
     }
   }
 
+  /** The shared-budget reader for these credentials, on the same pool as {@link #queue}. */
+  public TokenBudgetStatusRepository budgets(DatabaseCredentials c) throws DatabaseConfigException {
+    try {
+      return pools.computeIfAbsent(c, this::open).budgets();
+    } catch (RuntimeException e) {
+      throw new DatabaseConfigException("cannot open a connection pool to " + c + ": " + e.getMessage(), e);
+    }
+  }
+
   private Entry open(DatabaseCredentials c) {
     HikariConfig cfg = new HikariConfig();
     cfg.setJdbcUrl(c.url());
@@ -61,7 +72,7 @@ public final class QueueConnections implements AutoCloseable {
     // statements per cycle, so parsing each one costs nothing that matters.
     cfg.addDataSourceProperty("prepareThreshold", "0");
     HikariDataSource ds = new HikariDataSource(cfg);
-    return new Entry(ds, queueFactory.apply(ds), new PostgresWorkerOccupancy(ds));
+    return new Entry(ds, queueFactory.apply(ds), new PostgresWorkerOccupancy(ds), new TokenBudgetStatusRepository(ds));
   }
 
   /** Closes the pool of credentials no scaler uses any more (a rotated password, a deleted scaler). */

@@ -17,6 +17,7 @@ import io.queuepilot.controller.db.NotificationHub;
 import io.queuepilot.controller.db.QueueConnections;
 import io.queuepilot.controller.metrics.ControllerMetrics;
 import io.queuepilot.scaling.CycleOutcome;
+import io.queuepilot.scaling.BudgetReader;
 import io.queuepilot.scaling.QueueObserver;
 import io.queuepilot.scaling.QueueScope;
 import io.queuepilot.scaling.ScaleTarget;
@@ -112,6 +113,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
 
     JobQueue queue = null;
     WorkerOccupancy occupancy = null;
+    BudgetReader budgets = null;
     String queueError = null;
     boolean secretForbidden = false;
     try {
@@ -119,6 +121,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
           qs.getSpec().databaseSecretRef == null ? null : qs.getSpec().databaseSecretRef.name);
       queue = connections.queue(creds);
       occupancy = connections.occupancy(creds);
+      budgets = BudgetReader.of(connections.budgets(creds));
       useCredentials(id, creds);
       if (creds.canListen()) {
         notifications.subscribe(id, creds, SpecMapping.jobTypes(qs.getSpec()), () -> wake(id));
@@ -138,9 +141,13 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
     }
 
     QueueScope scope = SpecMapping.scope(qs.getSpec());
+    // the window lives in status.scalingState too, so a new leader continues it
+    StatusHistoryStore store = new StatusHistoryStore(histories.computeIfAbsent(id, k -> ScalingHistoryStore.inMemory()),
+        previous);
     Scaler.Builder scaler = Scaler.builder(ns + "/" + name).spec(policySpec).target(target)
-        .queue(queue == null ? QueueObserver.unavailable(queueError) : QueueObserver.of(queue, scope))
-        .history(histories.computeIfAbsent(id, k -> ScalingHistoryStore.inMemory())).clock(clock);
+        .queue(queue == null ? QueueObserver.unavailable(queueError)
+            : QueueObserver.of(queue, scope).withBudget(policySpec.budget().name(), budgets))
+        .history(store).clock(clock);
     if (queue != null && leading.getAsBoolean()) {
       scaler.rescuer(StaleJobRescuer.of(queue, scope));
     } else {
@@ -150,6 +157,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
     metrics.record(ns, name, o);
 
     StatusUpdate.Result r = StatusUpdate.next(previous, o, target.describe(), generation, now, secretForbidden);
+    r.status().scalingState = store.toStatus();
     Duration next = poll;
     if (o.retryAt().isPresent()) {
       Duration untilRetry = Duration.between(now, o.retryAt().get());
@@ -164,6 +172,8 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
         e.getMessage());
     metrics.failure("spec");
     StatusUpdate.Result r = StatusUpdate.invalidSpec(previous, e.getMessage(), generation, now);
+    // an unusable spec keeps the scaling window, so fixing the spec continues it
+    r.status().scalingState = previous == null ? null : previous.scalingState;
     return finish(qs, r, Duration.ofSeconds(30));
   }
 

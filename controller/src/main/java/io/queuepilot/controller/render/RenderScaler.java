@@ -6,6 +6,7 @@ import io.queuepilot.controller.metrics.ControllerMetrics;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.scaling.ApplyStep;
 import io.queuepilot.scaling.CycleOutcome;
+import io.queuepilot.scaling.BudgetReader;
 import io.queuepilot.scaling.QueueObserver;
 import io.queuepilot.scaling.QueueScope;
 import io.queuepilot.scaling.QueueStep;
@@ -52,10 +53,19 @@ public final class RenderScaler implements AutoCloseable {
 
   public RenderScaler(String name, QueueScalerSpec spec, JobQueue queue, ScaleTarget target, ControllerMetrics metrics,
       Clock clock) {
+    this(name, spec, queue, null, target, metrics, clock);
+  }
+
+  /** A Render scaler that reads the spec's named shared budget through {@code budgets} (null: no budget row). */
+  public RenderScaler(String name, QueueScalerSpec spec, JobQueue queue, BudgetReader budgets, ScaleTarget target,
+      ControllerMetrics metrics, Clock clock) {
     this.name = name;
     this.spec = spec;
     QueueScope scope = SpecMapping.scope(spec);
-    this.scaler = Scaler.builder(name).spec(SpecMapping.toPolicySpec(spec)).queue(QueueObserver.of(queue, scope))
+    io.queuepilot.scaling.ScalerSpec policySpec = SpecMapping.toPolicySpec(spec);
+    QueueObserver observer = QueueObserver.of(queue, scope);
+    if (budgets != null) observer = observer.withBudget(policySpec.budget().name(), budgets);
+    this.scaler = Scaler.builder(name).spec(policySpec).queue(observer)
         .rescuer(StaleJobRescuer.of(queue, scope)).target(target).history(ScalingHistoryStore.inMemory())
         .clock(clock).build();
     this.metrics = metrics;

@@ -103,6 +103,60 @@ class QueueScalerReconcilerTest {
         .filter(e -> scaler.equals(e.getInvolvedObject().getName())).toList();
   }
 
+  /** A second controller replica that takes over the Lease: same API server and database, empty memory. */
+  QueueScalerReconciler newLeader() {
+    return new QueueScalerReconciler(new SecretReader(client), new ScaleTargets(client, URI.create("http://127.0.0.1:1"), clock),
+        connections, notifications, new KubernetesEventRecorder(client, clock), new ControllerMetrics(new SimpleMeterRegistry()),
+        clock, () -> true);
+  }
+
+  QueueScaler reconcileWith(QueueScalerReconciler r, String name) {
+    QueueScaler current = client.resources(QueueScaler.class).inNamespace(NS).withName(name).get();
+    var control = r.reconcile(current, null);
+    return client.resources(QueueScaler.class).inNamespace(NS).resource(control.getResource().orElseThrow()).updateStatus();
+  }
+
+  @Test
+  void aNewLeaderContinuesTheScaleDownWindowFromStatusNeitherForgettingNorJumping() {
+    client.resource(Fixtures.deployment(NS, "leader-worker", 0)).create();
+    QueueScaler qs = create(Fixtures.scaler(NS, "leader", "leader-worker", "db", "leader_job"));
+    Fixtures.enqueue(producer, "leader_job", 40);
+    // T0: 40 ready, expected 60 s jobs within the 60 s target → 10 replicas
+    reconcile(qs);
+    assertThat(replicas("leader-worker")).isEqualTo(10);
+    List<JobQueue.ClaimedJob> claimed = worker.claim("leader-worker-0", List.of("leader_job"), List.of(), 36);
+    clock.advance(Duration.ofSeconds(30));
+    QueueScalerStatus s = reconcile(qs).getStatus();
+    assertThat(replicas("leader-worker")).as("inside the 300 s window: holds").isEqualTo(10);
+    assertThat(s.scalingState.recommendations).extracting(r -> r.replicas).contains(10);
+    assertThat(s.scalingState.observingSince).isEqualTo("2026-01-01T00:00:00Z");
+
+    // the Lease moves at T0+40: the new leader has nothing in memory
+    clock.advance(Duration.ofSeconds(10));
+    QueueScalerReconciler leader = newLeader();
+    s = reconcileWith(leader, "leader").getStatus();
+    assertThat(replicas("leader-worker")).as("the new leader does not jump").isEqualTo(10);
+    assertThat(s.scalingState.observingSince).as("the window continues").isEqualTo("2026-01-01T00:00:00Z");
+
+    // 16 jobs finish; at T0+301 the T0 recommendation has left the window: the window started at
+    // T0 for the new leader too, so it steps down by maxStep 2
+    for (int i = 0; i < 16; i++) {
+      worker.complete(claimed.get(i).id(), claimed.get(i).leaseToken(), null, 100);
+    }
+    clock.advance(Duration.ofSeconds(261));
+    QueueScaler before = client.resources(QueueScaler.class).inNamespace(NS).withName("leader").get();
+    s = reconcileWith(leader, "leader").getStatus();
+    assertThat(replicas("leader-worker")).as(s.reason).isEqualTo(8);
+
+    // the same moment for a leader whose store forgot the window: it would hold until T0+340
+    client.apps().deployments().inNamespace(NS).withName("leader-worker").scale(10);
+    before.getStatus().scalingState = null;
+    client.resources(QueueScaler.class).inNamespace(NS).resource(before).updateStatus();
+    s = reconcileWith(newLeader(), "leader").getStatus();
+    assertThat(replicas("leader-worker")).as("forgetful: " + s.reason).isEqualTo(10);
+    assertThat(s.limitedBy).isEqualTo("stabilization");
+  }
+
   @Test
   void burstScalesTheDeploymentToMaxInOneStep() {
     client.resource(Fixtures.deployment(NS, "burst-worker", 1)).create();
@@ -136,22 +190,23 @@ class QueueScalerReconcilerTest {
     qs.getSpec().tokenBudget = new TokenBudget();
     qs.getSpec().tokenBudget.tokensPerMinute = 40_000L;
     qs.getSpec().tokenBudget.tokensPerJob = 2_000L;
-    qs.getSpec().tokenBudget.expectedJobSeconds = 30.0; // 4 per replica × 2 jobs/min × 2000 = 16000 tokens/min
+    // a replica holds 4 × 2000 tokens × (30 s + 60 s held) / 30 s = 24000 of the 90 % of 40000 → 1
+    qs.getSpec().tokenBudget.expectedJobSeconds = 30.0;
     create(qs);
     Fixtures.enqueue(producer, "budget_job", 100);
 
     QueueScalerStatus s = reconcile(qs).getStatus();
 
-    assertThat(replicas("budget-worker")).isEqualTo(2);
+    assertThat(replicas("budget-worker")).isEqualTo(1);
     assertThat(s.limitedBy).isEqualTo("tokenBudget");
-    assertThat(s.reason).contains("40000 tokens/min");
+    assertThat(s.reason).contains("40000 tokens/60s × 0.90").contains("60 s held");
     assertThat(condition(s, "ScalingLimited").getStatus()).isEqualTo("True");
     assertThat(condition(s, "ScalingLimited").getReason()).isEqualTo("TokenBudget");
     assertThat(events("budget")).extracting(Event::getReason).contains("ScalingLimited");
   }
 
   @Test
-  void drainStepsDownOnlyAfterTheWindow() throws Exception {
+  void aDrainedQueueScalesDownOnceFifteenSecondsWereIdleNotAfterTheWindow() throws Exception {
     client.resource(Fixtures.deployment(NS, "drain-worker", 0)).create();
     QueueScaler qs = Fixtures.scaler(NS, "drain", "drain-worker", "db", "drain_job");
     qs.getSpec().scaleDown.stabilizationWindowSeconds = 60;
@@ -165,18 +220,15 @@ class QueueScalerReconcilerTest {
     Fixtures.drain(pg.superuser(), "drain_job");
     clock.advance(Duration.ofSeconds(30));
     QueueScalerStatus s = reconcile(qs).getStatus();
-    assertThat(replicas("drain-worker")).as("inside the 60 s window").isEqualTo(10);
+    assertThat(replicas("drain-worker")).as("the 15 s before may have had the backlog: holds").isEqualTo(10);
     assertThat(s.limitedBy).isEqualTo("stabilization");
 
-    clock.advance(Duration.ofSeconds(31));
-    reconcile(qs);
-    assertThat(replicas("drain-worker")).as("window passed: one step of 3").isEqualTo(7);
-    clock.advance(Duration.ofSeconds(5));
-    reconcile(qs);
-    assertThat(replicas("drain-worker")).as("period of 10 s not yet over").isEqualTo(7);
-    clock.advance(Duration.ofSeconds(5));
-    reconcile(qs);
-    assertThat(replicas("drain-worker")).isEqualTo(4);
+    // 30 s to 45 s saw an empty queue with nothing in flight: the idle capacity goes at once
+    // (drain-aware), without the 60 s window or the steps of 3
+    clock.advance(Duration.ofSeconds(16));
+    s = reconcile(qs).getStatus();
+    assertThat(replicas("drain-worker")).as(s.reason).isEqualTo(0);
+    assertThat(s.reason).contains("capacity idle");
   }
 
   @Test

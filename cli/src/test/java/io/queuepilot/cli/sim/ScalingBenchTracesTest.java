@@ -1,0 +1,45 @@
+package io.queuepilot.cli.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.queuepilot.scaling.ScalerSpec;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The real scaler on the seeded issue-15 traces (bench world of {@link ScalerBench}): with the
+ * scaler's cap alone — the workers not checking the budget — the provider never sees more than
+ * the shared budget in any 60 s; on the seeded noisy trace the count does not flap.
+ */
+class ScalingBenchTracesTest {
+
+  static Comparison.Outcome capAlone(String trace) {
+    ScalerSpec spec = ScalerBench.benchSpec();
+    Workload w = Workload.of(BenchTraces.generate(trace, 1), JobTimes.parse("lognormal:8,0.6"), ScalerBench.TOKENS_PER_JOB, 1);
+    return ScalerCommand.compare(spec, 15, w, ScalerBench.CONCURRENCY, ScalerBench.STARTUP_SECONDS, 0.1,
+        ScalerBench.TOKENS_PER_MINUTE, ScalerBench.REQUESTS_PER_MINUTE, false, 0, 1800, ScalerBench.SLO_SECONDS);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"burst-2000", "daily-ramp", "noisy-5", "spikes-300", "budget-bound"})
+  void theScalerCapAloneKeepsEveryTraceInsideTheBudget(String trace) {
+    Comparison.Outcome o = capAlone(trace);
+    assertThat(o.queuePilot().secondsOverTokenBudget()).as("seconds over the token budget").isZero();
+    assertThat(o.queuePilot().secondsOverRequestBudget()).as("seconds over the request budget").isZero();
+    assertThat(o.queuePilot().completed()).isEqualTo(o.queuePilot().workload().jobs().size());
+    assertThat(o.queuePilot().firstScaleCallSeconds()).isLessThanOrEqualTo(1.0);
+  }
+
+  @Test
+  void noisyLoadMeetsTheSloWithoutFlapping() {
+    Comparison.Outcome o = capAlone("noisy-5");
+    World.Result qp = o.queuePilot();
+    assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isZero();
+    // measured: at most 2 direction changes in any 300 s window (issue 15 asks for 1: not met, see
+    // docs/benchmarks.md section 7); this guards against regressions towards flapping
+    assertThat(qp.maxReversalsPerWindow()).isLessThanOrEqualTo(2);
+    assertThat(qp.reversals()).isLessThanOrEqualTo(8);
+    assertThat(qp.replicaSeconds()).isLessThan(o.kedaHpa().replicaSeconds());
+  }
+}
