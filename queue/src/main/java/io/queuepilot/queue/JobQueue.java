@@ -94,8 +94,16 @@ public interface JobQueue {
     return fenced;
   }
 
-  /** {@code requeue_stale_jobs}: requeues (or dead-letters) jobs whose heartbeat is older than the timeout. */
-  List<RequeuedJob> requeueStale(Duration heartbeatTimeout);
+  /**
+   * {@code requeue_stale_jobs(timeout, job_types, lanes)}: requeues (or dead-letters) jobs of
+   * the given types and lanes (empty list = all) whose heartbeat is older than the timeout.
+   */
+  List<RequeuedJob> requeueStale(Duration heartbeatTimeout, List<String> jobTypes, List<String> lanes);
+
+  /** {@code requeue_stale_jobs} over every job type and lane. */
+  default List<RequeuedJob> requeueStale(Duration heartbeatTimeout) {
+    return requeueStale(heartbeatTimeout, List.of(), List.of());
+  }
 
   /** {@code queue_stats} for the given job types and lanes (empty list = all). */
   QueueStats stats(List<String> jobTypes, List<String> lanes, Duration heartbeatTimeout);

@@ -12,15 +12,19 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 
 /**
  * The repository of the job queue: every {@link JobQueue} method is one call of the matching SQL
- * function (sql/V004) with bound parameters. No queue logic lives here; it lives in the functions.
+ * function (sql/V004, V080) with bound parameters; the batched methods pass parallel arrays. No queue logic lives here; it lives in the functions.
  */
 public final class PostgresJobQueue implements JobQueue {
 
@@ -57,10 +61,24 @@ public final class PostgresJobQueue implements JobQueue {
   private static final String RELEASE =
       "SELECT public.release_job(?::uuid, ?::uuid, make_interval(secs => ?::double precision))";
 
+  private static final String COMPLETE_ALL =
+      "SELECT fenced_job_id FROM public.complete_jobs(?::uuid[], ?::uuid[], ?::jsonb[], ?::integer[])";
+
+  private static final String HEARTBEAT_ALL = "SELECT fenced_job_id FROM public.heartbeat_jobs(?::uuid[], ?::uuid[])";
+
+  private static final String FAIL_ALL =
+      "SELECT job_id, new_status FROM public.fail_jobs(?::uuid[], ?::uuid[], ?::jsonb[], ?::boolean[])";
+
+  private static final String RELEASE_ALL =
+      """
+      SELECT fenced_job_id
+        FROM public.release_jobs(?::uuid[], ?::uuid[], make_interval(secs => ?::double precision))
+      """;
+
   private static final String REQUEUE_STALE =
       """
       SELECT job_id, new_status, worker_id
-        FROM public.requeue_stale_jobs(make_interval(secs => ?::double precision))
+        FROM public.requeue_stale_jobs(make_interval(secs => ?::double precision), ?::text[], ?::text[])
       """;
 
   private static final String STATS =
@@ -185,10 +203,70 @@ public final class PostgresJobQueue implements JobQueue {
   }
 
   @Override
-  public List<RequeuedJob> requeueStale(Duration heartbeatTimeout) {
+  public Set<UUID> completeAll(List<Completion> completions) {
+    if (completions.isEmpty()) {
+      return Set.of();
+    }
+    return fencedIds("complete_jobs", COMPLETE_ALL, completions.size(), (c, ps) -> {
+      ps.setArray(1, c.createArrayOf("uuid", completions.stream().map(Completion::jobId).toArray()));
+      ps.setArray(2, c.createArrayOf("uuid", completions.stream().map(Completion::leaseToken).toArray()));
+      ps.setArray(3, c.createArrayOf("jsonb", completions.stream().map(Completion::resultJson).toArray()));
+      ps.setArray(4, c.createArrayOf("int4", completions.stream().map(Completion::tokensUsed).toArray()));
+    });
+  }
+
+  @Override
+  public Set<UUID> heartbeatAll(List<Lease> leases) {
+    if (leases.isEmpty()) {
+      return Set.of();
+    }
+    return fencedIds("heartbeat_jobs", HEARTBEAT_ALL, leases.size(), (c, ps) -> bindLeases(c, ps, leases));
+  }
+
+  @Override
+  public Set<UUID> releaseAll(List<Lease> leases, Duration delay) {
+    if (leases.isEmpty()) {
+      return Set.of();
+    }
+    return fencedIds("release_jobs", RELEASE_ALL, leases.size(), (c, ps) -> {
+      bindLeases(c, ps, leases);
+      ps.setDouble(3, seconds(delay));
+    });
+  }
+
+  @Override
+  public Map<UUID, JobStatus> failAll(List<Failure> failures) {
+    if (failures.isEmpty()) {
+      return Map.of();
+    }
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(FAIL_ALL)) {
+      ps.setArray(1, c.createArrayOf("uuid", failures.stream().map(Failure::jobId).toArray()));
+      ps.setArray(2, c.createArrayOf("uuid", failures.stream().map(Failure::leaseToken).toArray()));
+      ps.setArray(3, c.createArrayOf("jsonb", failures.stream().map(Failure::errorJson).toArray()));
+      ps.setArray(4, c.createArrayOf("bool", failures.stream().map(Failure::retryable).toArray()));
+      Map<UUID, JobStatus> outcome = new LinkedHashMap<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          String status = rs.getString(2);
+          if (status != null) { // NULL: fenced, absent from the map
+            outcome.put(rs.getObject(1, UUID.class), JobStatus.fromSql(status));
+          }
+        }
+      }
+      return outcome;
+    } catch (SQLException e) {
+      throw new JobQueueException("fail_jobs(" + failures.size() + " jobs)", e);
+    }
+  }
+
+  @Override
+  public List<RequeuedJob> requeueStale(Duration heartbeatTimeout, List<String> jobTypes, List<String> lanes) {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(REQUEUE_STALE)) {
       ps.setDouble(1, seconds(heartbeatTimeout));
+      ps.setArray(2, textArray(c, jobTypes));
+      ps.setArray(3, textArray(c, lanes));
       List<RequeuedJob> requeued = new ArrayList<>();
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
@@ -198,7 +276,7 @@ public final class PostgresJobQueue implements JobQueue {
       }
       return requeued;
     } catch (SQLException e) {
-      throw new JobQueueException("requeue_stale_jobs(" + heartbeatTimeout + ")", e);
+      throw new JobQueueException("requeue_stale_jobs(" + heartbeatTimeout + ", " + jobTypes + ", " + lanes + ")", e);
     }
   }
 
@@ -273,6 +351,34 @@ public final class PostgresJobQueue implements JobQueue {
   @FunctionalInterface
   private interface Binder {
     void bind(PreparedStatement ps) throws SQLException;
+  }
+
+  /** Binds the parameters of a statement that needs its connection (to build arrays). */
+  @FunctionalInterface
+  private interface ConnectionBinder {
+    void bind(Connection c, PreparedStatement ps) throws SQLException;
+  }
+
+  private static void bindLeases(Connection c, PreparedStatement ps, List<Lease> leases) throws SQLException {
+    ps.setArray(1, c.createArrayOf("uuid", leases.stream().map(Lease::jobId).toArray()));
+    ps.setArray(2, c.createArrayOf("uuid", leases.stream().map(Lease::leaseToken).toArray()));
+  }
+
+  /** Runs a set-based lease-guarded function and collects the fenced job ids it returns. */
+  private Set<UUID> fencedIds(String fn, String sql, int jobs, ConnectionBinder binder) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      binder.bind(c, ps);
+      Set<UUID> fenced = new LinkedHashSet<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          fenced.add(rs.getObject(1, UUID.class));
+        }
+      }
+      return fenced;
+    } catch (SQLException e) {
+      throw new JobQueueException(fn + "(" + jobs + " jobs)", e);
+    }
   }
 
   /** Runs a lease-guarded function returning boolean: true exactly when the lease held and the row changed. */

@@ -42,6 +42,11 @@ class PrivilegesTest {
           Map.entry("dead_letter_job", "public.dead_letter_job(uuid, jsonb)"),
           Map.entry("cancel_job", "public.cancel_job(uuid)"),
           Map.entry("requeue_stale_jobs", "public.requeue_stale_jobs(interval)"),
+          Map.entry("requeue_stale_jobs_scoped", "public.requeue_stale_jobs(interval, text[], text[])"),
+          Map.entry("complete_jobs", "public.complete_jobs(uuid[], uuid[], jsonb[], integer[])"),
+          Map.entry("heartbeat_jobs", "public.heartbeat_jobs(uuid[], uuid[])"),
+          Map.entry("fail_jobs", "public.fail_jobs(uuid[], uuid[], jsonb[], boolean[])"),
+          Map.entry("release_jobs", "public.release_jobs(uuid[], uuid[], interval)"),
           Map.entry("queue_stats", "public.queue_stats(text[], text[], interval)"),
           Map.entry("log_audit_event", "public.log_audit_event(text, text, text, jsonb, jsonb, text, uuid, uuid, uuid)"));
 
@@ -49,8 +54,9 @@ class PrivilegesTest {
       Map.of(
           "queue_worker",
           Set.of("enqueue_job", "claim_next_job", "heartbeat_job", "complete_job", "fail_job", "release_job",
-              "requeue_stale_jobs"),
-          "queue_controller", Set.of("queue_stats", "requeue_stale_jobs"),
+              "requeue_stale_jobs", "requeue_stale_jobs_scoped", "complete_jobs", "heartbeat_jobs", "fail_jobs",
+              "release_jobs"),
+          "queue_controller", Set.of("queue_stats", "requeue_stale_jobs", "requeue_stale_jobs_scoped"),
           "service_role", FUNCTIONS.keySet(),
           "anon", Set.of(),
           "authenticated", Set.of());
@@ -75,6 +81,9 @@ class PrivilegesTest {
     // helper functions are internal to the contract
     for (String role : GRANTED.keySet()) {
       assertThat((boolean) su.value("SELECT has_function_privilege(?, 'public.job_queue_backoff(integer)', 'EXECUTE')", role))
+          .isFalse();
+      assertThat((boolean) su.value(
+              "SELECT has_function_privilege(?, 'public.job_queue_check_batch(text, uuid[], uuid[], integer[])', 'EXECUTE')", role))
           .isFalse();
     }
   }

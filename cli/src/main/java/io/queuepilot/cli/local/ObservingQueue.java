@@ -9,9 +9,9 @@ import java.util.UUID;
 
 /**
  * The queue as local mode's controller sees it: it reads {@code queue_stats} (filtered to the
- * run's lane) and nothing else. {@code requeue_stale_jobs} has no lane filter, so the real
- * controller's stale-job sweep would requeue another application's stale jobs; local mode's
- * workers live in this JVM and leave with it, so it has no sweep, and every write is refused.
+ * run's lane) and nothing else. Local mode's workers live in this JVM and leave with it, so it
+ * needs no stale-job sweep (a lane-scoped {@code requeue_stale_jobs} exists since V080, should it
+ * ever want one), and every write is refused.
  */
 final class ObservingQueue implements JobQueue {
 
@@ -27,8 +27,8 @@ final class ObservingQueue implements JobQueue {
   }
 
   @Override
-  public List<RequeuedJob> requeueStale(Duration heartbeatTimeout) {
-    return List.of(); // never sweep: the sweep is database-wide
+  public List<RequeuedJob> requeueStale(Duration heartbeatTimeout, List<String> jobTypes, List<String> lanes) {
+    return List.of(); // never sweep: local mode's workers leave with this JVM
   }
 
   @Override

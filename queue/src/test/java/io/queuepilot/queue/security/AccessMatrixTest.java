@@ -135,6 +135,12 @@ class AccessMatrixTest {
       dead_letter_job                   call    denied denied denied denied denied denied denied  denied  denied   denied ok
       cancel_job                        call    denied denied denied denied denied denied denied  denied  denied   denied ok
       requeue_stale_jobs                call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      requeue_stale_jobs:scoped         call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      complete_jobs                     call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      heartbeat_jobs                    call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      fail_jobs                         call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      release_jobs                      call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      job_queue_check_batch             call    denied denied denied denied denied denied denied  denied  denied   denied denied
       queue_stats                       call    denied denied denied denied denied denied denied  denied  denied   denied ok
       purge_finished_jobs               call    denied denied denied denied denied denied denied  denied  denied   denied ok
       log_audit_event                   call    denied denied denied denied denied denied denied  denied  denied   denied ok
@@ -512,6 +518,20 @@ class AccessMatrixTest {
         "SELECT public.dead_letter_job(?, '{\"message\":\"matrix\"}'::jsonb)", pendingProbeJob));
     m.put("cancel_job call", (a, c) -> call(c, "SELECT public.cancel_job(?)", pendingProbeJob));
     m.put("requeue_stale_jobs call", (a, c) -> call(c, "SELECT * FROM public.requeue_stale_jobs('1 hour')"));
+    m.put("requeue_stale_jobs:scoped call", (a, c) -> call(c,
+        "SELECT * FROM public.requeue_stale_jobs('1 hour', ARRAY['matrix_probe'], ARRAY['default'])"));
+    // the batched lease-guarded functions (issue 14): a wrong lease, so nothing changes
+    m.put("complete_jobs call", (a, c) -> call(c,
+        "SELECT * FROM public.complete_jobs(ARRAY[?]::uuid[], ARRAY[?]::uuid[])", pendingProbeJob, UUID.randomUUID()));
+    m.put("heartbeat_jobs call", (a, c) -> call(c,
+        "SELECT * FROM public.heartbeat_jobs(ARRAY[?]::uuid[], ARRAY[?]::uuid[])", pendingProbeJob, UUID.randomUUID()));
+    m.put("fail_jobs call", (a, c) -> call(c,
+        "SELECT * FROM public.fail_jobs(ARRAY[?]::uuid[], ARRAY[?]::uuid[], ARRAY['{}']::jsonb[])",
+        pendingProbeJob, UUID.randomUUID()));
+    m.put("release_jobs call", (a, c) -> call(c,
+        "SELECT * FROM public.release_jobs(ARRAY[?]::uuid[], ARRAY[?]::uuid[])", pendingProbeJob, UUID.randomUUID()));
+    m.put("job_queue_check_batch call", (a, c) -> call(c,
+        "SELECT public.job_queue_check_batch('matrix', ARRAY[]::uuid[], ARRAY[]::uuid[])"));
     m.put("queue_stats call", (a, c) -> call(c, "SELECT * FROM public.queue_stats()"));
     m.put("purge_finished_jobs call", (a, c) -> call(c, "SELECT public.purge_finished_jobs('3650 days', 1)"));
     m.put("log_audit_event call", (a, c) -> call(c,

@@ -179,7 +179,7 @@ public final class InMemoryJobQueue implements JobQueue {
   }
 
   @Override
-  public List<RequeuedJob> requeueStale(Duration heartbeatTimeout) {
+  public List<RequeuedJob> requeueStale(Duration heartbeatTimeout, List<String> jobTypes, List<String> lanes) {
     return List.of();
   }
 
