@@ -220,7 +220,7 @@ public final class BenchMain implements Callable<Integer> {
       return switch (system.name()) {
         case "graphile" -> "no batching (localQueue -1, completeJobBatchDelay -1)";
         case "pgboss" -> "batchSize 1 (burstWhenReadyExceeds 1)";
-        default -> "product Worker, one job per claim and per completion statement";
+        default -> "product Worker, default settings: claims up to free capacity, one complete_job per job";
       };
     }
     return switch (system.name()) {

@@ -119,9 +119,11 @@ public final class QueuePilotWorker {
   }
 
   /**
-   * Burn-down with the product Worker: {@code batching} false = one job per claim and per
-   * completion statement ({@code maxBatch} 1, no local queue); true = claim-ahead into a local
-   * queue of {@code localQueueSize} and completions batched as they coincide.
+   * Burn-down with the product Worker: {@code batching} false = its default settings (claims up
+   * to free capacity, no local queue) with each job completing through its own
+   * {@code complete_job} from its own thread, as a document job completes inside its own
+   * write-back; true = claim-ahead into a local queue of {@code localQueueSize} and completions
+   * through the worker's batched completer.
    */
   static void work(JsonNode config) throws Exception {
     boolean batching = config.path("batching").asBoolean();
@@ -130,20 +132,18 @@ public final class QueuePilotWorker {
     env.put("QUEUEPILOT_LOCAL_QUEUE_SIZE", Integer.toString(localQueue));
     Progress progress = new Progress();
     AtomicLong lostLeases = new AtomicLong();
-    JobHandler noop = ctx -> {
+    java.util.function.Function<JobQueue, JobHandler> noop = queue -> ctx -> {
       progress.started();
-      if (ctx.complete(null, null)) {
+      boolean done = batching ? ctx.complete(null, null)
+          : ctx.commit(() -> queue.complete(ctx.job().id(), ctx.job().leaseToken(), null, null));
+      if (done) {
         progress.finished(1);
       } else {
         lostLeases.incrementAndGet();
       }
     };
-    WorkerApp.Builder b = WorkerApp.builder(WorkerConfig.from(env)).handler(noop).withoutHttpServer();
-    if (!batching) {
-      b.loop(w -> w.maxBatch(1));
-    }
     AtomicBoolean stopping = new AtomicBoolean();
-    WorkerApp app = b.start();
+    WorkerApp app = WorkerApp.builder(WorkerConfig.from(env)).handler(noop).withoutHttpServer().start();
     Thread reporter = progress.reporter(stopping);
     OUT.println("READY");
     awaitStdinClosed();
@@ -170,7 +170,7 @@ public final class QueuePilotWorker {
       ctx.complete(null, null);
     };
     AtomicBoolean stopping = new AtomicBoolean();
-    WorkerApp app = WorkerApp.builder(WorkerConfig.from(env)).handler(holding).withoutHttpServer().start();
+    WorkerApp app = WorkerApp.builder(WorkerConfig.from(env)).handler(q -> holding).withoutHttpServer().start();
     Thread reporter = progress.reporter(stopping);
     OUT.println("READY");
     awaitStdinClosed();
@@ -205,7 +205,7 @@ public final class QueuePilotWorker {
     };
     // idle and waiting: woken by NOTIFY; the 1 s poll is only the safety net
     Map<String, String> env = workerEnv(config, "latency", 1, config.path("pool").asInt(10));
-    WorkerApp app = WorkerApp.builder(WorkerConfig.from(env)).handler(record).withoutHttpServer().start();
+    WorkerApp app = WorkerApp.builder(WorkerConfig.from(env)).handler(q -> record).withoutHttpServer().start();
     try (HikariDataSource servicePool = servicePool(config)) {
       JobQueue serviceQueue = new PostgresJobQueue(servicePool);
       long connectedBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);

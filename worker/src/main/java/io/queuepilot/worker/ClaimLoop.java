@@ -63,9 +63,7 @@ final class ClaimLoop {
         } else if (wanted > 0 && !now.isBefore(pausedUntil)) {
           List<ClaimedJob> got = state.queue.claim(
               state.settings.workerId(), state.settings.jobTypes(), state.settings.lanes(), wanted);
-          for (ClaimedJob job : got) {
-            state.metrics.claimed(job.jobType(), 1);
-          }
+          countClaimed(got);
           if (!got.isEmpty()) {
             state.metrics.batch("claim", got.size());
             jobs.offer(got);
@@ -84,6 +82,15 @@ final class ClaimLoop {
         return;
       }
     }
+  }
+
+  private void countClaimed(List<ClaimedJob> got) {
+    if (got.isEmpty()) {
+      return;
+    }
+    java.util.Map<String, Integer> byType = new java.util.HashMap<>();
+    got.forEach(j -> byType.merge(j.jobType(), 1, Integer::sum));
+    byType.forEach(state.metrics::claimed);
   }
 
   private static Duration until(Instant now, Instant until, Duration max) {

@@ -78,9 +78,8 @@ public final class WorkerApp implements AutoCloseable {
     private final WorkerConfig config;
     private Clock clock = Clock.systemUTC();
     private UnaryOperator<Processor> processorDecorator = UnaryOperator.identity();
-    private JobHandler handler;
+    private java.util.function.Function<io.queuepilot.queue.JobQueue, JobHandler> handler;
     private boolean httpServer = true;
-    private UnaryOperator<Worker.Builder> loop = UnaryOperator.identity();
 
     private Builder(WorkerConfig config) {
       this.config = java.util.Objects.requireNonNull(config, "config");
@@ -98,20 +97,11 @@ public final class WorkerApp implements AutoCloseable {
     }
 
     /**
-     * Runs {@code handler} instead of the document pipeline (no store, processor or budget is
-     * built): the benchmark's no-op jobs.
+     * Runs the handler {@code factory} makes (given the worker's own queue client) instead of the
+     * document pipeline (no store, processor or budget is built): the benchmark's no-op jobs.
      */
-    public Builder handler(JobHandler v) {
-      handler = v;
-      return this;
-    }
-
-    /**
-     * Adjusts the loop's builder after the configuration was applied (the benchmark's
-     * one-job-per-statement mode sets {@link Worker.Builder#maxBatch} to 1).
-     */
-    public Builder loop(UnaryOperator<Worker.Builder> adjust) {
-      loop = adjust;
+    public Builder handler(java.util.function.Function<io.queuepilot.queue.JobQueue, JobHandler> factory) {
+      handler = factory;
       return this;
     }
 
@@ -141,7 +131,8 @@ public final class WorkerApp implements AutoCloseable {
     ProviderHalt halt = new ProviderHalt(clock);
     metrics.providerHalt(halt);
     try {
-      JobHandler handler = b.handler;
+      PostgresJobQueue queue = new PostgresJobQueue(pool);
+      JobHandler handler = b.handler == null ? null : b.handler.apply(queue);
       if (handler == null) {
         removeLeftoverTempFiles(config.tempDir());
         DocumentStore store = store(config);
@@ -163,8 +154,8 @@ public final class WorkerApp implements AutoCloseable {
         }
         handler = new DocumentJobHandler(store, b.processorDecorator.apply(processor), new PostgresWriteBack(pool));
       }
-      Worker worker = b.loop.apply(Worker.builder(new PostgresJobQueue(pool), handler).config(config).clock(clock)
-          .metrics(metrics).providerHalt(halt)).build();
+      Worker worker = Worker.builder(queue, handler).config(config).clock(clock).metrics(metrics)
+          .providerHalt(halt).build();
       Optional<JobNotificationListener> listener =
           JobNotificationListener.create(database, "qp-worker-" + config.workerId());
       metrics.databaseMode(database.mainUrlIsTransactionPooler(),
