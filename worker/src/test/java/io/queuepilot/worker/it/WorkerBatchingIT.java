@@ -12,7 +12,6 @@ import io.queuepilot.worker.Worker;
 import io.queuepilot.worker.WorkerMetrics;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -45,6 +44,7 @@ class WorkerBatchingIT {
 
   private static final String TYPE = "batch_it";
   private DataSource workerDb;
+  private io.queuepilot.worker.fakes.Pipeline world;
   private JobQueue service;
   private JobQueue rescuer;
   private final List<Worker> workers = new ArrayList<>();
@@ -52,6 +52,7 @@ class WorkerBatchingIT {
 
   @BeforeEach
   void roles() throws SQLException {
+    world = new io.queuepilot.worker.fakes.Pipeline(pg, "batch_worker"); // its superuser queries
     workerDb = pg.loginAs("batch_worker", "queue_worker");
     service = new PostgresJobQueue(pg.loginAs("batch_service", "service_role"));
     rescuer = new PostgresJobQueue(pg.loginAs("batch_rescuer", "queue_controller"));
@@ -85,27 +86,11 @@ class WorkerBatchingIT {
   }
 
   private long scalar(String sql, Object... args) throws SQLException {
-    try (Connection c = pg.superuser().getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < args.length; i++) {
-        ps.setObject(i + 1, args[i]);
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    }
+    return world.scalar(sql, args);
   }
 
   private String text(String sql, Object... args) throws SQLException {
-    try (Connection c = pg.superuser().getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < args.length; i++) {
-        ps.setObject(i + 1, args[i]);
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getString(1);
-      }
-    }
+    return world.text(sql, args);
   }
 
   private double count(String name, String... tags) {
