@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command per benchmark: bench/run.sh throughput|latency|bigtable|uploads|controller|all [options]
+# One command per benchmark: bench/run.sh throughput|latency|bigtable|uploads|controller|heartbeat|all [options]
 # Installs the peers (npm ci into bench/peers/node_modules, Node.js 22 included), builds the
 # bench jar, starts ONE embedded PostgreSQL server and runs the section; results go to
 # bench/results/<section>.md (copied into docs/benchmarks.md by hand, with the context).
@@ -13,13 +13,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 section="${1:-}"
 if [ -z "$section" ] || [ "$section" = "-h" ] || [ "$section" = "--help" ]; then
-  echo "usage: bench/run.sh throughput|latency|bigtable|uploads|controller|scaling|all [--jobs N] [--systems queuepilot,graphile,pgboss] ..." >&2
+  echo "usage: bench/run.sh throughput|latency|bigtable|uploads|controller|heartbeat|scaling|all [--jobs N] [--systems queuepilot,graphile,pgboss] ..." >&2
   exit 2
 fi
 shift
 case "$section" in
-  throughput|latency|bigtable|uploads|controller|scaling|all) ;;
-  *) echo "bench/run.sh: unknown section '$section' (throughput|latency|bigtable|uploads|controller|scaling|all)" >&2; exit 2 ;;
+  throughput|latency|bigtable|uploads|controller|heartbeat|scaling|all) ;;
+  *) echo "bench/run.sh: unknown section '$section' (throughput|latency|bigtable|uploads|controller|heartbeat|scaling|all)" >&2; exit 2 ;;
 esac
 
 source scripts/java-home.sh
@@ -51,7 +51,7 @@ run_section() {
     --revision "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo +uncommitted)" "${@:3}"
 }
 if [ "$section" = all ]; then
-  for s in throughput latency bigtable uploads controller; do
+  for s in throughput latency bigtable uploads heartbeat controller; do
     run_section "$s" "$*" "$@"
   done
   run_scaling

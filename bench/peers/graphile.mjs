@@ -21,6 +21,7 @@ async function setup() {
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   const count = config.count ?? 0;
   const chunk = 50_000;
+  const t0 = nowUs();
   for (let from = 1; from <= count; from += chunk) {
     const to = Math.min(count, from + chunk - 1);
     await pool.query(
@@ -30,8 +31,9 @@ async function setup() {
       [from, to],
     );
   }
+  const insertMs = (nowUs() - t0) / 1000;
   await pool.end();
-  result({ inserted: count });
+  result({ inserted: count, insertMs });
 }
 
 function preset(batching) {

@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
 public final class BenchMain implements Callable<Integer> {
 
   /** The sections this build can run. */
-  enum Section { throughput, latency, bigtable, uploads, controller }
+  enum Section { throughput, latency, bigtable, uploads, controller, heartbeat }
 
   @Parameters(index = "0", description = "section: ${COMPLETION-CANDIDATES}")
   Section section;
@@ -107,9 +107,22 @@ public final class BenchMain implements Callable<Integer> {
   @Option(names = "--modes", split = ",", defaultValue = "single,batched", description = "claim modes to run: single, batched")
   List<String> modes;
 
-  @Option(names = "--systems", split = ",", defaultValue = "queuepilot,queuepilot_worker,graphile,pgboss",
-      description = "systems to run (queuepilot_worker: the worker module's Worker loop, throughput only)")
+  @Option(names = "--systems", split = ",", defaultValue = "queuepilot,graphile,pgboss",
+      description = "systems to run (queuepilot: the product Worker, started by the worker's composition root)")
   List<String> systems;
+
+  @Option(names = "--repeat", defaultValue = "3",
+      description = "runs of every figure, interleaved across systems and modes (default ${DEFAULT-VALUE})")
+  int repeat;
+
+  @Option(names = "--held-jobs", defaultValue = "1000", description = "heartbeat section: jobs held in flight")
+  int heldJobs;
+
+  @Option(names = "--heartbeat-seconds", defaultValue = "5", description = "heartbeat section: the interval (the worker's default)")
+  double heartbeatSeconds;
+
+  @Option(names = "--idle-window-seconds", defaultValue = "30", description = "heartbeat section: PostgreSQL CPU measured over this window")
+  int idleWindowSeconds;
 
   @Option(names = "--peers-dir", defaultValue = "bench/peers", description = "where bench/peers (with node_modules) is")
   Path peersDir;
@@ -157,6 +170,7 @@ public final class BenchMain implements Callable<Integer> {
         case latency -> latency(report, server, logDir);
         case bigtable -> BigTable.run(report, server, logDir, this);
         case uploads -> Uploads.run(report, server, logDir, this);
+        case heartbeat -> Heartbeat.run(report, server, logDir, this);
         case controller -> {
           for (String m : controllerModes) {
             switch (m) {
@@ -192,11 +206,10 @@ public final class BenchMain implements Callable<Integer> {
     for (String s : systems) {
       switch (s) {
         case "queuepilot" -> list.add(new QueuePilotSystem(logDir));
-        case "queuepilot_worker" -> list.add(new QueuePilotSystem(logDir, true));
         case "graphile" -> list.add(NodePeer.graphileWorker(peersDir, logDir));
         case "pgboss" -> list.add(NodePeer.pgBoss(peersDir, logDir));
         default -> throw new CommandLine.ParameterException(
-            new CommandLine(this), "unknown system '" + s + "' in --systems (queuepilot, queuepilot_worker, graphile, pgboss)");
+            new CommandLine(this), "unknown system '" + s + "' in --systems (queuepilot, graphile, pgboss)");
       }
     }
     return list;
@@ -207,60 +220,83 @@ public final class BenchMain implements Callable<Integer> {
       return switch (system.name()) {
         case "graphile" -> "no batching (localQueue -1, completeJobBatchDelay -1)";
         case "pgboss" -> "batchSize 1 (burstWhenReadyExceeds 1)";
-        default -> "one job per claim";
+        default -> "product Worker, default settings: claims up to free capacity, one complete_job per job";
       };
     }
     return switch (system.name()) {
       case "graphile" -> "batching (localQueue " + spec.localQueueSize() + ", completeJobBatchDelay 0)";
       case "pgboss" -> "batchSize " + spec.batchSize() + " (burstWhenBatchFull)";
-      case "queuepilot_worker" -> "production Worker loop: claims up to free capacity, thread per job, complete_job per job";
-      default -> "local queue " + spec.localQueueSize() + " per process (claim_next_job up to 1000 at a time), "
-          + "completes flushed in one round trip";
+      default -> "product Worker, local queue " + spec.localQueueSize() + " (claim-ahead), completions batched as they coincide";
     };
   }
 
   private void throughput(Report report, BenchServer server, Path logDir) throws Exception {
     WorkerSpec spec = spec();
-    report.format("Burn-down of %,d no-op jobs inserted up front; %d worker processes x %d concurrent jobs, %d connections each.",
-        jobs, spec.processes(), spec.concurrency(), spec.pool());
+    report.format("Burn-down of %,d no-op jobs inserted up front; %d worker processes x %d concurrent jobs, %d connections each; "
+        + "%d rounds, each round every mode and system once, in this order (interleaved).",
+        jobs, spec.processes(), spec.concurrency(), spec.pool(), repeat);
     report.line("");
-    report.line("| system | version | mode | jobs | seconds | jobs/s | CPU s per 1,000 jobs: workers / PostgreSQL | load before | load after |");
-    report.line("|---|---|---|---:|---:|---:|---|---|---|");
-    for (boolean batching : batchingModes()) {
-      for (QueueSystem system : systems(logDir)) {
-        if (system.name().equals("queuepilot_worker") && !batching) {
-          continue; // the Worker always claims up to its free capacity: it has no one-per-claim mode
+    report.line("| round | system | version | mode | jobs | seconds | jobs/s | CPU s per 1,000 jobs: workers / PostgreSQL | bulk enqueue jobs/s | load before | load after |");
+    report.line("|---:|---|---|---|---:|---:|---:|---|---:|---|---|");
+    java.util.Map<String, List<BurnDown.Result>> runs = new java.util.LinkedHashMap<>();
+    java.util.Map<String, List<Double>> inserts = new java.util.LinkedHashMap<>();
+    for (int round = 1; round <= repeat; round++) {
+      for (boolean batching : batchingModes()) {
+        for (QueueSystem system : systems(logDir)) {
+          WorkerSpec s = spec.withBatching(batching);
+          String db = "tp_" + system.name() + (batching ? "_batched" : "_single");
+          BenchServer.Db d = server.freshDatabase(db);
+          double insertSeconds = system.setup(d, jobs);
+          if (!Double.isNaN(insertSeconds)) {
+            inserts.computeIfAbsent(system.name(), k -> new ArrayList<>()).add(jobs / insertSeconds);
+          }
+          d.execute("VACUUM ANALYZE");
+          BurnDown.Result r = BurnDown.run(system, mode(system, s), d, s, jobs, Duration.ofMinutes(20));
+          runs.computeIfAbsent(system.name() + "|" + r.mode(), k -> new ArrayList<>()).add(r);
+          report.format("| %d | %s | %s | %s | %,d | %.2f | %,.0f | %s | %,.0f | %s | %s |",
+              round, r.system(), system.version(), r.mode(), r.jobs(), r.seconds(), r.jobsPerSecond(), r.cpuPerThousand(),
+              jobs / insertSeconds, r.loadBefore(), r.loadAfter());
         }
-        WorkerSpec s = spec.withBatching(batching);
-        String db = "tp_" + system.name() + (batching ? "_batched" : "_single");
-        BenchServer.Db d = server.freshDatabase(db);
-        system.setup(d, jobs);
-        d.execute("VACUUM ANALYZE");
-        BurnDown.Result r = BurnDown.run(system, mode(system, s), d, s, jobs, Duration.ofMinutes(20));
-        report.format("| %s | %s | %s | %,d | %.2f | %,.0f | %s | %s | %s |",
-            r.system(), system.version(), r.mode(), r.jobs(), r.seconds(), r.jobsPerSecond(), r.cpuPerThousand(),
-            r.loadBefore(), r.loadAfter());
       }
     }
+    report.line("");
+    report.line("Summary (median of the rounds, min–max in brackets):");
+    report.line("");
+    report.line("| system | mode | jobs/s | PostgreSQL CPU ms per job |");
+    report.line("|---|---|---:|---:|");
+    runs.forEach((key, list) -> report.format("| %s | %s | %s | %s |", list.getFirst().system(), list.getFirst().mode(),
+        Spread.of(list.stream().mapToDouble(BurnDown.Result::jobsPerSecond).toArray()).format("%,.0f"),
+        Spread.of(list.stream().mapToDouble(r -> r.postgresCpuSeconds() * 1000 / r.jobs()).toArray()).format("%.3f")));
+    report.line("");
+    report.line("| system | bulk enqueue jobs/s (50,000 per statement; median, min–max) |");
+    report.line("|---|---:|");
+    inserts.forEach((name, list) -> report.format("| %s | %s |", name,
+        Spread.of(list.stream().mapToDouble(Double::doubleValue).toArray()).format("%,.0f")));
   }
 
   private void latency(Report report, BenchServer server, Path logDir) throws Exception {
     report.format("Enqueue to handler start, %,d sequential samples (after 100 warm-up), one idle worker "
-        + "woken by LISTEN/NOTIFY, 10 ms between samples.", samples);
+        + "woken by LISTEN/NOTIFY, 10 ms between samples; %d rounds, systems interleaved.", samples, repeat);
     report.line("");
-    report.line("| system | version | p50 ms | p99 ms | max ms | avg ms | min ms | load before | load after |");
-    report.line("|---|---|---:|---:|---:|---:|---:|---|---|");
-    for (QueueSystem system : systems(logDir)) {
-      if (system.name().equals("queuepilot_worker")) {
-        continue; // latency is measured with the harness's own LISTEN-woken loop
+    report.line("| round | system | version | p50 ms | p99 ms | max ms | avg ms | min ms | load before | load after |");
+    report.line("|---:|---|---|---:|---:|---:|---:|---:|---|---|");
+    java.util.Map<String, List<Double>> p50s = new java.util.LinkedHashMap<>();
+    for (int round = 1; round <= repeat; round++) {
+      for (QueueSystem system : systems(logDir)) {
+        BenchServer.Db d = server.freshDatabase("lat_" + system.name());
+        system.setup(d, 0);
+        String before = Machine.loadAverage();
+        JsonNode r = system.latency(d, samples, 100, Duration.ofMinutes(10));
+        p50s.computeIfAbsent(system.name(), k -> new ArrayList<>()).add(r.path("p50Ms").asDouble());
+        report.format("| %d | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %s |",
+            round, system.name(), system.version(), r.path("p50Ms").asDouble(), r.path("p99Ms").asDouble(),
+            r.path("maxMs").asDouble(), r.path("avgMs").asDouble(), r.path("minMs").asDouble(), before, Machine.loadAverage());
       }
-      BenchServer.Db d = server.freshDatabase("lat_" + system.name());
-      system.setup(d, 0);
-      String before = Machine.loadAverage();
-      JsonNode r = system.latency(d, samples, 100, Duration.ofMinutes(10));
-      report.format("| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %s |",
-          system.name(), system.version(), r.path("p50Ms").asDouble(), r.path("p99Ms").asDouble(),
-          r.path("maxMs").asDouble(), r.path("avgMs").asDouble(), r.path("minMs").asDouble(), before, Machine.loadAverage());
     }
+    report.line("");
+    report.line("| system | p50 ms, median of the rounds (min–max) |");
+    report.line("|---|---:|");
+    p50s.forEach((name, list) -> report.format("| %s | %s |", name,
+        Spread.of(list.stream().mapToDouble(Double::doubleValue).toArray()).format("%.2f")));
   }
 }

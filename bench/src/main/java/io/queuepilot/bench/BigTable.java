@@ -40,14 +40,11 @@ final class BigTable {
     report.line("");
     report.line("| mode | empty table jobs/s | big table jobs/s | ratio | CPU s per 1,000 jobs, workers / PostgreSQL: empty, big | load before / after (big) |");
     report.line("|---|---:|---:|---:|---|---|");
-    // batched: the production Worker loop (claims up to its free capacity), as deployed
-    QueuePilotSystem single = new QueuePilotSystem(logDir);
-    QueuePilotSystem production = new QueuePilotSystem(logDir, true);
+    QueuePilotSystem system = new QueuePilotSystem(logDir);
     BenchServer.Db big = null;
     String plan = "";
     for (boolean batching : options.batchingModes()) {
       WorkerSpec s = spec.withBatching(batching);
-      QueuePilotSystem system = batching ? production : single;
       String mode = BenchMain.mode(system, s);
 
       BenchServer.Db empty = server.freshDatabase("bt_empty_" + (batching ? "batched" : "single"));

@@ -78,13 +78,14 @@ public final class NodePeer implements QueueSystem {
   }
 
   @Override
-  public void setup(BenchServer.Db db, int jobs) throws Exception {
+  public double setup(BenchServer.Db db, int jobs) throws Exception {
     ObjectNode config = JSON.createObjectNode().put("url", db.nodeUrl()).put("count", jobs);
     try (WorkerProcess p = start(name + "-setup", "setup", config)) {
       JsonNode r = p.awaitResult(Duration.ofMinutes(15));
       if (r.path("inserted").asLong(-1) != jobs) {
         throw new IllegalStateException(name + " setup inserted " + r + ", expected " + jobs);
       }
+      return r.has("insertMs") ? r.path("insertMs").asDouble() / 1000 : Double.NaN;
     }
   }
 

@@ -12,8 +12,8 @@ import java.util.List;
 
 /**
  * QueuePilot under test: the sql/ migrations applied by Flyway exactly as in production, jobs
- * bulk-inserted through enqueue_job, and worker JVMs ({@link QueuePilotWorker}) logging in as a
- * member of queue_worker (the producer of the latency test as a member of service_role).
+ * bulk-inserted through enqueue_job, and worker JVMs ({@link QueuePilotWorker}: the product
+ * Worker, started by the worker's composition root) logging in as a member of queue_worker (the producer of the latency test as a member of service_role).
  */
 public final class QueuePilotSystem implements QueueSystem {
 
@@ -22,24 +22,14 @@ public final class QueuePilotSystem implements QueueSystem {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Path logDir;
-  private final boolean productionWorker;
 
   public QueuePilotSystem(Path logDir) {
-    this(logDir, false);
-  }
-
-  /**
-   * @param productionWorker burn down with the worker module's own claim loop (Worker) and a
-   *     no-op handler instead of the harness's claim loops
-   */
-  public QueuePilotSystem(Path logDir, boolean productionWorker) {
     this.logDir = logDir;
-    this.productionWorker = productionWorker;
   }
 
   @Override
   public String name() {
-    return productionWorker ? "queuepilot_worker" : "queuepilot";
+    return "queuepilot";
   }
 
   @Override
@@ -70,12 +60,14 @@ public final class QueuePilotSystem implements QueueSystem {
   }
 
   @Override
-  public void setup(BenchServer.Db db, int jobs) {
+  public double setup(BenchServer.Db db, int jobs) {
     migrate(db);
+    long t0 = System.nanoTime();
     insertJobs(db, "noop", jobs);
+    return (System.nanoTime() - t0) / 1e9;
   }
 
-  private ObjectNode baseConfig(BenchServer.Db db) {
+  ObjectNode baseConfig(BenchServer.Db db) {
     return JSON.createObjectNode()
         .put("jdbcUrl", db.jdbcUrl())
         .put("user", WORKER_USER)
@@ -84,7 +76,7 @@ public final class QueuePilotSystem implements QueueSystem {
         .put("servicePassword", SERVICE_USER);
   }
 
-  private WorkerProcess start(String label, String command, ObjectNode config) {
+  WorkerProcess start(String label, String command, ObjectNode config) {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.add("-Xmx512m");
@@ -105,12 +97,13 @@ public final class QueuePilotSystem implements QueueSystem {
             .put("batching", spec.batching())
             .put("batchSize", spec.batchSize())
             .put("localQueueSize", spec.localQueueSize());
-    return start(name() + "-worker-" + index, productionWorker ? "worker" : "work", config);
+    return start(name() + "-worker-" + index, "work", config);
   }
 
   @Override
   public String unfinishedJobsSql() {
-    return "SELECT count(*) FROM public.job_queue WHERE status IN ('pending', 'processing') AND scheduled_at <= now()";
+    return "SELECT count(*) FROM public.job_queue WHERE job_type = 'noop' AND status IN ('pending', 'processing')"
+        + " AND scheduled_at <= now()";
   }
 
   @Override

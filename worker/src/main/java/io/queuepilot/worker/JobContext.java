@@ -28,6 +28,15 @@ public interface JobContext {
    */
   boolean commit(LeaseWrite write) throws Exception;
 
+  /**
+   * Completes the job in the queue ({@code complete_jobs}) with the worker's batched completer:
+   * jobs that finish together share one round trip, each still guarded by its own lease. Same
+   * contract as {@link #commit}: false when cancelled or fenced (nothing written). For handlers
+   * whose result is the queue's own {@code result}; a handler that writes elsewhere in the same
+   * transaction (document jobs: {@code write_back_extraction}) uses {@link #commit}.
+   */
+  boolean complete(String resultJson, Integer tokensUsed) throws Exception;
+
   /** Thrown inside a handler when its job was cancelled by the worker. */
   final class JobCancelledException extends Exception {
     private final CancelReason reason;

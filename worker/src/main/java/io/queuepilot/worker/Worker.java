@@ -2,41 +2,34 @@ package io.queuepilot.worker;
 
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.JobQueue.ClaimedJob;
-import io.queuepilot.queue.JobQueue.JobStatus;
-import io.queuepilot.worker.FailureDecider.Decision;
-import io.queuepilot.worker.JobFailure.ErrorClass;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
+import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 /**
- * The claim → process → write-back loop of one worker: claims up to its free capacity, runs each
- * job on its own thread, heartbeats every job in flight (cancelling those whose lease is lost or
- * that exceed the maximum runtime), turns failures into fail/release decisions, and shuts down
- * gracefully (stop claiming, finish within the grace period, release the rest).
+ * One worker's claim → process → settle loop, behind one façade: the {@link ClaimLoop} claims up
+ * to free capacity (plus, when configured, a bounded local queue of jobs claimed ahead), the
+ * {@link JobThreads} run each job, {@link Heartbeats} extends every held lease in one statement per
+ * interval, the {@link Settler} writes outcomes that coincide in one round trip, and
+ * {@link #shutdown} stops claiming, releases what waits, lets running jobs finish within the grace
+ * period and releases the rest. Built with {@link #builder}.
  */
 public final class Worker {
 
   private static final Logger log = LoggerFactory.getLogger(Worker.class);
-  private static final Duration MAX_CLAIM_PAUSE = Duration.ofSeconds(30);
 
-  /** How the worker sizes its claims. */
-  public record Settings(
+  /** The loop's settings; made only by {@link Builder}, whose fields start at {@link WorkerDefaults}. */
+  record Settings(
       String workerId,
       int concurrency,
       List<String> jobTypes,
@@ -44,402 +37,168 @@ public final class Worker {
       Duration heartbeatInterval,
       Duration maxRuntime,
       Duration pollInterval,
-      Duration staleRequeueInterval,
-      Duration heartbeatTimeout,
       long heapPerJobBytes,
       double heapFraction,
-      Duration rateLimitDefaultDelay) {
+      Duration rateLimitDefaultDelay,
+      int localQueueSize,
+      Duration localQueueTtl,
+      int maxBatch) {}
 
-    public static Settings from(WorkerConfig c) {
-      return new Settings(
-          c.workerId(), c.concurrency(), c.jobTypes(), c.lanes(), c.heartbeatInterval(), c.maxRuntime(),
-          c.pollInterval(), c.staleRequeueInterval(), c.heartbeatTimeout(), c.heapPerJobBytes(), c.heapFraction(),
-          c.rateLimitDefaultDelay());
-    }
-  }
-
-  private final Settings settings;
-  private final JobQueue queue;
-  private final JobHandler handler;
-  private final Clock clock;
-  private final WorkerMetrics metrics;
-  private final FailureDecider decider;
-  private final ProviderHalt providerHalt;
-  private final int capacity;
-  /** Keyed by lease token: the same job may come back to this worker under a new lease. */
-  private final Map<UUID, RunningJob> inFlight = new ConcurrentHashMap<>();
-  private final Semaphore wake = new Semaphore(0);
-  private final Object idle = new Object();
+  private final WorkerState state;
+  private final JobThreads jobs;
+  private final ClaimLoop claimLoop;
+  private final Heartbeats heartbeats;
+  private final Settler settler;
   private final ScheduledExecutorService ticker;
-  private final Thread claimThread;
   private final AtomicBoolean started = new AtomicBoolean();
-  private volatile boolean stopping;
-  private volatile boolean killed;
-  private volatile Instant claimPausedUntil = Instant.MIN;
 
-  /**
-   * @param maxHeapBytes the heap the jobs share (normally {@code Runtime.maxMemory()}); with
-   *     heapFraction and heapPerJobBytes it caps how many jobs run at once
-   */
-  public Worker(
-      Settings settings, JobQueue queue, JobHandler handler, Clock clock, WorkerMetrics metrics, long maxHeapBytes) {
-    this(settings, queue, handler, clock, metrics, maxHeapBytes, new ProviderHalt(clock));
+  private Worker(Builder b) {
+    Settings settings = new Settings(b.workerId, b.concurrency, List.copyOf(b.jobTypes), List.copyOf(b.lanes),
+        b.heartbeatInterval, b.maxRuntime, b.pollInterval, b.heapPerJobBytes, b.heapFraction, b.rateLimitDefaultDelay,
+        b.localQueueSize, b.localQueueTtl, b.maxBatch);
+    int capacity = capacity(settings.concurrency(), b.maxHeapBytes, settings.heapFraction(), settings.heapPerJobBytes());
+    this.state = new WorkerState(settings, b.queue, b.clock, b.metrics, b.providerHalt != null ? b.providerHalt
+        : new ProviderHalt(b.clock), capacity);
+    this.settler = new Settler(b.queue, b.metrics, state::killed, settings.maxBatch(), settings.workerId());
+    this.jobs = new JobThreads(state, b.handler, settler);
+    this.claimLoop = new ClaimLoop(state, jobs);
+    this.heartbeats = new Heartbeats(state, jobs, settler);
+    this.ticker = Executors.newScheduledThreadPool(
+        1, r -> Thread.ofPlatform().name("qp-ticker-" + settings.workerId()).daemon(true).unstarted(r));
+    b.metrics.gauges(jobs::held, () -> capacity);
   }
 
-  /** @param providerHalt while it is in force the worker claims nothing (quota, key or model configuration refused) */
-  public Worker(Settings settings, JobQueue queue, JobHandler handler, Clock clock, WorkerMetrics metrics,
-      long maxHeapBytes, ProviderHalt providerHalt) {
-    this.settings = settings;
-    this.providerHalt = providerHalt;
-    this.queue = queue;
-    this.handler = handler;
-    this.clock = clock;
-    this.metrics = metrics;
-    this.decider = new FailureDecider(settings.workerId(), settings.rateLimitDefaultDelay());
-    this.capacity = capacity(settings.concurrency(), maxHeapBytes, settings.heapFraction(), settings.heapPerJobBytes());
-    this.ticker =
-        Executors.newScheduledThreadPool(
-            1, r -> Thread.ofPlatform().name("qp-ticker-" + settings.workerId()).daemon(true).unstarted(r));
-    this.claimThread = Thread.ofPlatform().name("qp-claim-" + settings.workerId()).unstarted(this::claimLoop);
-    metrics.gauges(inFlight::size, () -> capacity);
+  /** A builder over the queue and the handler; every other setting starts at its {@link WorkerDefaults} value. */
+  public static Builder builder(JobQueue queue, JobHandler handler) {
+    return new Builder(queue, handler);
   }
 
-  /** Jobs the worker may hold at once: the concurrency, capped by the heap budget (at least 1). */
+  /** Jobs the worker may run at once: the concurrency, capped by the heap budget (at least 1). */
   public static int capacity(int concurrency, long maxHeapBytes, double heapFraction, long heapPerJobBytes) {
     long byMemory = (long) Math.floor(maxHeapBytes * heapFraction / heapPerJobBytes);
     return (int) Math.max(1, Math.min(concurrency, byMemory));
   }
 
   public int capacity() {
-    return capacity;
+    return state.capacity;
   }
 
+  /** Jobs this worker holds a lease on: running plus claimed ahead and waiting. */
   public int inFlight() {
-    return inFlight.size();
+    return jobs.held();
+  }
+
+  /** Jobs claimed ahead, waiting in the local queue. */
+  public int waiting() {
+    return jobs.waiting();
+  }
+
+  /** Outcomes waiting for the settler's next statement (tests observe batching with it). */
+  int pendingOutcomes() {
+    return settler.pending();
   }
 
   public String workerId() {
-    return settings.workerId();
+    return state.settings.workerId();
   }
 
   /** True once started and until shutdown begins. */
   public boolean accepting() {
-    return started.get() && !stopping;
+    return started.get() && !state.stopping();
   }
 
-  /** Starts claiming, heartbeating and (if configured) requeueing stale jobs. */
+  /** Starts claiming, settling and heartbeating. */
   public void start() {
     if (!started.compareAndSet(false, true)) {
       throw new IllegalStateException("worker already started");
     }
-    long hb = settings.heartbeatInterval().toMillis();
-    ticker.scheduleWithFixedDelay(this::heartbeatTick, hb, hb, TimeUnit.MILLISECONDS);
-    if (!settings.staleRequeueInterval().isZero()) {
-      long every = settings.staleRequeueInterval().toMillis();
-      ticker.scheduleWithFixedDelay(this::requeueStaleTick, every, every, TimeUnit.MILLISECONDS);
-    }
-    claimThread.start();
-    log.info(
-        "worker {} started: capacity {} (concurrency {}), job types {}, lanes {}",
-        settings.workerId(), capacity, settings.concurrency(), settings.jobTypes(),
-        settings.lanes().isEmpty() ? "all" : settings.lanes());
+    long hb = state.settings.heartbeatInterval().toMillis();
+    ticker.scheduleWithFixedDelay(heartbeats::tick, hb, hb, TimeUnit.MILLISECONDS);
+    settler.start();
+    claimLoop.start();
+    Settings s = state.settings;
+    log.info("worker {} started: capacity {} (concurrency {}), local queue {}, job types {}, lanes {}",
+        s.workerId(), state.capacity, s.concurrency(), s.localQueueSize(), s.jobTypes(),
+        s.lanes().isEmpty() ? "all" : s.lanes());
   }
 
   /** A notification for {@code jobType} arrived (null = any): claim now instead of at the next poll. */
   public void wake(String jobType) {
-    if (jobType == null || settings.jobTypes().isEmpty() || settings.jobTypes().contains(jobType)) {
-      wake.release();
-    }
-  }
-
-  private void claimLoop() {
-    while (!stopping) {
-      Duration wait = settings.pollInterval();
-      try {
-        int free = capacity - inFlight.size();
-        Instant now = clock.instant();
-        Optional<ProviderHalt.State> halted = providerHalt.current();
-        if (halted.isPresent()) {
-          // the provider refuses us: jobs stay pending for replicas (or a restart) that can run them
-          Duration untilResume = Duration.between(now, halted.get().until().isAfter(now.plus(wait)) ? now.plus(wait) : halted.get().until());
-          wait = untilResume.isNegative() || untilResume.isZero() ? Duration.ofMillis(1) : untilResume;
-        } else if (free > 0 && !now.isBefore(claimPausedUntil)) {
-          List<ClaimedJob> got = queue.claim(settings.workerId(), settings.jobTypes(), settings.lanes(), free);
-          for (ClaimedJob job : got) {
-            metrics.claimed(job.jobType(), 1);
-            startJob(job);
-          }
-          if (got.size() == free) {
-            continue; // capacity is full now; the loop waits for a job to finish
-          }
-        } else if (free > 0) {
-          Duration untilResume = Duration.between(now, claimPausedUntil);
-          wait = untilResume.compareTo(wait) < 0 ? untilResume : wait;
-        }
-      } catch (RuntimeException e) {
-        metrics.claimError();
-        log.warn("claim_next_job failed; retrying after the poll interval", e);
-      }
-      try {
-        if (wake.tryAcquire(Math.max(1, wait.toMillis()), TimeUnit.MILLISECONDS)) {
-          wake.drainPermits();
-        }
-      } catch (InterruptedException e) {
-        return;
-      }
-    }
-  }
-
-  private void startJob(ClaimedJob job) {
-    RunningJob rj = new RunningJob(job, clock.instant());
-    if (stopping) {
-      // claimed in the very moment shutdown began: give it back at once
-      if (rj.settled.compareAndSet(false, true)) {
-        release(rj, ErrorClass.SHUTDOWN, "worker_shutdown", Duration.ZERO);
-      }
-      return;
-    }
-    inFlight.put(job.leaseToken(), rj);
-    rj.thread = Thread.ofPlatform().name("qp-job-" + job.id()).unstarted(() -> run(rj));
-    rj.thread.start();
-  }
-
-  private void run(RunningJob rj) {
-    ClaimedJob job = rj.job;
-    MDC.put("job_id", job.id().toString());
-    if (job.correlationId() != null) {
-      MDC.put("correlation_id", job.correlationId().toString());
-    }
-    MDC.put("job_type", job.jobType());
-    MDC.put("worker_id", settings.workerId());
-    long allocatedBefore = allocatedBytes();
-    try {
-      log.info("processing job (attempt {}/{})", job.attempt(), job.maxAttempts());
-      try {
-        handler.handle(rj);
-        if (!rj.settled.get()) {
-          CancelReason reason = rj.cancel.get();
-          settle(rj, reason != null
-              ? decider.cancelled(reason, job, clock.instant())
-              : decider.decide(JobFailure.retryable("no_result", "the handler returned without writing a result", null),
-                  job, clock.instant()));
-        }
-      } catch (Throwable t) {
-        Thread.interrupted(); // a cancel interrupt must not break the settling database call
-        CancelReason reason = rj.cancel.get();
-        Decision d = reason != null ? decider.cancelled(reason, job, clock.instant()) : decider.decide(t, job, clock.instant());
-        if (d instanceof Decision.Fail f && !f.retryable()) {
-          log.warn("job failed permanently: {} {}", f.code(), t.getMessage());
-        } else if (d instanceof Decision.Fail f) {
-          log.warn("job failed ({}), will be retried: {}", f.code(), t.toString(), t);
-        } else {
-          log.info("job not finished: {} ({})", d, t.toString());
-        }
-        settle(rj, d);
-        if (t instanceof Error e && !(t instanceof OutOfMemoryError)) {
-          throw e;
-        }
-      }
-    } finally {
-      long allocatedAfter = allocatedBytes();
-      if (allocatedBefore >= 0 && allocatedAfter >= allocatedBefore) {
-        metrics.allocated(job.jobType(), allocatedAfter - allocatedBefore);
-      }
-      inFlight.remove(job.leaseToken());
-      MDC.clear();
-      wake.release();
-      synchronized (idle) {
-        idle.notifyAll();
-      }
-    }
-  }
-
-  /** Heap bytes allocated so far by the current thread, or -1 where the JVM cannot tell. */
-  private static long allocatedBytes() {
-    if (java.lang.management.ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t
-        && t.isThreadAllocatedMemoryEnabled()) {
-      return t.getCurrentThreadAllocatedBytes();
-    }
-    return -1;
-  }
-
-  private void settle(RunningJob rj, Decision d) {
-    if (killed || !rj.settled.compareAndSet(false, true)) {
-      return;
-    }
-    ClaimedJob job = rj.job;
-    Duration took = Duration.between(rj.started, clock.instant());
-    try {
-      switch (d) {
-        case Decision.Fail f -> {
-          Optional<JobStatus> status = queue.fail(job.id(), job.leaseToken(), f.errorJson(), f.retryable());
-          if (status.isEmpty()) {
-            metrics.leaseLost(job.jobType());
-            log.warn("fail_job found the lease lost; another worker owns the job");
-            return;
-          }
-          metrics.failed(job.jobType(), f.errorClass().json(), f.code(), took);
-          if (status.get() == JobStatus.DEAD_LETTER) {
-            metrics.deadLettered(job.jobType(), f.code());
-            log.warn("job dead-lettered: {}", f.errorJson());
-          }
-        }
-        case Decision.Release r -> release(rj, r.errorClass(), r.code(), r.delay());
-        case Decision.Drop drop -> {
-          metrics.leaseLost(job.jobType());
-          log.warn("job dropped without writing anything: {}", drop.why());
-        }
-      }
-    } catch (RuntimeException e) {
-      // The job stays 'processing' with our lease; requeue_stale_jobs takes it back after the timeout.
-      metrics.loopError("settle");
-      log.error("could not record the job's outcome {}; it will be requeued after the heartbeat timeout", d, e);
-    }
-  }
-
-  private void release(RunningJob rj, ErrorClass cls, String code, Duration delay) {
-    ClaimedJob job = rj.job;
-    boolean ok = queue.release(job.id(), job.leaseToken(), delay);
-    if (!ok) {
-      metrics.leaseLost(job.jobType());
-      log.warn("release_job found the lease lost");
-      return;
-    }
-    metrics.released(job.jobType(), code, Duration.between(rj.started, clock.instant()));
-    if (cls == ErrorClass.RATE_LIMITED) {
-      Duration pause = delay.compareTo(MAX_CLAIM_PAUSE) > 0 ? MAX_CLAIM_PAUSE : delay;
-      Instant until = clock.instant().plus(pause);
-      if (until.isAfter(claimPausedUntil)) {
-        claimPausedUntil = until; // claim less while the budget says no: jobs wait in the queue
-      }
-      log.info("job released for {} ms ({}); claims paused as long", delay.toMillis(), code);
-    } else {
-      log.info("job released ({})", code);
+    List<String> types = state.settings.jobTypes();
+    if (jobType == null || types.isEmpty() || types.contains(jobType)) {
+      state.wakeClaimLoop();
     }
   }
 
   /**
-   * One heartbeat round: cancels jobs past their maximum runtime and heartbeats the rest,
-   * cancelling those whose lease is lost. Runs every heartbeat interval (public for tests that
-   * drive it with an injected clock).
+   * One heartbeat round (runs every heartbeat interval; public for tests that drive it with an
+   * injected clock).
    */
   public void heartbeatTick() {
-    try {
-      Instant now = clock.instant();
-      for (RunningJob rj : List.copyOf(inFlight.values())) {
-        if (rj.settled.get() || rj.cancel.get() != null || killed) {
-          continue;
-        }
-        if (Duration.between(rj.started, now).compareTo(settings.maxRuntime()) > 0) {
-          withMdc(rj, () -> log.warn("job exceeded the maximum runtime {}; cancelling", settings.maxRuntime()));
-          cancel(rj, CancelReason.MAX_RUNTIME);
-          continue;
-        }
-        boolean alive;
-        try {
-          alive = queue.heartbeat(rj.job.id(), rj.job.leaseToken());
-        } catch (RuntimeException e) {
-          metrics.heartbeatFailure("error");
-          withMdc(rj, () -> log.warn("heartbeat failed; will try again next round", e));
-          continue;
-        }
-        if (!alive && !rj.settled.get()) {
-          metrics.heartbeatFailure("lease_lost");
-          withMdc(rj, () -> log.warn("heartbeat_job says the lease is lost; cancelling the job, nothing will be written"));
-          cancel(rj, CancelReason.LEASE_LOST);
-        }
-      }
-    } catch (RuntimeException e) {
-      metrics.loopError("heartbeat");
-      log.error("heartbeat round failed", e);
-    }
-  }
-
-  private void requeueStaleTick() {
-    try {
-      for (JobQueue.RequeuedJob r : queue.requeueStale(settings.heartbeatTimeout())) {
-        log.warn("requeued stale job {} of worker {} -> {}", r.jobId(), r.workerId(), r.newStatus());
-      }
-    } catch (RuntimeException e) {
-      metrics.loopError("requeue_stale");
-      log.warn("requeue_stale_jobs failed", e);
-    }
-  }
-
-  private void cancel(RunningJob rj, CancelReason reason) {
-    if (rj.settled.get()) {
-      return;
-    }
-    if (rj.cancel.compareAndSet(null, reason) && rj.thread != null) {
-      rj.thread.interrupt();
-    }
+    heartbeats.tick();
   }
 
   /**
-   * Graceful shutdown: stop claiming, let jobs in flight finish within {@code grace}, then cancel
-   * and release the rest so another worker takes them at once. Returns the number released.
+   * Graceful shutdown: stop claiming, release the jobs claimed ahead at once (no attempt spent),
+   * let running jobs finish within {@code grace}, then cancel and release the rest so another
+   * worker takes them at once. Returns the number released.
    */
   public int shutdown(Duration grace) {
-    stopping = true;
-    wake.release();
-    joinQuietly(claimThread, Duration.ofSeconds(30));
+    state.stop();
+    joinQuietly(claimLoop.thread(), Duration.ofSeconds(30));
     long deadline = System.nanoTime() + grace.toNanos();
-    synchronized (idle) {
-      while (!inFlight.isEmpty()) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          break;
-        }
-        try {
-          idle.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          break;
-        }
-      }
-    }
-    int released = 0;
-    List<RunningJob> remaining = new ArrayList<>(inFlight.values());
-    for (RunningJob rj : remaining) {
-      rj.cancel.compareAndSet(null, CancelReason.SHUTDOWN);
+    int released = releaseAtShutdown(jobs.drainWaiting());
+    jobs.awaitIdle(deadline);
+    List<JobRun> remaining = jobs.runs();
+    List<ClaimedJob> toRelease = new ArrayList<>();
+    for (JobRun rj : remaining) {
+      rj.markCancelled(CancelReason.SHUTDOWN);
       if (rj.settled.compareAndSet(false, true)) {
-        try {
-          withMdc(rj, () -> release(rj, ErrorClass.SHUTDOWN, "worker_shutdown", Duration.ZERO));
-          released++;
-        } catch (RuntimeException e) {
-          metrics.loopError("shutdown_release");
-          log.error("could not release job {} at shutdown; it will be requeued after the heartbeat timeout", rj.job.id(), e);
-        }
-      }
-      if (rj.thread != null) {
-        rj.thread.interrupt();
+        toRelease.add(rj.job); // the outcome is ours now: the job's thread will write nothing
       }
     }
+    released += releaseAtShutdown(toRelease);
+    remaining.forEach(JobRun::interrupt);
     // Their outcome is recorded; threads stuck in uninterruptible I/O only get a moment to
     // leave (they can no longer write anything) before the caller closes the clients under them.
-    long joinUntil = System.nanoTime() + Duration.ofSeconds(1).toNanos();
-    for (RunningJob rj : remaining) {
-      long left = joinUntil - System.nanoTime();
-      if (left > 0) {
-        joinQuietly(rj.thread, Duration.ofNanos(left));
-      }
-    }
+    jobs.awaitIdle(System.nanoTime() + Duration.ofSeconds(1).toNanos());
+    settler.close(Duration.ofSeconds(5));
     ticker.shutdownNow();
-    log.info("worker {} stopped; {} job(s) released at shutdown", settings.workerId(), released);
+    log.info("worker {} stopped; {} job(s) released at shutdown", state.settings.workerId(), released);
     return released;
+  }
+
+  private int releaseAtShutdown(List<ClaimedJob> toRelease) {
+    if (toRelease.isEmpty()) {
+      return 0;
+    }
+    try {
+      Set<UUID> fenced = settler.releaseNow(toRelease, Duration.ZERO);
+      int released = 0;
+      for (ClaimedJob j : toRelease) {
+        if (fenced.contains(j.id())) {
+          state.metrics.leaseLost(j.jobType());
+        } else {
+          state.metrics.released(j.jobType(), "worker_shutdown", Duration.ZERO);
+          released++;
+        }
+      }
+      return released;
+    } catch (RuntimeException e) {
+      state.metrics.loopError("shutdown_release");
+      log.error("could not release {} job(s) at shutdown; they will be requeued after the heartbeat timeout",
+          toRelease.size(), e);
+      return 0;
+    }
   }
 
   /** Abrupt stop, as if the process died: no further database writes of any kind. For tests. */
   public void kill() {
-    killed = true;
-    stopping = true;
+    state.kill();
     ticker.shutdownNow();
-    claimThread.interrupt();
-    for (RunningJob rj : inFlight.values()) {
-      if (rj.thread != null) {
-        rj.thread.interrupt();
-      }
-    }
+    settler.kill();
+    claimLoop.thread().interrupt();
+    jobs.runs().forEach(JobRun::interrupt);
   }
 
   private static void joinQuietly(Thread t, Duration max) {
@@ -453,77 +212,161 @@ public final class Worker {
     }
   }
 
-  private static void withMdc(RunningJob rj, Runnable r) {
-    Map<String, String> before = MDC.getCopyOfContextMap();
-    MDC.put("job_id", rj.job.id().toString());
-    if (rj.job.correlationId() != null) {
-      MDC.put("correlation_id", rj.job.correlationId().toString());
+  /** Settings of one worker, starting at {@link WorkerDefaults}; {@link #build} validates them. */
+  public static final class Builder {
+    private final JobQueue queue;
+    private final JobHandler handler;
+    private String workerId = "worker-" + ProcessHandle.current().pid();
+    private int concurrency = WorkerDefaults.CONCURRENCY;
+    private List<String> jobTypes = WorkerDefaults.JOB_TYPES;
+    private List<String> lanes = WorkerDefaults.LANES;
+    private Duration heartbeatInterval = WorkerDefaults.HEARTBEAT_INTERVAL;
+    private Duration maxRuntime = WorkerDefaults.MAX_RUNTIME;
+    private Duration pollInterval = WorkerDefaults.POLL_INTERVAL;
+    private long heapPerJobBytes = WorkerDefaults.HEAP_PER_JOB_BYTES;
+    private double heapFraction = WorkerDefaults.HEAP_FRACTION;
+    private Duration rateLimitDefaultDelay = WorkerDefaults.RATE_LIMIT_DEFAULT_DELAY;
+    private int localQueueSize = WorkerDefaults.LOCAL_QUEUE_SIZE;
+    private Duration localQueueTtl = WorkerDefaults.LOCAL_QUEUE_TTL;
+    private int maxBatch = WorkerDefaults.MAX_BATCH;
+    private Clock clock = Clock.systemUTC();
+    private WorkerMetrics metrics;
+    private long maxHeapBytes = Runtime.getRuntime().maxMemory();
+    private ProviderHalt providerHalt;
+
+    private Builder(JobQueue queue, JobHandler handler) {
+      this.queue = Objects.requireNonNull(queue, "queue");
+      this.handler = Objects.requireNonNull(handler, "handler");
     }
-    try {
-      r.run();
-    } finally {
-      if (before == null) {
-        MDC.clear();
-      } else {
-        MDC.setContextMap(before);
+
+    /** Everything {@link WorkerConfig} configures for the loop. */
+    public Builder config(WorkerConfig c) {
+      return workerId(c.workerId()).concurrency(c.concurrency()).jobTypes(c.jobTypes()).lanes(c.lanes())
+          .heartbeatInterval(c.heartbeatInterval()).maxRuntime(c.maxRuntime()).pollInterval(c.pollInterval())
+          .heapPerJobBytes(c.heapPerJobBytes()).heapFraction(c.heapFraction())
+          .rateLimitDefaultDelay(c.rateLimitDefaultDelay()).localQueue(c.localQueueSize(), c.localQueueTtl());
+    }
+
+    public Builder workerId(String v) {
+      workerId = v;
+      return this;
+    }
+
+    public Builder concurrency(int v) {
+      concurrency = v;
+      return this;
+    }
+
+    public Builder jobTypes(List<String> v) {
+      jobTypes = v;
+      return this;
+    }
+
+    public Builder lanes(List<String> v) {
+      lanes = v;
+      return this;
+    }
+
+    public Builder heartbeatInterval(Duration v) {
+      heartbeatInterval = v;
+      return this;
+    }
+
+    public Builder maxRuntime(Duration v) {
+      maxRuntime = v;
+      return this;
+    }
+
+    public Builder pollInterval(Duration v) {
+      pollInterval = v;
+      return this;
+    }
+
+    public Builder heapPerJobBytes(long v) {
+      heapPerJobBytes = v;
+      return this;
+    }
+
+    public Builder heapFraction(double v) {
+      heapFraction = v;
+      return this;
+    }
+
+    public Builder rateLimitDefaultDelay(Duration v) {
+      rateLimitDefaultDelay = v;
+      return this;
+    }
+
+    /**
+     * Claim ahead: keep up to {@code size} claimed jobs waiting beyond the running ones (0 = off);
+     * a waiting job not started within {@code ttl} goes back to the queue.
+     */
+    public Builder localQueue(int size, Duration ttl) {
+      localQueueSize = size;
+      localQueueTtl = ttl;
+      return this;
+    }
+
+    /** The most jobs one claim, completion, heartbeat or release statement carries. */
+    public Builder maxBatch(int v) {
+      maxBatch = v;
+      return this;
+    }
+
+    public Builder clock(Clock v) {
+      clock = v;
+      return this;
+    }
+
+    public Builder metrics(WorkerMetrics v) {
+      metrics = v;
+      return this;
+    }
+
+    /** The heap the jobs share (normally {@code Runtime.maxMemory()}); with the heap settings it caps capacity. */
+    public Builder maxHeapBytes(long v) {
+      maxHeapBytes = v;
+      return this;
+    }
+
+    /** While it is in force the worker claims nothing (quota, key or model configuration refused). */
+    public Builder providerHalt(ProviderHalt v) {
+      providerHalt = v;
+      return this;
+    }
+
+    public Worker build() {
+      List<String> errors = new ArrayList<>();
+      if (workerId == null || workerId.isBlank()) {
+        errors.add("workerId must not be blank");
       }
-    }
-  }
-
-  /** One job in flight; also the handler's view of it. */
-  private final class RunningJob implements JobContext {
-    final ClaimedJob job;
-    final Instant started;
-    final AtomicReference<CancelReason> cancel = new AtomicReference<>();
-    final AtomicBoolean settled = new AtomicBoolean();
-    volatile Thread thread;
-
-    RunningJob(ClaimedJob job, Instant started) {
-      this.job = job;
-      this.started = started;
-    }
-
-    @Override
-    public ClaimedJob job() {
-      return job;
-    }
-
-    @Override
-    public String workerId() {
-      return settings.workerId();
-    }
-
-    @Override
-    public Optional<CancelReason> cancelled() {
-      return Optional.ofNullable(cancel.get());
-    }
-
-    @Override
-    public boolean commit(LeaseWrite write) throws Exception {
-      if (killed || cancel.get() != null || !settled.compareAndSet(false, true)) {
-        return false;
+      if (concurrency < 1) {
+        errors.add("concurrency must be >= 1, got " + concurrency);
       }
-      boolean ok;
-      try {
-        ok = write.write();
-      } catch (Exception | Error e) {
-        // the write's transaction rolled back: the job is still ours to fail or release
-        settled.set(false);
-        throw e;
+      if (jobTypes == null || lanes == null) {
+        errors.add("jobTypes and lanes must not be null");
       }
-      Instant finished = clock.instant();
-      Duration took = Duration.between(started, finished);
-      if (ok) {
-        metrics.completed(job.jobType(), took);
-        if (job.createdAt() != null) {
-          metrics.timeToProcessed(job.jobType(), job.lane(), Duration.between(job.createdAt(), finished));
+      for (var d : List.of(heartbeatInterval, maxRuntime, pollInterval, localQueueTtl)) {
+        if (d == null || d.isNegative() || d.isZero()) {
+          errors.add("intervals must be positive, got " + d);
         }
-        log.info("job completed in {} ms", took.toMillis());
-      } else {
-        metrics.leaseLost(job.jobType());
-        log.warn("write-back found the lease lost; nothing was written");
       }
-      return ok;
+      if (localQueueSize < 0) {
+        errors.add("localQueue size must be >= 0, got " + localQueueSize);
+      }
+      if (maxBatch < 1) {
+        errors.add("maxBatch must be >= 1, got " + maxBatch);
+      }
+      if (heapPerJobBytes < 1 || !(heapFraction > 0 && heapFraction <= 1)) {
+        errors.add("heapPerJobBytes must be >= 1 and heapFraction in (0, 1]");
+      }
+      if (!errors.isEmpty()) {
+        throw new IllegalArgumentException("invalid worker settings: " + String.join("; ", errors));
+      }
+      if (metrics == null) {
+        metrics = new WorkerMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+      }
+      return new Worker(this);
     }
   }
 }

@@ -28,13 +28,15 @@ import java.sql.Connection;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Wires one worker process from its {@link WorkerConfig}: database pool, queue client, document
- * store (checked at start-up), processor, shared token budget, LISTEN wake-ups, the loop and the
- * health/metrics server. Tests start several in one JVM.
+ * The worker's one composition root: wires a worker from its {@link WorkerConfig} — database
+ * pool, queue client, document store (checked at start-up), processor, shared token budget,
+ * LISTEN wake-ups, the loop and the health/metrics server. The worker process, the CLI's local
+ * mode, the benchmark and the tests all start workers through {@link #builder}.
  */
 public final class WorkerApp implements AutoCloseable {
 
@@ -59,8 +61,66 @@ public final class WorkerApp implements AutoCloseable {
     this.registry = registry;
   }
 
-  /** Builds, checks and starts everything; throws (and leaves nothing running) when a check fails. */
+  /** Builds, checks and starts the worker process's whole wiring (what {@code WorkerMain} runs). */
   public static WorkerApp start(WorkerConfig config, Clock clock) throws IOException {
+    return builder(config).clock(clock).start();
+  }
+
+  /**
+   * The one composition root: the worker process, the CLI's local mode, the benchmark and the
+   * tests all start workers through it, varying only what the builder lets them vary.
+   */
+  public static Builder builder(WorkerConfig config) {
+    return new Builder(config);
+  }
+
+  /** What callers may vary around the production wiring; everything else comes from the {@link WorkerConfig}. */
+  public static final class Builder {
+    private final WorkerConfig config;
+    private Clock clock = Clock.systemUTC();
+    private UnaryOperator<Processor> processorDecorator = UnaryOperator.identity();
+    private java.util.function.Function<io.queuepilot.queue.JobQueue, JobHandler> handler;
+    private boolean httpServer = true;
+
+    private Builder(WorkerConfig config) {
+      this.config = java.util.Objects.requireNonNull(config, "config");
+    }
+
+    public Builder clock(Clock v) {
+      clock = v;
+      return this;
+    }
+
+    /** Wraps the configured processor (the CLI's local mode adds a model think time). */
+    public Builder processor(UnaryOperator<Processor> decorator) {
+      processorDecorator = decorator;
+      return this;
+    }
+
+    /**
+     * Runs the handler {@code factory} makes (given the worker's own queue client) instead of the
+     * document pipeline (no store, processor or budget is built): the benchmark's no-op jobs.
+     */
+    public Builder handler(java.util.function.Function<io.queuepilot.queue.JobQueue, JobHandler> factory) {
+      handler = factory;
+      return this;
+    }
+
+    /** No /healthz, /readyz, /metrics server (replicas inside another process). */
+    public Builder withoutHttpServer() {
+      httpServer = false;
+      return this;
+    }
+
+    /** Builds, checks and starts everything; throws (and leaves nothing running) when a check fails. */
+    public WorkerApp start() throws IOException {
+      return WorkerApp.start(this);
+    }
+  }
+
+  private static WorkerApp start(Builder b) throws IOException {
+    WorkerConfig config = b.config;
+    Clock clock = b.clock;
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     registry.config().commonTags("worker_id", config.workerId());
     WorkerMetrics metrics = new WorkerMetrics(registry);
@@ -72,27 +132,31 @@ public final class WorkerApp implements AutoCloseable {
     ProviderHalt halt = new ProviderHalt(clock);
     metrics.providerHalt(halt);
     try {
-      removeLeftoverTempFiles(config.tempDir());
-      DocumentStore store = store(config);
-      store.checkReady();
-      Processor processor;
-      if (config.processor() == WorkerConfig.ProcessorKind.OPENAI) {
-        modelClient = new OpenAiModelClient(
-            OpenAiModelClient.Endpoint.valueOf(config.openAiEndpoint().name()), config.openAiBaseUrl(),
-            config.openAiApiKey().orElseThrow(), config.openAiTimeout(), config.openAiModel(),
-            config.azureDeployment().orElse(null), config.azureApiVersion());
-        OpenAiProcessor openAi = new OpenAiProcessor(modelClient, budget(config, pool, clock), metrics, halt,
-            new OpenAiProcessor.Settings(config.openAiModel(), config.openAiMaxCallChars(), config.openAiMaxPageImages(),
-                config.openAiMaxOutputTokens(), config.openAiMaxCallsPerDocument(), config.maxTextChars(),
-                config.openAiMaxImageBytes(), config.rateLimitDefaultDelay(), config.quotaBlock()));
-        checkModel(modelClient, openAi, config);
-        processor = openAi;
-      } else {
-        processor = new LocalProcessor(config.maxTextChars(), config.maxEvents());
+      PostgresJobQueue queue = new PostgresJobQueue(pool);
+      JobHandler handler = b.handler == null ? null : b.handler.apply(queue);
+      if (handler == null) {
+        removeLeftoverTempFiles(config.tempDir());
+        DocumentStore store = store(config);
+        store.checkReady();
+        Processor processor;
+        if (config.processor() == WorkerConfig.ProcessorKind.OPENAI) {
+          modelClient = new OpenAiModelClient(
+              OpenAiModelClient.Endpoint.valueOf(config.openAiEndpoint().name()), config.openAiBaseUrl(),
+              config.openAiApiKey().orElseThrow(), config.openAiTimeout(), config.openAiModel(),
+              config.azureDeployment().orElse(null), config.azureApiVersion());
+          OpenAiProcessor openAi = new OpenAiProcessor(modelClient, budget(config, pool, clock), metrics, halt,
+              new OpenAiProcessor.Settings(config.openAiModel(), config.openAiMaxCallChars(), config.openAiMaxPageImages(),
+                  config.openAiMaxOutputTokens(), config.openAiMaxCallsPerDocument(), config.maxTextChars(),
+                  config.openAiMaxImageBytes(), config.rateLimitDefaultDelay(), config.quotaBlock()));
+          checkModel(modelClient, openAi, config);
+          processor = openAi;
+        } else {
+          processor = new LocalProcessor(config.maxTextChars(), config.maxEvents());
+        }
+        handler = new DocumentJobHandler(store, b.processorDecorator.apply(processor), new PostgresWriteBack(pool));
       }
-      JobHandler handler = new DocumentJobHandler(store, processor, new PostgresWriteBack(pool));
-      Worker worker = new Worker(Worker.Settings.from(config), new PostgresJobQueue(pool), handler, clock, metrics,
-          Runtime.getRuntime().maxMemory(), halt);
+      Worker worker = Worker.builder(queue, handler).config(config).clock(clock).metrics(metrics)
+          .providerHalt(halt).build();
       Optional<JobNotificationListener> listener =
           JobNotificationListener.create(database, "qp-worker-" + config.workerId());
       metrics.databaseMode(database.mainUrlIsTransactionPooler(),
@@ -101,12 +165,15 @@ public final class WorkerApp implements AutoCloseable {
         metrics.notification();
         worker.wake(type);
       }).onConnect(() -> worker.wake(null)));
-      HealthServer http = new HealthServer(config.httpBindAddress(), config.httpPort(), registry,
-          () -> readiness(worker, pool, halt, listener));
+      HealthServer http = b.httpServer
+          ? new HealthServer(config.httpBindAddress(), config.httpPort(), registry,
+              () -> readiness(worker, pool, halt, listener))
+          : null;
       worker.start();
       listener.ifPresent(JobNotificationListener::start);
       log.info("worker {} up: processor {}, store {}, http {}, wake-ups: {}", config.workerId(),
-          config.processor().name().toLowerCase(), config.store().name().toLowerCase(), http.address(),
+          b.handler != null ? "custom handler" : config.processor().name().toLowerCase(),
+          config.store().name().toLowerCase(), http == null ? "off" : http.address(),
           listener.isPresent() ? "LISTEN + polling" : "polling only every " + config.pollInterval());
       return new WorkerApp(config, pool, worker, listener, http, modelClient, registry);
     } catch (IOException | RuntimeException e) {
@@ -210,8 +277,9 @@ public final class WorkerApp implements AutoCloseable {
     return listener.map(JobNotificationListener::isConnected).orElse(false);
   }
 
+  /** The port of /healthz, /readyz and /metrics; -1 when started without the HTTP server. */
   public int httpPort() {
-    return http.port();
+    return http == null ? -1 : http.port();
   }
 
   public PrometheusMeterRegistry registry() {
@@ -233,7 +301,9 @@ public final class WorkerApp implements AutoCloseable {
 
   private void closeResources() {
     listener.ifPresent(JobNotificationListener::close);
-    http.close();
+    if (http != null) {
+      http.close();
+    }
     if (modelClient != null) {
       modelClient.close();
     }

@@ -25,7 +25,7 @@ public final class WorkerMetrics {
   }
 
   /** Label values of the loop-error counter, one per background loop. */
-  static final List<String> LOOPS = List.of("settle", "heartbeat", "requeue_stale", "shutdown_release");
+  static final List<String> LOOPS = List.of("settle", "heartbeat", "local_queue_ttl", "shutdown_release");
   /** Label values of the heartbeat-failure counter. */
   static final List<String> HEARTBEAT_FAILURE_KINDS = List.of("error", "lease_lost");
   /** Label values of the budget-wait counter (OpenAiProcessor). */
@@ -55,7 +55,7 @@ public final class WorkerMetrics {
 
   /** Registers gauges read on scrape: jobs in flight and current claim capacity. */
   public void gauges(Supplier<Number> inFlight, Supplier<Number> capacity) {
-    Gauge.builder("queuepilot.worker.jobs.in.flight", inFlight).description("Jobs this worker holds now").register(registry);
+    Gauge.builder("queuepilot.worker.jobs.in.flight", inFlight).description("Jobs this worker holds a lease on now (running and claimed ahead)").register(registry);
     Gauge.builder("queuepilot.worker.capacity", capacity)
         .description("Jobs this worker may hold at once: min(concurrency, heap budget / heap per job)")
         .register(registry);
@@ -190,6 +190,15 @@ public final class WorkerMetrics {
         .maximumExpectedValue(8.0 * 1024 * 1024 * 1024)
         .register(registry)
         .record(bytes);
+  }
+
+  /** Jobs one queue statement carried ({@code statement}: claim, complete, fail, release, heartbeat). */
+  public void batch(String statement, int jobs) {
+    io.micrometer.core.instrument.DistributionSummary.builder("queuepilot.worker.batch.jobs")
+        .description("Jobs carried by one claim, complete, fail, release or heartbeat statement")
+        .tags("statement", statement)
+        .register(registry)
+        .record(jobs);
   }
 
   private void duration(String jobType, String outcome, Duration took) {

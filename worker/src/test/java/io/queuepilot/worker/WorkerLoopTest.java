@@ -35,13 +35,11 @@ class WorkerLoopTest {
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private Worker worker;
 
-  private static Worker.Settings settings(int concurrency, Duration maxRuntime) {
-    return new Worker.Settings("w-test", concurrency, List.of("document_extraction"), List.of(), Duration.ofHours(1),
-        maxRuntime, Duration.ofMillis(50), Duration.ZERO, Duration.ofSeconds(60), 64L << 20, 0.6, Duration.ofSeconds(10));
-  }
-
   private Worker start(int concurrency, JobHandler handler, Clock clock, long heap, Duration maxRuntime) {
-    worker = new Worker(settings(concurrency, maxRuntime), queue, handler, clock, new WorkerMetrics(registry), heap);
+    // heartbeats are driven by the test (heartbeatTick), hence the long interval
+    worker = Worker.builder(queue, handler).workerId("w-test").concurrency(concurrency)
+        .heartbeatInterval(Duration.ofHours(1)).maxRuntime(maxRuntime).pollInterval(Duration.ofMillis(50))
+        .clock(clock).metrics(new WorkerMetrics(registry)).maxHeapBytes(heap).build();
     worker.start();
     return worker;
   }

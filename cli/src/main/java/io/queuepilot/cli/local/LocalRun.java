@@ -30,6 +30,8 @@ import io.queuepilot.queue.QueueConfig;
 import io.queuepilot.queue.QueueDataSources;
 import io.queuepilot.queue.local.LocalModeRepository;
 import io.queuepilot.queue.patient.PatientUploads.Upload;
+import io.queuepilot.worker.WorkerApp;
+import io.queuepilot.worker.WorkerConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -246,7 +248,7 @@ public final class LocalRun {
         "qp-local-controller");
     cleanup.add("closing the controller's pool", controllerPool::close);
     LocalScaleTarget target =
-        new LocalScaleTarget(new InProcessWorkers(workerEnv, openai ? Duration.ZERO : options.modelLatency(), clock),
+        new LocalScaleTarget(replicas(workerEnv, openai ? Duration.ZERO : options.modelLatency(), clock),
             options.maxReplicas());
     cleanup.add("stopping the workers", target::close);
     ScheduledExecutorService loops = Executors.newScheduledThreadPool(2,
@@ -419,6 +421,33 @@ public final class LocalRun {
     return s;
   }
 
+  /**
+   * Worker replicas inside this JVM, each started by the worker's own composition root
+   * ({@link WorkerApp#builder}) from the worker environment (validated by {@link WorkerConfig}),
+   * without an HTTP server, with {@link ModelLatency} in front of the processor when a latency is set.
+   */
+  static LocalScaleTarget.Replicas replicas(Map<String, String> workerEnv, Duration modelLatency, Clock clock) {
+    Map<String, String> base = Map.copyOf(workerEnv);
+    return workerId -> {
+      Map<String, String> env = new java.util.HashMap<>(base);
+      env.put("QUEUEPILOT_WORKER_ID", workerId);
+      WorkerApp app = WorkerApp.builder(WorkerConfig.from(env)).clock(clock).withoutHttpServer()
+          .processor(p -> modelLatency.isZero() ? p : new ModelLatency(p, modelLatency))
+          .start();
+      return new LocalScaleTarget.Replica() {
+        @Override
+        public int shutdown() {
+          return app.shutdown();
+        }
+
+        @Override
+        public int inFlight() {
+          return app.worker().inFlight();
+        }
+      };
+    };
+  }
+
   private Map<String, String> workerEnv(DbSettings owner, String workerLogin, String workerPassword, String lane,
       Path store, boolean openai) throws IOException {
     Path tmp = options.workDir().resolve("tmp");
@@ -432,7 +461,6 @@ public final class LocalRun {
     env.put("QUEUEPILOT_CONCURRENCY", Integer.toString(options.concurrency()));
     env.put("QUEUEPILOT_JOB_TYPES", "document_extraction");
     env.put("QUEUEPILOT_LANES", lane); // only this run's jobs, never another app's
-    env.put("QUEUEPILOT_STALE_REQUEUE_INTERVAL_SECONDS", "0"); // never requeue others' stale jobs
     env.put("QUEUEPILOT_PROCESSOR", openai ? "openai" : "local");
     options.openAiApiKey().ifPresent(k -> env.put("OPENAI_API_KEY", k));
     options.openAiBaseUrl().ifPresent(u -> env.put("OPENAI_BASE_URL", u));

@@ -41,6 +41,15 @@ public final class InMemoryJobQueue implements JobQueue {
   private final Map<UUID, Row> rows = new LinkedHashMap<>();
   public final List<Integer> claimBatches = new ArrayList<>();
   public volatile boolean failHeartbeats;
+  /** Sizes of each batched call, in call order (one entry = one round trip). */
+  public final List<Integer> completeAllBatches = new java.util.concurrent.CopyOnWriteArrayList<>();
+  public final List<Integer> heartbeatAllBatches = new java.util.concurrent.CopyOnWriteArrayList<>();
+  public final List<Integer> releaseAllBatches = new java.util.concurrent.CopyOnWriteArrayList<>();
+  public final List<Integer> failAllBatches = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** Runs at the start of every completeAll with its batch size, before any job is touched (outside the lock: it may block). */
+  public volatile java.util.function.IntConsumer beforeCompleteAll = n -> {};
+  /** When set, completeAll throws it instead of completing anything (a statement that failed). */
+  public volatile RuntimeException completeAllError;
 
   public synchronized Row add(String jobType, String payload) {
     Row r = new Row(jobType, payload);
@@ -137,6 +146,36 @@ public final class InMemoryJobQueue implements JobQueue {
     r.releases++;
     r.lastReleaseDelay = delay;
     return true;
+  }
+
+  @Override
+  public java.util.Set<UUID> completeAll(List<Completion> completions) {
+    beforeCompleteAll.accept(completions.size());
+    synchronized (this) {
+      completeAllBatches.add(completions.size());
+      if (completeAllError != null) {
+        throw completeAllError;
+      }
+      return JobQueue.super.completeAll(completions);
+    }
+  }
+
+  @Override
+  public synchronized java.util.Set<UUID> heartbeatAll(List<Lease> leases) {
+    heartbeatAllBatches.add(leases.size());
+    return JobQueue.super.heartbeatAll(leases);
+  }
+
+  @Override
+  public synchronized java.util.Set<UUID> releaseAll(List<Lease> leases, Duration delay) {
+    releaseAllBatches.add(leases.size());
+    return JobQueue.super.releaseAll(leases, delay);
+  }
+
+  @Override
+  public synchronized Map<UUID, JobStatus> failAll(List<Failure> failures) {
+    failAllBatches.add(failures.size());
+    return JobQueue.super.failAll(failures);
   }
 
   @Override

@@ -35,6 +35,17 @@ public final class TestJobContext implements JobContext {
     return Optional.ofNullable(cancel);
   }
 
+  /** The queue completion this context records (null until completed). */
+  public volatile String completedWith;
+
+  @Override
+  public boolean complete(String resultJson, Integer tokensUsed) throws Exception {
+    return commit(() -> {
+      completedWith = resultJson == null ? "null" : resultJson;
+      return true;
+    });
+  }
+
   @Override
   public boolean commit(LeaseWrite write) throws Exception {
     commits++;

@@ -78,11 +78,16 @@ class WorkerCrashAndShutdownIT {
     a.kill(); // threads interrupted, pool closed: no release, no heartbeat, nothing
 
     Map<String, String> envB = env("crash-b");
-    envB.put("QUEUEPILOT_STALE_REQUEUE_INTERVAL_SECONDS", "0.5");
     envB.put("QUEUEPILOT_HEARTBEAT_TIMEOUT_SECONDS", "2");
     running.add(world.start(envB));
 
-    await().atMost(Duration.ofSeconds(30)).until(() -> "completed".equals(world.status(u.jobId())));
+    // workers never rescue each other's jobs: the controller's rescuer does, here its stand-in every 0.5 s
+    io.queuepilot.queue.JobQueue rescuer =
+        new io.queuepilot.queue.PostgresJobQueue(pg.loginAs("crash_rescuer", "queue_controller"));
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() -> {
+      rescuer.requeueStale(Duration.ofSeconds(2));
+      return "completed".equals(world.status(u.jobId()));
+    });
     // requeued only once its last heartbeat was older than the 2 s timeout
     assertThat(world.scalar("""
         SELECT count(*) FROM public.jobs

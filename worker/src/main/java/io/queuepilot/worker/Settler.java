@@ -1,0 +1,253 @@
+package io.queuepilot.worker;
+
+import io.queuepilot.queue.JobQueue;
+import io.queuepilot.queue.JobQueue.ClaimedJob;
+import io.queuepilot.queue.JobQueue.Completion;
+import io.queuepilot.queue.JobQueue.Failure;
+import io.queuepilot.queue.JobQueue.JobStatus;
+import io.queuepilot.queue.JobQueue.Lease;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Records the outcomes the worker itself issues (queue completions, failures, releases) in as few
+ * round trips as possible: job threads hand their outcome over and wait; one flusher thread takes
+ * everything that arrived meanwhile and writes it with one {@code completeAll}, one
+ * {@code failAll} and one {@code releaseAll} per delay — so outcomes that coincide share a
+ * statement and a lone outcome is written at once (no batching delay). Every job stays
+ * lease-guarded on its own: the queue reports which jobs were fenced and only those callers
+ * hear "lease lost".
+ */
+final class Settler {
+
+  private static final Logger log = LoggerFactory.getLogger(Settler.class);
+
+  /** One outcome waiting for the flusher. */
+  private sealed interface Request {
+    ClaimedJob job();
+  }
+
+  private record CompleteRequest(ClaimedJob job, String resultJson, Integer tokensUsed, CompletableFuture<Boolean> done)
+      implements Request {}
+
+  private record FailRequest(ClaimedJob job, String errorJson, boolean retryable, CompletableFuture<Optional<JobStatus>> done)
+      implements Request {}
+
+  private record ReleaseRequest(ClaimedJob job, Duration delay, CompletableFuture<Boolean> done) implements Request {}
+
+  /** Thrown to a waiting job thread when the worker was killed before its outcome was written. */
+  static final class WorkerKilled extends IllegalStateException {
+    WorkerKilled() {
+      super("worker killed before the outcome was written");
+    }
+  }
+
+  private final JobQueue queue;
+  private final WorkerMetrics metrics;
+  private final BooleanSupplier killed;
+  private final int maxBatch;
+  private final BlockingQueue<Request> pending = new LinkedBlockingQueue<>();
+  private final Thread flusher;
+  private volatile boolean closed;
+
+  Settler(JobQueue queue, WorkerMetrics metrics, BooleanSupplier killed, int maxBatch, String workerId) {
+    this.queue = queue;
+    this.metrics = metrics;
+    this.killed = killed;
+    this.maxBatch = maxBatch;
+    this.flusher = Thread.ofPlatform().name("qp-settle-" + workerId).daemon(true).unstarted(this::flushLoop);
+  }
+
+  void start() {
+    flusher.start();
+  }
+
+  /** Outcomes handed over and not yet taken by the flusher. */
+  int pending() {
+    return pending.size();
+  }
+
+  /** Completes the job under its lease; false when it was fenced. Throws when the batch's statement failed. */
+  boolean complete(ClaimedJob job, String resultJson, Integer tokensUsed) {
+    CompletableFuture<Boolean> done = new CompletableFuture<>();
+    submit(new CompleteRequest(job, resultJson, tokensUsed, done));
+    return await(done);
+  }
+
+  /** fail under its lease; empty when fenced. */
+  Optional<JobStatus> fail(ClaimedJob job, String errorJson, boolean retryable) {
+    CompletableFuture<Optional<JobStatus>> done = new CompletableFuture<>();
+    submit(new FailRequest(job, errorJson, retryable, done));
+    return await(done);
+  }
+
+  /** release under its lease; false when fenced. */
+  boolean release(ClaimedJob job, Duration delay) {
+    CompletableFuture<Boolean> done = new CompletableFuture<>();
+    submit(new ReleaseRequest(job, delay, done));
+    return await(done);
+  }
+
+  /**
+   * Releases many jobs at once on the calling thread (shutdown, expired claim-ahead); returns the
+   * ids that were fenced.
+   */
+  Set<UUID> releaseNow(List<ClaimedJob> jobs, Duration delay) {
+    if (killed.getAsBoolean()) {
+      throw new WorkerKilled();
+    }
+    Set<UUID> fenced = new java.util.LinkedHashSet<>();
+    for (int from = 0; from < jobs.size(); from += maxBatch) {
+      List<ClaimedJob> chunk = jobs.subList(from, Math.min(jobs.size(), from + maxBatch));
+      fenced.addAll(queue.releaseAll(chunk.stream().map(Settler::lease).toList(), delay));
+      metrics.batch("release", chunk.size());
+    }
+    return fenced;
+  }
+
+  /** Waits without being interruptible (a cancel interrupt must not lose the answer) and unwraps the error. */
+  private static <T> T await(CompletableFuture<T> done) {
+    try {
+      return done.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw e;
+    }
+  }
+
+  static Lease lease(ClaimedJob job) {
+    return new Lease(job.id(), job.leaseToken());
+  }
+
+  private void submit(Request r) {
+    if (killed.getAsBoolean()) {
+      throw new WorkerKilled();
+    }
+    if (closed) {
+      // after the flusher stopped (a straggler thread at shutdown): write it on the caller's thread
+      write(List.of(r));
+      return;
+    }
+    pending.add(r);
+    if (closed && !flusher.isAlive()) {
+      drainAndWrite(); // the flusher left between our check and our add
+    }
+  }
+
+  private void drainAndWrite() {
+    List<Request> left = new ArrayList<>();
+    pending.drainTo(left);
+    if (!left.isEmpty()) {
+      write(left);
+    }
+  }
+
+  private void flushLoop() {
+    List<Request> batch = new ArrayList<>();
+    while (!closed || !pending.isEmpty()) {
+      try {
+        Request first = pending.poll(100, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        batch.add(first);
+        pending.drainTo(batch, maxBatch - 1);
+        write(batch);
+      } catch (InterruptedException e) {
+        if (killed.getAsBoolean()) {
+          break;
+        }
+      } finally {
+        batch.clear();
+      }
+    }
+    drainAndWrite(); // write() answers WorkerKilled to everyone when killed
+  }
+
+  /** Writes one batch: one statement per kind (per delay for releases); each caller gets its own answer. */
+  private void write(List<Request> batch) {
+    if (killed.getAsBoolean()) {
+      batch.forEach(r -> fail(r, new WorkerKilled()));
+      return;
+    }
+    List<CompleteRequest> completes = new ArrayList<>();
+    List<FailRequest> fails = new ArrayList<>();
+    Map<Duration, List<ReleaseRequest>> releases = new LinkedHashMap<>();
+    for (Request r : batch) {
+      switch (r) {
+        case CompleteRequest c -> completes.add(c);
+        case FailRequest f -> fails.add(f);
+        case ReleaseRequest rel -> releases.computeIfAbsent(rel.delay(), d -> new ArrayList<>()).add(rel);
+      }
+    }
+    if (!completes.isEmpty()) {
+      try {
+        Set<UUID> fenced = queue.completeAll(completes.stream()
+            .map(c -> new Completion(c.job().id(), c.job().leaseToken(), c.resultJson(), c.tokensUsed())).toList());
+        metrics.batch("complete", completes.size());
+        completes.forEach(c -> c.done().complete(!fenced.contains(c.job().id())));
+      } catch (RuntimeException e) {
+        log.warn("complete_jobs for {} job(s) failed; their handlers fail or release them", completes.size(), e);
+        completes.forEach(c -> c.done().completeExceptionally(e));
+      }
+    }
+    if (!fails.isEmpty()) {
+      try {
+        Map<UUID, JobStatus> status = queue.failAll(fails.stream()
+            .map(f -> new Failure(f.job().id(), f.job().leaseToken(), f.errorJson(), f.retryable())).toList());
+        metrics.batch("fail", fails.size());
+        fails.forEach(f -> f.done().complete(Optional.ofNullable(status.get(f.job().id()))));
+      } catch (RuntimeException e) {
+        fails.forEach(f -> f.done().completeExceptionally(e));
+      }
+    }
+    releases.forEach((delay, group) -> {
+      try {
+        Set<UUID> fenced = queue.releaseAll(group.stream().map(r -> lease(r.job())).toList(), delay);
+        metrics.batch("release", group.size());
+        group.forEach(r -> r.done().complete(!fenced.contains(r.job().id())));
+      } catch (RuntimeException e) {
+        group.forEach(r -> r.done().completeExceptionally(e));
+      }
+    });
+  }
+
+  private static void fail(Request r, RuntimeException e) {
+    switch (r) {
+      case CompleteRequest c -> c.done().completeExceptionally(e);
+      case FailRequest f -> f.done().completeExceptionally(e);
+      case ReleaseRequest rel -> rel.done().completeExceptionally(e);
+    }
+  }
+
+  /** Writes what is pending and stops the flusher (graceful shutdown). */
+  void close(Duration max) {
+    closed = true;
+    try {
+      flusher.join(max);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Stops at once, writing nothing more (kill). */
+  void kill() {
+    closed = true;
+    flusher.interrupt();
+  }
+}
