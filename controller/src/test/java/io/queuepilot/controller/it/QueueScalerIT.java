@@ -205,8 +205,14 @@ class QueueScalerIT {
     awaitFirstReconcile("budget");
     enqueueBurst("it_budget", 100);
 
-    // 100 jobs at 4 per replica want 25; 40000 tokens/min ÷ (4 × 2000 × 60/30) allows 2.
-    await().atMost(Duration.ofSeconds(5)).until(() -> replicas("budget-worker") == 2);
+    // By hand from docs/controller.md "The decision" (no budget row named: the spec numbers, W = 60 s;
+    // headroomPercent defaults to 10; d = expectedJobSeconds 30 as nothing finished):
+    // byWait: horizon = max(60 s target − 30 s start-up, 30 s) = 30 s; slots = 0 × 30 + 100 × 30 / 30 = 100
+    //         → ceil(100 / 4) = 25.
+    // cap: a replica holds 4 × 2000 × (30 + 60) / 30 = 24,000 tokens; floor(40000 × 0.9 / 24000) = floor(1.5) = 1.
+    // (The old per-minute formula, 40000 ÷ (4 × 2000 × 60/30), allowed 2 and over-admitted.)
+    await().atMost(Duration.ofSeconds(5)).until(() -> replicas("budget-worker") == 1);
+    await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(2)).until(() -> replicas("budget-worker") == 1);
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
       assertThat(status("budget").limitedBy).isEqualTo("tokenBudget");
       assertThat(condition("budget", "ScalingLimited").getReason()).isEqualTo("TokenBudget");
@@ -228,6 +234,13 @@ class QueueScalerIT {
     enqueueBurst("it_drain", 40);
     await().atMost(Duration.ofSeconds(2)).until(() -> replicas("drain-worker") == 10);
 
+    // Why the window/step rule (not the drain-aware prompt path) decides here, by the policy in
+    // docs/controller.md: the prompt path needs the scaler to have watched the queue for 15 s and
+    // no job ready over the last 15 s of observations; this drain comes about 2 s after the first
+    // reconcile, so for the next ~13 s only "Down, otherwise" applies. With no workers nothing is
+    // in flight, so after the drain byWait = 0. Until 4 s have passed the window still holds the
+    // recommendation 10 (+ round(10 × 0.1) = 1 spare = 11 ≥ 10: hold); then its highest is 0 and
+    // each period (1 s) moves at most maxStep 3: 10 → 7 → 4 → 1 → 0.
     long drained = System.nanoTime();
     Fixtures.drain(pg.superuser(), "it_drain");
     await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> replicas("drain-worker") == 10);

@@ -354,8 +354,9 @@ class RenderScalerTest {
       if (tick % 20 == 0) enqueue("limits_burst", 1 + tick % 7);
       if (tick % 30 == 15) {
         try (var c = pg.superuser().getConnection(); var st = c.createStatement()) {
-          st.executeUpdate("UPDATE public.job_queue SET status = 'cancelled', updated_at = now() "
-              + "WHERE job_type = 'limits_burst' AND status = 'pending'");
+          // cancel_job moves each job to job_history (the live table holds no finished rows since V081)
+          st.execute("SELECT public.cancel_job(j.id) FROM public.job_queue j "
+              + "WHERE j.job_type = 'limits_burst' AND j.status = 'pending'");
         } catch (java.sql.SQLException e) {
           throw new IllegalStateException(e);
         }
