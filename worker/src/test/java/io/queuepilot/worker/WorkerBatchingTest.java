@@ -7,7 +7,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.queuepilot.queue.JobQueue.JobStatus;
 import io.queuepilot.queue.JobQueueException;
 import io.queuepilot.worker.fakes.InMemoryJobQueue;
-import io.queuepilot.worker.fakes.MutableClock;
+import io.queuepilot.testkit.MutableClock;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
