@@ -57,7 +57,9 @@ class WorkerBatchingIT {
     service = new PostgresJobQueue(pg.loginAs("batch_service", "service_role"));
     rescuer = new PostgresJobQueue(pg.loginAs("batch_rescuer", "queue_controller"));
     try (Connection c = pg.superuser().getConnection(); Statement s = c.createStatement()) {
+      // live and finished jobs of earlier tests (finished ones are in job_history since V081)
       s.execute("DELETE FROM public.job_queue WHERE job_type = '" + TYPE + "'");
+      s.execute("DELETE FROM public.job_history WHERE job_type = '" + TYPE + "'");
     }
   }
 
@@ -104,8 +106,8 @@ class WorkerBatchingIT {
     CountingQueue queue = new CountingQueue(new PostgresJobQueue(workerDb));
     start(queue, "batch-a", 8, 50, ctx -> ctx.complete("{\"ok\":true}", 1));
     await().atMost(60, TimeUnit.SECONDS).until(() -> scalar(
-        "SELECT count(*) FROM public.job_queue WHERE job_type = ? AND status = 'completed'", TYPE) == 300);
-    assertThat(scalar("SELECT count(*) FROM public.job_queue WHERE job_type = ? AND attempt <> 1", TYPE)).isZero();
+        "SELECT count(*) FROM public.jobs WHERE job_type = ? AND status = 'completed'", TYPE) == 300);
+    assertThat(scalar("SELECT count(*) FROM public.jobs WHERE job_type = ? AND attempt <> 1", TYPE)).isZero();
     assertThat(queue.completed.get()).isEqualTo(300);
     assertThat(queue.completeStatements.get()).isLessThan(300); // completions that coincided shared statements
     assertThat(count("queuepilot.worker.jobs.completed", "job_type", TYPE)).isEqualTo(300);
@@ -146,9 +148,9 @@ class WorkerBatchingIT {
 
     await().atMost(10, TimeUnit.SECONDS).until(() -> answers.size() == 2);
     assertThat(answers).containsEntry(stolen, false).containsEntry(ids.get(1), true);
-    assertThat(text("SELECT status || '/' || worker_id || '/' || lease_token FROM public.job_queue WHERE id = ?", stolen))
+    assertThat(text("SELECT status || '/' || worker_id || '/' || lease_token FROM public.jobs WHERE id = ?", stolen))
         .isEqualTo("processing/thief/" + thief.getFirst().leaseToken());
-    assertThat(text("SELECT status FROM public.job_queue WHERE id = ?", ids.get(1))).isEqualTo("completed");
+    assertThat(text("SELECT status FROM public.jobs WHERE id = ?", ids.get(1))).isEqualTo("completed");
     assertThat(count("queuepilot.worker.jobs.lease.lost", "job_type", TYPE)).isEqualTo(1);
   }
 
@@ -162,20 +164,20 @@ class WorkerBatchingIT {
     });
     awaitLatch(running);
     await().atMost(5, TimeUnit.SECONDS).until(() -> w.waiting() == 5);
-    assertThat(scalar("SELECT count(*) FROM public.job_queue WHERE job_type = ? AND status = 'processing' AND attempt = 1",
+    assertThat(scalar("SELECT count(*) FROM public.jobs WHERE job_type = ? AND status = 'processing' AND attempt = 1",
         TYPE)).isEqualTo(6);
 
     assertThat(w.shutdown(Duration.ofMillis(200))).isEqualTo(6);
     workers.remove(w);
 
     for (UUID id : ids) {
-      assertThat(text("SELECT status || '/' || attempt || '/' || (lease_token IS NULL) FROM public.job_queue WHERE id = ?", id))
+      assertThat(text("SELECT status || '/' || attempt || '/' || (lease_token IS NULL) FROM public.jobs WHERE id = ?", id))
           .isEqualTo("pending/0/true");
     }
     // and they run elsewhere at once, each on its first attempt
     start(new PostgresJobQueue(workerDb), "batch-c2", 3, 0, ctx -> ctx.complete(null, null));
     await().atMost(30, TimeUnit.SECONDS).until(() -> scalar(
-        "SELECT count(*) FROM public.job_queue WHERE job_type = ? AND status = 'completed' AND attempt = 1", TYPE) == 6);
+        "SELECT count(*) FROM public.jobs WHERE job_type = ? AND status = 'completed' AND attempt = 1", TYPE) == 6);
   }
 
   @Test
@@ -208,15 +210,15 @@ class WorkerBatchingIT {
       lockHolder.rollback();
     }
     // nothing is lost: each job is completed (at most once) or still processing under the dead worker's lease
-    long completed = scalar("SELECT count(*) FROM public.job_queue WHERE job_type = ? AND status = 'completed'", TYPE);
-    long stillLeased = scalar("SELECT count(*) FROM public.job_queue WHERE job_type = ? AND status = 'processing'"
+    long completed = scalar("SELECT count(*) FROM public.jobs WHERE job_type = ? AND status = 'completed'", TYPE);
+    long stillLeased = scalar("SELECT count(*) FROM public.jobs WHERE job_type = ? AND status = 'processing'"
         + " AND worker_id = 'batch-dying' AND lease_token IS NOT NULL", TYPE);
     assertThat(completed + stillLeased).isEqualTo(4);
     // complete_jobs is one statement: the backend died inside the one carrying the locked job, so none
     // of that statement's jobs was completed; the statements before it were
     List<UUID> dyingStatement = queue.statements.stream().filter(ids2 -> ids2.contains(ids.get(3))).findFirst().orElseThrow();
     for (UUID id : dyingStatement) {
-      assertThat(text("SELECT status FROM public.job_queue WHERE id = ?", id)).as("all or nothing").isEqualTo("processing");
+      assertThat(text("SELECT status FROM public.jobs WHERE id = ?", id)).as("all or nothing").isEqualTo("processing");
     }
     assertThat(stillLeased).isEqualTo(dyingStatement.size());
 
@@ -229,8 +231,8 @@ class WorkerBatchingIT {
     assertThat(rescuer.requeueStale(Duration.ofMinutes(1))).hasSize((int) stillLeased);
     start(new PostgresJobQueue(workerDb), "batch-survivor", 2, 0, ctx -> ctx.complete(null, null));
     await().atMost(30, TimeUnit.SECONDS).until(() -> scalar(
-        "SELECT count(*) FROM public.job_queue WHERE job_type = ? AND status = 'completed'", TYPE) == 4);
-    assertThat(scalar("SELECT count(*) FROM public.job_queue WHERE job_type = ? AND worker_id = 'batch-survivor'", TYPE))
+        "SELECT count(*) FROM public.jobs WHERE job_type = ? AND status = 'completed'", TYPE) == 4);
+    assertThat(scalar("SELECT count(*) FROM public.jobs WHERE job_type = ? AND worker_id = 'batch-survivor'", TYPE))
         .isEqualTo(stillLeased);
   }
 
