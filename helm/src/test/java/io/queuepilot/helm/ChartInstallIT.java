@@ -172,12 +172,16 @@ class ChartInstallIT {
         s.execute("SELECT public.enqueue_job('document_extraction', '{}'::jsonb, 'chart-install:' || g, 'ai')"
             + " FROM generate_series(1, " + JOBS + ") g");
       }
-      // 60 ready jobs / concurrencyPerReplica 6 (the upgrade's worker.concurrency) = 10, under maxReplicas 20
-      int replicas = ControllerAtWork.assertScaledAndReported(admin, NAMESPACE, WORKER, WORKER, 10,
+      // Demand: 60 ready × 60 s (expectedJobSeconds, nothing finished yet) / max(60 s target − 30 s
+      // start-up, 60 s) = 60 slots ÷ concurrencyPerReplica 6 (the upgrade's worker.concurrency) = 10.
+      // The install's budget caps it before any job was observed, with the cold-start estimate of
+      // 25,000 tokens per job held for the job plus the 60 s window, with 10 % headroom:
+      // floor(2,000,000 × 0.9 ÷ (6 × 25,000 × (60 + 60) / 60)) = 6 (requests allow 375).
+      int replicas = ControllerAtWork.assertScaledAndReported(admin, NAMESPACE, WORKER, WORKER, 6,
           CONTROLLER + "-0", Duration.ofSeconds(60));
-      assertThat(replicas).isEqualTo(10);
+      assertThat(replicas).isEqualTo(6);
       assertThat(controller.get("/metrics")).contains("queuepilot_scaler_replicas{kind=\"desired\",namespace=\""
-          + NAMESPACE + "\",queuescaler=\"" + WORKER + "\"} 10.0");
+          + NAMESPACE + "\",queuescaler=\"" + WORKER + "\"} 6.0");
 
       ControllerAtWork.assertLeaseRenewed(admin, NAMESPACE, CONTROLLER + "-0", Duration.ofSeconds(30));
       ControllerAtWork.assertLedAndWasNeverRefused(controller.log());

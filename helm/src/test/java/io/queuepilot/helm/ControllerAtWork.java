@@ -30,7 +30,8 @@ final class ControllerAtWork {
                                      int atLeastReplicas, String holderPrefix, Duration within) {
     Awaitility.await().atMost(within).pollInterval(Duration.ofMillis(500)).ignoreExceptions().untilAsserted(() -> {
       int replicas = replicas(admin, namespace, worker);
-      assertThat(replicas).as("spec.replicas of %s set by the controller", worker).isGreaterThanOrEqualTo(atLeastReplicas);
+      assertThat(replicas).as("spec.replicas of %s set by the controller (QueueScaler status: %s)", worker,
+          status(admin, namespace, scaler)).isGreaterThanOrEqualTo(atLeastReplicas);
       assertThat(desiredReplicas(admin, namespace, scaler)).as("QueueScaler %s status.desiredReplicas", scaler)
           .isEqualTo(replicas);
     });
@@ -74,6 +75,13 @@ final class ControllerAtWork {
   static int replicas(KubernetesClient admin, String namespace, String worker) {
     Integer replicas = admin.apps().deployments().inNamespace(namespace).withName(worker).get().getSpec().getReplicas();
     return replicas == null ? 0 : replicas;
+  }
+
+  /** The QueueScaler's whole status, for failure messages (it carries the decision's arithmetic). */
+  static Object status(KubernetesClient admin, String namespace, String scaler) {
+    GenericKubernetesResource qs = admin.genericKubernetesResources("queuepilot.io/v1alpha1", "QueueScaler")
+        .inNamespace(namespace).withName(scaler).get();
+    return qs == null ? null : qs.getAdditionalProperties().get("status");
   }
 
   static Integer desiredReplicas(KubernetesClient admin, String namespace, String scaler) {

@@ -16,12 +16,14 @@ public final class LoginRoles {
 
   // Grants the group only when missing: on Supabase the migrating postgres holds some roles
   // (service_role) without the ADMIN option, and a login prepared by someone who may stays usable.
+  // Likewise an existing login is altered only by a role holding ADMIN on it (its creator since
+  // PostgreSQL 16, or a superuser); one a project admin prepared is left as the admin made it.
   private static final String ENSURE =
       """
       DO $$ BEGIN
         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '%1$s') THEN
           CREATE ROLE %1$s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS %4$s PASSWORD '%2$s';
-        ELSE
+        ELSIF pg_catalog.pg_has_role('%1$s', 'USAGE WITH ADMIN OPTION') THEN
           ALTER ROLE %1$s LOGIN %4$s PASSWORD '%2$s';
         END IF;
         IF NOT pg_catalog.pg_has_role('%1$s', '%3$s', 'MEMBER') THEN
