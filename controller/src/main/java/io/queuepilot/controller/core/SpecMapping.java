@@ -35,6 +35,15 @@ public final class SpecMapping {
     return spec.withPaused(true);
   }
 
+  /**
+   * What pauses {@code s} with these annotations: the spec, the annotation, both or nothing; a
+   * bad annotation value is an error naming it (as in {@link #pausedByAnnotation}).
+   */
+  public static PauseSource pauseSource(QueueScalerSpec s, java.util.Map<String, String> annotations) {
+    boolean bySpec = s.paused == null ? ScalerDefaults.PAUSED : s.paused;
+    return PauseSource.of(bySpec, pausedByAnnotation(annotations));
+  }
+
   /** Whether the annotation pauses; a value other than true/false is an error naming the annotation. */
   public static boolean pausedByAnnotation(java.util.Map<String, String> annotations) {
     String v = annotations == null ? null : annotations.get(PAUSED_ANNOTATION);

@@ -16,13 +16,14 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Version(QueueScaler.VERSION)
 @ShortNames("qs")
 // kubectl get qs. fabric8's crd-generator orders the columns by JSONPath (metadata < spec <
-// status), so the default view reads NAME PAUSED TARGET READY CURRENT DESIRED LIMITEDBY PROCESSING
+// status), so the default view reads NAME TARGET READY CURRENT DESIRED LIMITEDBY PAUSED PROCESSING
 // QUEUED; -o wide adds AGE, MAX, MIN, KIND and REASON. READY is the Ready condition (as KEDA's),
-// never a job count: the jobs ready to run are QUEUED. PrinterColumnsTest pins this.
+// never a job count: the jobs ready to run are QUEUED. PAUSED is the effective pause the
+// controller writes to status (spec.paused or the queuepilot.io/paused annotation), not
+// spec.paused alone. PrinterColumnsTest pins this.
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE, priority = 1)
 @AdditionalPrinterColumn(name = "Max", jsonPath = ".spec.maxReplicas", type = AdditionalPrinterColumn.Type.INTEGER, priority = 1)
 @AdditionalPrinterColumn(name = "Min", jsonPath = ".spec.minReplicas", type = AdditionalPrinterColumn.Type.INTEGER, priority = 1)
-@AdditionalPrinterColumn(name = "Paused", jsonPath = ".spec.paused", type = AdditionalPrinterColumn.Type.BOOLEAN)
 @AdditionalPrinterColumn(name = "Kind", jsonPath = ".spec.scaleTargetRef.kind", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
 @AdditionalPrinterColumn(name = "Target", jsonPath = ".spec.scaleTargetRef.name", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Reason", jsonPath = ".status.conditions[?(@.type==\"Ready\")].reason", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
@@ -30,6 +31,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Current", jsonPath = ".status.currentReplicas", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Desired", jsonPath = ".status.desiredReplicas", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "LimitedBy", jsonPath = ".status.limitedBy", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Paused", jsonPath = ".status.paused", type = AdditionalPrinterColumn.Type.BOOLEAN)
 @AdditionalPrinterColumn(name = "Processing", jsonPath = ".status.queue.processing", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Queued", jsonPath = ".status.queue.ready", type = AdditionalPrinterColumn.Type.INTEGER)
 public class QueueScaler extends CustomResource<QueueScalerSpec, QueueScalerStatus> implements Namespaced {

@@ -18,6 +18,10 @@ public class QueueScalerStatus {
   @JsonPropertyDescription("The queue at the last successful observation.")
   public QueueStatus queue;
 
+  @JsonPropertyDescription("Whether the scaler is paused (never changes the replica count): by spec.paused or the "
+      + "queuepilot.io/paused annotation; the Paused condition's reason says which. kubectl's PAUSED column.")
+  public Boolean paused;
+
   @JsonPropertyDescription("What bound the last decision: min, max, tokenBudget, stabilization, paused or none.")
   public String limitedBy;
 
@@ -33,7 +37,7 @@ public class QueueScalerStatus {
   @JsonPropertyDescription("When the controller last changed the replica count (RFC 3339).")
   public String lastScaleTime;
 
-  @JsonPropertyDescription("Ready, ScalingActive, ScalingLimited, DatabaseReachable, TargetFound, ConflictingAutoscaler.")
+  @JsonPropertyDescription("Ready, ScalingActive, ScalingLimited, Paused, DatabaseReachable, TargetFound, ConflictingAutoscaler.")
   public List<Condition> conditions = new ArrayList<>();
 
   @JsonPropertyDescription("metadata.generation of the spec this status reflects.")

@@ -8,6 +8,7 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
+import io.queuepilot.controller.core.PauseSource;
 import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.crd.QueueScaler;
 import io.queuepilot.controller.crd.QueueScalerStatus;
@@ -16,6 +17,7 @@ import io.queuepilot.controller.db.DatabaseCredentials;
 import io.queuepilot.controller.db.NotificationHub;
 import io.queuepilot.controller.db.QueueConnections;
 import io.queuepilot.controller.metrics.ControllerMetrics;
+import io.queuepilot.controller.target.KubernetesDeploymentScaleTarget;
 import io.queuepilot.scaling.CycleOutcome;
 import io.queuepilot.scaling.BudgetReader;
 import io.queuepilot.scaling.QueueObserver;
@@ -104,8 +106,10 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
 
     ScalerSpec policySpec;
     Duration poll;
+    PauseSource pause;
     try {
       policySpec = SpecMapping.toPolicySpec(qs.getSpec(), qs.getMetadata().getAnnotations());
+      pause = SpecMapping.pauseSource(qs.getSpec(), qs.getMetadata().getAnnotations());
       poll = SpecMapping.pollInterval(qs.getSpec());
     } catch (IllegalArgumentException e) {
       return unusableSpec(qs, previous, e, generation, now);
@@ -156,7 +160,10 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
     CycleOutcome o = scaler.build().runOnce();
     metrics.record(ns, name, o);
 
-    StatusUpdate.Result r = StatusUpdate.next(previous, o, target.describe(), generation, now, secretForbidden);
+    StatusUpdate.Result r = StatusUpdate.withPause(
+        StatusUpdate.next(previous, o, target.describe(), generation, now, secretForbidden,
+            target instanceof KubernetesDeploymentScaleTarget k && k.scaleDownWithheld().isPresent()),
+        previous, pause, generation, now);
     r.status().scalingState = store.toStatus();
     Duration next = poll;
     if (o.retryAt().isPresent()) {

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.queuepilot.scaling.ApplyStep;
 import io.queuepilot.scaling.CycleOutcome;
+import io.queuepilot.controller.core.PauseSource;
 import io.queuepilot.controller.crd.QueueScalerStatus;
 import io.queuepilot.scaling.LimitedBy;
 import io.queuepilot.scaling.QueueSnapshot;
@@ -30,6 +31,7 @@ public final class StatusUpdate {
   public static final String DATABASE_REACHABLE = "DatabaseReachable";
   public static final String TARGET_FOUND = "TargetFound";
   public static final String CONFLICTING_AUTOSCALER = "ConflictingAutoscaler";
+  public static final String PAUSED = "Paused";
 
   /** An Event to publish. */
   public record PendingEvent(String type, String reason, String message) {}
@@ -60,6 +62,18 @@ public final class StatusUpdate {
    */
   public static Result next(QueueScalerStatus previous, CycleOutcome o, String target, Long generation, Instant now,
       boolean secretForbidden) {
+    return next(previous, o, target, generation, now, secretForbidden, false);
+  }
+
+  /**
+   * {@link #next(QueueScalerStatus, CycleOutcome, String, Long, Instant, boolean)};
+   * {@code scaleDownWithheld}: the failed apply was a scale-down the target withheld because it
+   * could not tell idle pods from busy ones (pods or their jobs unreadable, a pod not patchable):
+   * ScalingActive=False and Ready=False with reason ScaleDownWithheld and a Warning Event of
+   * that name, so it is not mistaken for a refused scale call.
+   */
+  public static Result next(QueueScalerStatus previous, CycleOutcome o, String target, Long generation, Instant now,
+      boolean secretForbidden, boolean scaleDownWithheld) {
     QueueScalerStatus s = copyBase(previous, generation);
     List<PendingEvent> events = new ArrayList<>();
 
@@ -129,7 +143,8 @@ public final class StatusUpdate {
     }
 
     switch (o) {
-      case CycleOutcome.Decided decided -> decided(s, previous, decided, events, target, generation, now);
+      case CycleOutcome.Decided decided -> decided(s, previous, decided, events, target, generation, now,
+          scaleDownWithheld);
       case CycleOutcome.Conflicting c -> {
         s.reason = c.conflict();
         set(s, previous, SCALING_ACTIVE, "False", "ConflictingAutoscaler", c.conflict(), now, generation);
@@ -161,7 +176,7 @@ public final class StatusUpdate {
   }
 
   private static void decided(QueueScalerStatus s, QueueScalerStatus previous, CycleOutcome.Decided o,
-      List<PendingEvent> events, String target, Long generation, Instant now) {
+      List<PendingEvent> events, String target, Long generation, Instant now, boolean scaleDownWithheld) {
     ScalingDecision d = o.decision();
     s.desiredReplicas = d.replicas();
     s.limitedBy = d.limitedBy().statusValue();
@@ -181,8 +196,9 @@ public final class StatusUpdate {
       set(s, previous, SCALING_LIMITED, "False", "NoLimit", "no limit binds", now, generation);
     }
     if (o.apply() instanceof ApplyStep.ApplyFailed f) {
-      String activeReason = f.retryAt().isPresent() ? "RateLimited" : "ScaleFailed";
-      String activeMessage = "keeping " + d.currentReplicas() + " replicas: " + f.message();
+      String activeReason = scaleDownWithheld ? "ScaleDownWithheld" : f.retryAt().isPresent() ? "RateLimited" : "ScaleFailed";
+      String activeMessage = scaleDownWithheld ? f.message() + "; keeping " + d.currentReplicas() + " replicas"
+          : "keeping " + d.currentReplicas() + " replicas: " + f.message();
       if (turned(previous, SCALING_ACTIVE, "False", activeReason)) events.add(new PendingEvent("Warning", activeReason, activeMessage));
       set(s, previous, SCALING_ACTIVE, "False", activeReason, activeMessage, now, generation);
     } else if (d.limitedBy() == LimitedBy.PAUSED) {
@@ -192,6 +208,26 @@ public final class StatusUpdate {
     } else {
       set(s, previous, SCALING_ACTIVE, "True", "Scaling", d.reason(), now, generation);
     }
+  }
+
+  /**
+   * {@code r} with the effective pause shown: {@code status.paused} (kubectl's PAUSED column) and
+   * the {@code Paused} condition, whose reason says whether spec.paused, the annotation or both
+   * pause; a Normal {@code Paused} / {@code Resumed} Event when that changes.
+   */
+  public static Result withPause(Result r, QueueScalerStatus previous, PauseSource pause, Long generation, Instant now) {
+    QueueScalerStatus s = r.status();
+    s.paused = pause.paused();
+    List<PendingEvent> events = new ArrayList<>(r.events());
+    Condition before = previous == null ? null : find(previous.conditions, PAUSED);
+    boolean wasPaused = before != null && "True".equals(before.getStatus());
+    if (pause.paused() && turned(previous, PAUSED, "True", pause.reason())) {
+      events.add(new PendingEvent("Normal", "Paused", pause.message() + ": the replica count is left as it is"));
+    } else if (!pause.paused() && wasPaused) {
+      events.add(new PendingEvent("Normal", "Resumed", "no longer paused: scaling again"));
+    }
+    set(s, previous, PAUSED, pause.paused() ? "True" : "False", pause.reason(), pause.message(), now, generation);
+    return new Result(s, events);
   }
 
   /** ScalingLimited's reason: the limit in UpperCamelCase (status.limitedBy keeps the short spelling). */
@@ -213,6 +249,7 @@ public final class StatusUpdate {
       s.desiredReplicas = previous.desiredReplicas;
       s.queue = previous.queue;
       s.limitedBy = previous.limitedBy;
+      s.paused = previous.paused;
       s.reason = previous.reason;
       s.requeuedTotal = previous.requeuedTotal;
       s.deadLetteredTotal = previous.deadLetteredTotal;

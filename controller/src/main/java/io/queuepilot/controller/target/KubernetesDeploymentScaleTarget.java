@@ -33,6 +33,7 @@ public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
   private final String name;
   private final String scalerName;
   private final PodDeletionCosts deletionCosts;
+  private volatile String scaleDownWithheld;
   private static volatile boolean warnedForbidden;
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(KubernetesDeploymentScaleTarget.class);
 
@@ -182,7 +183,12 @@ public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
       Integer now = d.getSpec().getReplicas();
       if (now == null || replicas < now) {
         // Mark first: a refusal here leaves the count alone, busy pods are never picked blindly.
-        deletionCosts.mark(namespace, name, d.getSpec().getSelector());
+        try {
+          deletionCosts.mark(namespace, name, d.getSpec().getSelector());
+        } catch (ScaleTargetException e) {
+          scaleDownWithheld = "not scaling down from " + now + " to " + replicas + ": " + e.getMessage();
+          throw new ScaleTargetException(e.kind(), scaleDownWithheld, e.retryAt(), e);
+        }
       }
     }
     try {
@@ -190,6 +196,15 @@ public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
     } catch (KubernetesClientException e) {
       throw failure("scale", e);
     }
+  }
+
+  /**
+   * Why this target's last scale-down was withheld: the pods or the jobs they hold could not be
+   * read, or a pod could not be marked, so idle pods could not be told from busy ones; empty when
+   * no scale-down was withheld. (Targets are built per reconcile, so this is this cycle's.)
+   */
+  public Optional<String> scaleDownWithheld() {
+    return Optional.ofNullable(scaleDownWithheld);
   }
 
   /** One short sentence per failure; a 403 says which RBAC rule to check. */

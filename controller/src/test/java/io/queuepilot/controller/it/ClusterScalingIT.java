@@ -186,6 +186,7 @@ class ClusterScalingIT {
     applied.getSpec().paused = false; // the chart always writes spec.paused
     client.resource(applied).fieldManager("helm").forceConflicts().serverSideApply();
     await().atMost(Duration.ofSeconds(30)).until(() -> replicas("pausable") == 1);
+    await().atMost(Duration.ofSeconds(10)).until(() -> "false".equals(printedColumn("pausable", "PAUSED")));
 
     // the runbook's pause command, verbatim but for the names
     run(cluster.kubectl("-n", NS, "annotate", "queuescaler", "pausable", SpecMapping.PAUSED_ANNOTATION + "=true",
@@ -197,10 +198,16 @@ class ClusterScalingIT {
     // … and the scaler stays paused
     await().atMost(Duration.ofSeconds(10)).until(() -> "paused".equals(status("pausable").limitedBy));
     await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> replicas("pausable") == 1);
+    // kubectl get shows it paused although spec.paused is false, and the condition says why
+    assertThat(client.resources(QueueScaler.class).inNamespace(NS).withName("pausable").get().getSpec().paused).isFalse();
+    assertThat(printedColumn("pausable", "PAUSED")).isEqualTo("true");
+    assertThat(condition("pausable", "Paused").getReason()).isEqualTo("PausedByAnnotation");
+    await().atMost(Duration.ofSeconds(10)).until(() -> !events("pausable", "Paused").isEmpty());
 
     // the resume command: the new minimum applies
     run(cluster.kubectl("-n", NS, "annotate", "queuescaler", "pausable", SpecMapping.PAUSED_ANNOTATION + "-"));
     await().atMost(Duration.ofSeconds(30)).until(() -> replicas("pausable") == 2);
+    await().atMost(Duration.ofSeconds(10)).until(() -> "false".equals(printedColumn("pausable", "PAUSED")));
 
     // Why not spec.paused: once an operator patches it, the next apply by Helm conflicts.
     run(cluster.kubectl("-n", NS, "patch", "queuescaler", "pausable", "--type", "merge", "-p", "{\"spec\":{\"paused\":true}}"));
@@ -220,9 +227,24 @@ class ClusterScalingIT {
     client.resources(QueueScaler.class).inNamespace(NS).withName("pausable").delete();
   }
 
-  private static void run(List<String> command) throws Exception {
+  private static String run(List<String> command) throws Exception {
     Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
+    return out;
+  }
+
+  /**
+   * The value {@code kubectl get queuescaler <name>} prints under {@code column}: the CRD's
+   * printer columns as the API server's Table response renders them (kubectl left-aligns each
+   * column, so the value starts where its header does).
+   */
+  static String printedColumn(String name, String column) throws Exception {
+    List<String> lines = run(cluster.kubectl("-n", NS, "get", "queuescaler", name)).lines().toList();
+    assertThat(lines).as("header and one row").hasSize(2);
+    int at = lines.get(0).indexOf(column);
+    assertThat(at).as("column %s in %s", column, lines.get(0)).isNotNegative();
+    String rest = lines.get(1).length() > at ? lines.get(1).substring(at) : "";
+    return rest.isBlank() ? "" : rest.trim().split("\\s+")[0];
   }
 }

@@ -119,7 +119,8 @@ class RbacRefusalIT {
 
     assertThatThrownBy(() -> target.scale(1)).isInstanceOfSatisfying(ScaleTargetException.class, e -> {
       assertThat(e.kind()).isEqualTo(ScaleTargetException.Kind.FORBIDDEN);
-      assertThat(e.getMessage()).startsWith("could not list the pods of deployment rbac-it/allowed-worker (HTTP 403 "
+      assertThat(e.getMessage()).startsWith("not scaling down from 3 to 1: could not list the pods of deployment "
+          + "rbac-it/allowed-worker (HTTP 403 "
           + "Forbidden: pods is forbidden: User \"" + USER + "\" cannot list resource \"pods\"")
           .contains("the controller needs pods get/list/patch in this namespace");
       assertNoDump(e.getMessage());

@@ -3,6 +3,7 @@ package io.queuepilot.controller.k8s;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.queuepilot.controller.core.PauseSource;
 import io.queuepilot.scaling.ApplyStep;
 import io.queuepilot.scaling.CycleOutcome;
 import io.queuepilot.controller.crd.QueueScalerStatus;
@@ -85,5 +86,42 @@ class StatusUpdateTest {
     assertThat(condition(r.status(), "TargetFound").getStatus()).isEqualTo("False");
     assertThat(condition(r.status(), "ScalingActive").getReason()).isEqualTo("TargetUnavailable");
     assertThat(r.events()).extracting(StatusUpdate.PendingEvent::reason).contains("RequeuedStaleJobs", "TargetNotFound");
+  }
+
+  @Test
+  void theEffectivePauseIsInStatusWithItsSourceAndOneEventPerChange() {
+    StatusUpdate.Result running = StatusUpdate.withPause(StatusUpdate.next(null, scaled(2, 2, LimitedBy.NONE),
+        "deployment/w", 1L, T0), null, PauseSource.NONE, 1L, T0);
+    assertThat(running.status().paused).isFalse();
+    assertThat(condition(running.status(), "Paused").getReason()).isEqualTo("NotPaused");
+    assertThat(running.events()).extracting(StatusUpdate.PendingEvent::reason).doesNotContain("Paused", "Resumed");
+
+    StatusUpdate.Result paused = StatusUpdate.withPause(StatusUpdate.next(running.status(),
+        scaled(2, 2, LimitedBy.PAUSED), "deployment/w", 1L, T0.plusSeconds(15)), running.status(),
+        PauseSource.ANNOTATION, 1L, T0.plusSeconds(15));
+    assertThat(paused.status().paused).as("paused by the annotation alone, spec.paused false").isTrue();
+    Condition c = condition(paused.status(), "Paused");
+    assertThat(c.getStatus()).isEqualTo("True");
+    assertThat(c.getReason()).isEqualTo("PausedByAnnotation");
+    assertThat(c.getMessage()).contains("queuepilot.io/paused=true");
+    assertThat(paused.events()).extracting(StatusUpdate.PendingEvent::reason).containsOnlyOnce("Paused");
+    assertThat(condition(paused.status(), "Ready").getStatus()).as("paused is not broken").isEqualTo("True");
+
+    StatusUpdate.Result still = StatusUpdate.withPause(StatusUpdate.next(paused.status(),
+        scaled(2, 2, LimitedBy.PAUSED), "deployment/w", 1L, T0.plusSeconds(30)), paused.status(),
+        PauseSource.ANNOTATION, 1L, T0.plusSeconds(30));
+    assertThat(still.events()).as("still paused the same way: quiet").isEmpty();
+    assertThat(condition(still.status(), "Paused").getLastTransitionTime()).isEqualTo("2026-01-01T00:00:15Z");
+
+    StatusUpdate.Result both = StatusUpdate.withPause(StatusUpdate.next(still.status(),
+        scaled(2, 2, LimitedBy.PAUSED), "deployment/w", 1L, T0.plusSeconds(45)), still.status(),
+        PauseSource.SPEC_AND_ANNOTATION, 1L, T0.plusSeconds(45));
+    assertThat(condition(both.status(), "Paused").getReason()).isEqualTo("PausedBySpecAndAnnotation");
+
+    StatusUpdate.Result resumed = StatusUpdate.withPause(StatusUpdate.next(both.status(),
+        scaled(2, 3, LimitedBy.NONE), "deployment/w", 1L, T0.plusSeconds(60)), both.status(),
+        PauseSource.NONE, 1L, T0.plusSeconds(60));
+    assertThat(resumed.status().paused).isFalse();
+    assertThat(resumed.events()).extracting(StatusUpdate.PendingEvent::reason).contains("Resumed");
   }
 }
