@@ -60,6 +60,7 @@ class ChartTemplateTest {
       "queueScaler.minReplicas|30|queueScaler.minReplicas (30) must not exceed queueScaler.maxReplicas (20)",
       "controller.leaderElection|false|controller.leaderElection must be true when controller.replicaCount > 1",
       "openai.existingSecret|''|openai.existingSecret is required when worker.processor=openai",
+      "queueScaler.tokenBudget.name|OpenAI Tier 5|at '/queueScaler/tokenBudget/name'",
   })
   void wrongValuesAreRefusedWithAMessageNamingTheKey(String key, String value, String message) {
     Tools.Result result = chart().values("production-values.yaml").set(key, value).run();
@@ -382,6 +383,31 @@ class ChartTemplateTest {
     assertThat(texts(spec.path("lanes"))).isEqualTo("[ai, default]");
     assertThat(chart().values("production-values.yaml").set("queueScaler.enabled", "false").render()
         .ofKind("QueueScaler")).isEmpty();
+  }
+
+  /**
+   * The QueueScaler names the shared budget the workers reserve from (spec.tokenBudget.name), by
+   * default the workers' own default, openai; one value sets both, so they cannot name different
+   * rows; an empty name renders neither (only the fallback numbers cap).
+   */
+  @Test
+  void theQueueScalerNamesTheBudgetTheWorkersReserveFrom() {
+    Manifests m = chart().values("production-values.yaml").render();
+    assertThat(m.get("QueueScaler", WORKER).path("spec").path("tokenBudget").path("name").asText()).isEqualTo("openai");
+    assertThat(env(onlyContainer(m.get("Deployment", WORKER))).get("QUEUEPILOT_TOKEN_BUDGET").path("value").asText())
+        .isEqualTo("openai");
+
+    Manifests named = chart().values("production-values.yaml").set("queueScaler.tokenBudget.name", "openai-tier5").render();
+    assertThat(named.get("QueueScaler", WORKER).path("spec").path("tokenBudget").path("name").asText())
+        .isEqualTo("openai-tier5");
+    assertThat(env(onlyContainer(named.get("Deployment", WORKER))).get("QUEUEPILOT_TOKEN_BUDGET").path("value").asText())
+        .isEqualTo("openai-tier5");
+    assertThat(named.get("QueueScaler", WORKER).path("spec").path("tokenBudget").path("tokensPerMinute").asLong())
+        .as("the fallback numbers stay").isEqualTo(2_000_000L);
+
+    Manifests unnamed = chart().values("production-values.yaml").set("queueScaler.tokenBudget.name", "").render();
+    assertThat(unnamed.get("QueueScaler", WORKER).path("spec").path("tokenBudget").has("name")).isFalse();
+    assertThat(env(onlyContainer(unnamed.get("Deployment", WORKER)))).doesNotContainKey("QUEUEPILOT_TOKEN_BUDGET");
   }
 
   @Test
