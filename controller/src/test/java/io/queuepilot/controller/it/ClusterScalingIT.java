@@ -26,6 +26,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -151,6 +152,88 @@ class ClusterScalingIT {
     await().atMost(Duration.ofSeconds(60)).until(() -> replicas("drain") == 1 && pods("drain").size() == 1);
     assertThat(readyPods("drain")).containsExactly(busy.get(1));
     cluster.assertAllRunning();
+  }
+
+  /**
+   * Fast idle scale-down on the real cluster: a burst scales the workers up, the jobs finish,
+   * and the Deployment comes down within seconds although the scale-down window is the chart's
+   * 300 s — and the pods the real ReplicaSet controller deletes are the idle ones, while the
+   * one still holding a job keeps running.
+   */
+  @Test
+  void idleCapacityGoesPromptlyAndTheReplicaSetDeletesTheIdlePods() throws Exception {
+    client.resource(Fixtures.deployment(NS, "burst", 0)).create();
+    // The burst is queued before the scaler's first observation, so the queue's work never grows
+    // in its history (the arrival estimate is then at most the jobs in flight).
+    Fixtures.enqueue(worker, "burst_job", 16);
+    QueueScaler qs = scaler("burst", "burst", "burst_job", 0);
+    qs.getSpec().concurrencyPerReplica = 4;
+    qs.getSpec().maxReplicas = 10;
+    ScaleDownBehavior chartDefaults = new ScaleDownBehavior(); // values.yaml's queueScaler.scaleDown
+    chartDefaults.stabilizationWindowSeconds = 300;
+    chartDefaults.maxStep = 1;
+    chartDefaults.periodSeconds = 15;
+    qs.getSpec().scaleDown = chartDefaults;
+    client.resource(qs).create();
+
+    // Up: 16 ready, nothing finished yet, so d = tokenBudget.expectedJobSeconds (default 60 s)
+    // and no arrival rate (history < 30 s: λ = processing / d = 0); horizon = max(60 s target −
+    // 30 s start-up, d) = 60 s; slots = 0 + 16 × 60 / 60 = 16 → ceil(16 / 4 per replica) = 4.
+    // Later decisions cannot exceed it: ready + processing never grows past 16.
+    await().atMost(Duration.ofSeconds(60)).until(() -> replicas("burst") == 4 && readyPods("burst").size() == 4);
+    List<Pod> up = pods("burst").stream().filter(KwokCluster::ready).toList();
+    // The pod that keeps a job is the one the ReplicaSet controller would delete first on its
+    // own, so only the deletion cost can save it.
+    String busy = deletedFirstWithoutCost(up);
+    ClaimedJob kept = null;
+    List<ClaimedJob> done = new ArrayList<>();
+    for (Pod pod : up) {
+      List<ClaimedJob> got = worker.claim(pod.getMetadata().getName(), List.of("burst_job"), List.of(), 4);
+      assertThat(got).as("4 jobs claimed by pod %s", pod.getMetadata().getName()).hasSize(4);
+      if (pod.getMetadata().getName().equals(busy)) {
+        kept = got.get(0);
+        done.addAll(got.subList(1, 4));
+      } else {
+        done.addAll(got);
+      }
+    }
+    assertThat(kept).isNotNull();
+    for (ClaimedJob job : done) assertThat(worker.complete(job.id(), job.leaseToken(), "{}", 1)).isTrue();
+    Instant finished = Instant.now();
+
+    // Down: 1 job in flight, 0 ready, 16 slots. The drain-aware rule removes the idle capacity at
+    // once to the replicas the jobs in flight need (ceil(1 / 4) = 1) when over its 15 s lookback
+    // (ScalingPolicy.DRAIN_LOOKBACK) at most half of the slots were busy. The observation just
+    // before the lookback is one per 5 s (ScalingHistory.BUCKET) and reconciles run every 1 s
+    // (pollIntervalSeconds), so the decision comes at most 15 + 5 + 1 = 21 s after the jobs
+    // finished; the ReplicaSet controller and KWOK delete the pods within seconds of it. 40 s
+    // allows 19 s for those; the window alone would hold the 4 replicas for 300 s and then step
+    // down by 1 per 15 s (maxStep, periodSeconds): 330 s to reach 1.
+    await().atMost(Duration.ofSeconds(40)).until(() -> replicas("burst") == 1 && pods("burst").size() == 1);
+    Duration took = Duration.between(finished, Instant.now());
+    assertThat(readyPods("burst")).as("the pod holding a job keeps running (scaled down %s after the jobs finished)", took)
+        .containsExactly(busy);
+    assertThat(pods("burst").get(0).getMetadata().getAnnotations()).containsEntry(PodDeletionCosts.ANNOTATION, "1");
+    cluster.assertAllRunning();
+    client.resources(QueueScaler.class).inNamespace(NS).withName("burst").delete();
+  }
+
+  /**
+   * The pod the ReplicaSet controller deletes first among ready pods of equal deletion cost
+   * (k8s.io/kubernetes pkg/controller ActivePodsWithRanks, LogarithmicScaleDown on): the most
+   * pods of its ReplicaSet on its node, then the most recently ready by log2 of the nanoseconds
+   * since (ranked as of about when the scale-down comes), then the lower UID.
+   */
+  static String deletedFirstWithoutCost(List<Pod> pods) {
+    Map<String, Long> perNode = pods.stream().collect(Collectors.groupingBy(p -> p.getSpec().getNodeName(),
+        Collectors.counting()));
+    Instant rankedAt = Instant.now().plusSeconds(25);
+    java.util.Comparator<Pod> first = java.util.Comparator
+        .comparing((Pod p) -> -perNode.get(p.getSpec().getNodeName()))
+        .thenComparing(p -> (long) (Math.log(Duration.between(Instant.now().minus(KwokCluster.readyFor(p)), rankedAt)
+            .toNanos()) / Math.log(2)))
+        .thenComparing(p -> p.getMetadata().getUid());
+    return pods.stream().min(first).orElseThrow().getMetadata().getName();
   }
 
   @Test

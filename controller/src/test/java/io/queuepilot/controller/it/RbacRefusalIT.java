@@ -18,6 +18,15 @@ import io.queuepilot.scaling.Scaler;
 import io.queuepilot.scaling.ScalingHistoryStore;
 import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.crd.QueueScaler;
+import io.queuepilot.controller.crd.QueueScalerStatus;
+import io.queuepilot.controller.db.NotificationHub;
+import io.queuepilot.controller.db.QueueConnections;
+import io.queuepilot.controller.k8s.KubernetesEventRecorder;
+import io.queuepilot.controller.k8s.QueueScalerReconciler;
+import io.queuepilot.controller.k8s.ScaleTargets;
+import io.queuepilot.controller.metrics.ControllerMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.queuepilot.testkit.MutableClock;
 import io.queuepilot.controller.db.DatabaseConfigException;
 import io.queuepilot.controller.k8s.Fixtures;
 import io.queuepilot.controller.k8s.SecretReader;
@@ -43,6 +52,9 @@ class RbacRefusalIT {
   static final String NS = "rbac-it";
   static final String USER = "limited-controller";
 
+  @org.junit.jupiter.api.extension.RegisterExtension
+  static io.queuepilot.queue.testing.PostgresExtension pg = new io.queuepilot.queue.testing.PostgresExtension();
+
   static KubeAPIServer apiServer;
   static KubernetesClient admin;
   static KubernetesClient limited;
@@ -67,6 +79,84 @@ class RbacRefusalIT {
         .build()).create();
     limited = new KubernetesClientBuilder().withHttpClientFactory(new JdkHttpClientFactory())
         .withConfig(new ConfigBuilder(admin.getConfiguration()).withImpersonateUsername(USER).build()).build();
+  }
+
+  /**
+   * The whole reconcile under a Role without the pods rule (an older chart): the queue is empty
+   * and the capacity idle, so the policy scales 3 → 0, but the controller cannot mark idle pods.
+   * It keeps the 3 replicas and says so where an SRE looks: ScalingActive and Ready False with
+   * reason ScaleDownWithheld naming the missing rule, and one Warning Event of that name.
+   */
+  @Test
+  void aScaleDownWithheldForWantOfPodsAccessIsAConditionAndAnEvent() throws Exception {
+    String user = "older-chart-controller";
+    KubeApiServerBinaries.applyQueueScalerCrd(admin);
+    pg.loginAs("qp_rbac_controller", "queue_controller");
+    admin.resource(Fixtures.databaseSecret(NS, "older-db", pg.jdbcUrl(), "qp_rbac_controller", "qp_rbac_controller"))
+        .create();
+    admin.resource(Fixtures.deployment(NS, "older-worker", 3)).create();
+    admin.resource(new RoleBuilder().withNewMetadata().withName("older-chart").withNamespace(NS).endMetadata()
+        .addNewRule().withApiGroups("apps").withResources("deployments", "deployments/scale")
+        .withResourceNames("older-worker").withVerbs("get", "patch", "update").endRule()
+        .addNewRule().withApiGroups("").withResources("secrets").withResourceNames("older-db").withVerbs("get").endRule()
+        .addNewRule().withApiGroups("queuepilot.io").withResources("queuescalers").withVerbs("get", "list", "watch").endRule()
+        .addNewRule().withApiGroups("").withResources("events").withVerbs("create", "patch").endRule()
+        .build()).create();
+    admin.resource(new RoleBindingBuilder().withNewMetadata().withName("older-chart").withNamespace(NS)
+        .endMetadata().withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role")
+        .withName("older-chart").endRoleRef()
+        .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(user).endSubject()
+        .build()).create();
+    QueueScaler qs = Fixtures.scaler(NS, "older", "older-worker", "older-db", "older_job");
+    admin.resource(qs).create();
+    MutableClock clock = new MutableClock();
+    try (KubernetesClient older = new KubernetesClientBuilder().withHttpClientFactory(new JdkHttpClientFactory())
+            .withConfig(new ConfigBuilder(admin.getConfiguration()).withImpersonateUsername(user).build()).build();
+        QueueConnections connections = new QueueConnections(io.queuepilot.queue.PostgresJobQueue::new);
+        NotificationHub notifications = new NotificationHub(java.time.Duration.ofSeconds(1),
+            java.time.Duration.ofMillis(500))) {
+      QueueScalerReconciler reconciler = new QueueScalerReconciler(new SecretReader(older),
+          new ScaleTargets(older, java.net.URI.create("http://127.0.0.1:1"), clock), connections, notifications,
+          new KubernetesEventRecorder(older, clock), new ControllerMetrics(new SimpleMeterRegistry()), clock, () -> true);
+
+      // T0: first look, the 300 s window not yet watched: holds 3. T0+20 s: idle over the 15 s
+      // drain lookback, nothing ready or in flight → 0, withheld.
+      QueueScalerStatus s = reconcileAsAdmin(reconciler, "older");
+      assertThat(s.currentReplicas).isEqualTo(3);
+      clock.advance(java.time.Duration.ofSeconds(20));
+      s = reconcileAsAdmin(reconciler, "older");
+      assertThat(admin.apps().deployments().inNamespace(NS).withName("older-worker").get().getSpec().getReplicas())
+          .as("not scaled down blind").isEqualTo(3);
+      assertThat(s.desiredReplicas).as(s.reason).isZero();
+      Condition active = s.conditions.stream().filter(c -> "ScalingActive".equals(c.getType())).findFirst().orElseThrow();
+      assertThat(active.getStatus()).isEqualTo("False");
+      assertThat(active.getReason()).isEqualTo("ScaleDownWithheld");
+      assertThat(active.getMessage())
+          .startsWith("not scaling down from 3 to 0: could not list the pods of deployment rbac-it/older-worker "
+              + "(HTTP 403 Forbidden: pods is forbidden: User \"" + user + "\" cannot list resource \"pods\"")
+          .contains("the controller needs pods get/list/patch in this namespace")
+          .endsWith("; keeping 3 replicas");
+      assertNoDump(active.getMessage());
+      Condition ready = s.conditions.stream().filter(c -> "Ready".equals(c.getType())).findFirst().orElseThrow();
+      assertThat(ready.getStatus()).isEqualTo("False");
+      assertThat(ready.getReason()).isEqualTo("ScaleDownWithheld");
+
+      clock.advance(java.time.Duration.ofSeconds(5));
+      reconcileAsAdmin(reconciler, "older");
+      var withheld = admin.v1().events().inNamespace(NS).list().getItems().stream()
+          .filter(e -> "older".equals(e.getInvolvedObject().getName()) && "ScaleDownWithheld".equals(e.getReason()))
+          .toList();
+      assertThat(withheld).as("one Event per transition, not per cycle").hasSize(1);
+      assertThat(withheld.get(0).getType()).isEqualTo("Warning");
+      assertThat(withheld.get(0).getMessage()).contains("pods get/list/patch");
+    }
+  }
+
+  /** One reconcile as JOSDK runs it, the status written back by the admin (the Role under test has no status rule). */
+  private static QueueScalerStatus reconcileAsAdmin(QueueScalerReconciler reconciler, String name) {
+    QueueScaler current = admin.resources(QueueScaler.class).inNamespace(NS).withName(name).get();
+    QueueScaler next = reconciler.reconcile(current, null).getResource().orElseThrow();
+    return admin.resources(QueueScaler.class).inNamespace(NS).resource(next).updateStatus().getStatus();
   }
 
   @AfterAll
