@@ -181,10 +181,15 @@ class ClusterScalingIT {
     // 30 s start-up, d) = 60 s; slots = 0 + 16 × 60 / 60 = 16 → ceil(16 / 4 per replica) = 4.
     // Later decisions cannot exceed it: ready + processing never grows past 16.
     await().atMost(Duration.ofSeconds(60)).until(() -> replicas("burst") == 4 && readyPods("burst").size() == 4);
-    List<Pod> up = pods("burst").stream().filter(KwokCluster::ready).toList();
     // The pod that keeps a job is the one the ReplicaSet controller would delete first on its
-    // own, so only the deletion cost can save it.
-    String busy = deletedFirstWithoutCost(up);
+    // own, so only the deletion cost can save it. That order ranks readiness by log2 of its age;
+    // with the jobs taken 6 s after the pods are Ready the scale-down comes at an age of about
+    // 6 + 15..21 s, inside one such bucket (17.2..34.4 s), where the controller's own order is
+    // known: crowded node first, then the lower UID.
+    await().atMost(Duration.ofSeconds(30)).until(() -> pods("burst").stream()
+        .allMatch(p -> KwokCluster.readyFor(p).compareTo(Duration.ofSeconds(6)) >= 0));
+    List<Pod> up = pods("burst").stream().filter(KwokCluster::ready).toList();
+    String busy = deletedFirstWithoutCost(up, Duration.ofSeconds(18));
     ClaimedJob kept = null;
     List<ClaimedJob> done = new ArrayList<>();
     for (Pod pod : up) {
@@ -222,12 +227,12 @@ class ClusterScalingIT {
    * The pod the ReplicaSet controller deletes first among ready pods of equal deletion cost
    * (k8s.io/kubernetes pkg/controller ActivePodsWithRanks, LogarithmicScaleDown on): the most
    * pods of its ReplicaSet on its node, then the most recently ready by log2 of the nanoseconds
-   * since (ranked as of about when the scale-down comes), then the lower UID.
+   * since (ranked as of {@code rankedIn} from now, about when the scale-down comes), then the lower UID.
    */
-  static String deletedFirstWithoutCost(List<Pod> pods) {
+  static String deletedFirstWithoutCost(List<Pod> pods, Duration rankedIn) {
     Map<String, Long> perNode = pods.stream().collect(Collectors.groupingBy(p -> p.getSpec().getNodeName(),
         Collectors.counting()));
-    Instant rankedAt = Instant.now().plusSeconds(25);
+    Instant rankedAt = Instant.now().plus(rankedIn);
     java.util.Comparator<Pod> first = java.util.Comparator
         .comparing((Pod p) -> -perNode.get(p.getSpec().getNodeName()))
         .thenComparing(p -> (long) (Math.log(Duration.between(Instant.now().minus(KwokCluster.readyFor(p)), rankedAt)
