@@ -164,6 +164,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
         StatusUpdate.next(previous, o, target.describe(), generation, now, secretForbidden,
             target instanceof KubernetesDeploymentScaleTarget k && k.scaleDownWithheld().isPresent()),
         previous, pause, generation, now);
+    r = StatusUpdate.withBudget(r, previous, policySpec.budget().name(), o, generation, now);
     r.status().scalingState = store.toStatus();
     Duration next = poll;
     if (o.retryAt().isPresent()) {

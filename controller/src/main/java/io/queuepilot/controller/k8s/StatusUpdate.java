@@ -32,6 +32,7 @@ public final class StatusUpdate {
   public static final String TARGET_FOUND = "TargetFound";
   public static final String CONFLICTING_AUTOSCALER = "ConflictingAutoscaler";
   public static final String PAUSED = "Paused";
+  public static final String TOKEN_BUDGET_FOUND = "TokenBudgetFound";
 
   /** An Event to publish. */
   public record PendingEvent(String type, String reason, String message) {}
@@ -227,6 +228,41 @@ public final class StatusUpdate {
       events.add(new PendingEvent("Normal", "Resumed", "no longer paused: scaling again"));
     }
     set(s, previous, PAUSED, pause.paused() ? "True" : "False", pause.reason(), pause.message(), now, generation);
+    return new Result(s, events);
+  }
+
+  /**
+   * {@code r} with the {@code TokenBudgetFound} condition when the spec names a shared budget
+   * ({@code budgetName} non-null) and the queue was observed: True when its token_budget_status
+   * row came with the observation, otherwise False (reason BudgetUnavailable: the row does not
+   * exist or could not be read, so the cap falls back to the spec's deprecated numbers) with one
+   * Warning Event {@code TokenBudgetUnavailable} per transition. No name: no such condition; the
+   * queue not observed: unchanged.
+   */
+  public static Result withBudget(Result r, QueueScalerStatus previous, String budgetName, CycleOutcome o,
+      Long generation, Instant now) {
+    if (budgetName == null) {
+      r.status().conditions.removeIf(c -> TOKEN_BUDGET_FOUND.equals(c.getType())); // the spec no longer names one
+      return r;
+    }
+    QueueSnapshot snapshot = o.queue().snapshotOrNull();
+    if (snapshot == null) return r;
+    QueueScalerStatus s = r.status();
+    List<PendingEvent> events = new ArrayList<>(r.events());
+    if (snapshot.budget() != null) {
+      set(s, previous, TOKEN_BUDGET_FOUND, "True", "Found", "token_budget_status('" + budgetName + "') read: "
+          + snapshot.budget().tokensPerWindow() + " tokens, " + snapshot.budget().requestsPerWindow() + " requests per "
+          + snapshot.budget().windowSeconds() + " s", now, generation);
+    } else {
+      String message = "the shared token budget '" + budgetName + "' (spec.tokenBudget.name) does not exist or could not "
+          + "be read (the controller's log says which); the replica cap uses spec.tokenBudget.tokensPerMinute / "
+          + "requestsPerMinute instead, if set. Create it with configure_token_budget, or start a worker with "
+          + "QUEUEPILOT_TOKEN_BUDGET=" + budgetName + " and QUEUEPILOT_TOKENS_PER_MINUTE";
+      if (turned(previous, TOKEN_BUDGET_FOUND, "False", "BudgetUnavailable")) {
+        events.add(new PendingEvent("Warning", "TokenBudgetUnavailable", message));
+      }
+      set(s, previous, TOKEN_BUDGET_FOUND, "False", "BudgetUnavailable", message, now, generation);
+    }
     return new Result(s, events);
   }
 

@@ -205,6 +205,47 @@ class QueueScalerReconcilerTest {
     assertThat(events("budget")).extracting(Event::getReason).contains("ScalingLimited");
   }
 
+  /**
+   * A spec naming a budget row that is not there (a typo, or workers that never configured it)
+   * is said, not only logged: TokenBudgetFound=False with one Warning Event, the fallback numbers
+   * cap meanwhile; once the row exists the condition turns True and the row's limits cap.
+   */
+  @Test
+  void aNamedBudgetThatIsMissingIsAConditionAndAnEventUntilItExists() throws Exception {
+    client.resource(Fixtures.deployment(NS, "named-worker", 0)).create();
+    QueueScaler qs = Fixtures.scaler(NS, "named", "named-worker", "db", "named_job");
+    qs.getSpec().tokenBudget = new TokenBudget();
+    qs.getSpec().tokenBudget.name = "named-it";
+    qs.getSpec().tokenBudget.tokensPerMinute = 80_000L; // fallback
+    qs.getSpec().tokenBudget.tokensPerJob = 2_000L;
+    qs.getSpec().tokenBudget.expectedJobSeconds = 30.0;
+    create(qs);
+    Fixtures.enqueue(producer, "named_job", 100);
+
+    QueueScalerStatus s = reconcile(qs).getStatus();
+    Condition found = condition(s, "TokenBudgetFound");
+    assertThat(found.getStatus()).isEqualTo("False");
+    assertThat(found.getReason()).isEqualTo("BudgetUnavailable");
+    assertThat(found.getMessage()).contains("'named-it'").contains("configure_token_budget");
+    // the fallback: a replica holds 4 × 2000 × (30 + 60) / 30 = 24000 of 90 % of 80000 → 3
+    assertThat(replicas("named-worker")).isEqualTo(3);
+    assertThat(condition(s, "Ready").getStatus()).as("still scaling, on the fallback").isEqualTo("True");
+    clock.advance(Duration.ofSeconds(5));
+    reconcile(qs);
+    assertThat(events("named")).filteredOn(e -> "TokenBudgetUnavailable".equals(e.getReason()))
+        .as("one Event per transition").hasSize(1).allSatisfy(e -> assertThat(e.getType()).isEqualTo("Warning"));
+
+    try (var c = pg.superuser().getConnection(); var st = c.createStatement()) {
+      st.execute("SELECT public.configure_token_budget('named-it', 40000, 1000, 60)");
+    }
+    clock.advance(Duration.ofSeconds(5));
+    s = reconcile(qs).getStatus();
+    assertThat(condition(s, "TokenBudgetFound").getStatus()).isEqualTo("True");
+    assertThat(condition(s, "TokenBudgetFound").getMessage()).contains("40000 tokens, 1000 requests per 60 s");
+    // the row's 40000: 24000 of 36000 → 1; the running 3 exceed the budget with work waiting: cut at once
+    assertThat(replicas("named-worker")).as(s.reason).isEqualTo(1);
+  }
+
   @Test
   void aDrainedQueueScalesDownOnceFifteenSecondsWereIdleNotAfterTheWindow() throws Exception {
     client.resource(Fixtures.deployment(NS, "drain-worker", 0)).create();
