@@ -142,6 +142,7 @@ class ChartInstallIT {
         .containsEntry("maxReplicas", 20)
         .containsEntry("concurrencyPerReplica", 6); // follows the upgrade's worker.concurrency
     assertThat(spec.get("tokenBudget")).asString().contains("expectedJobSeconds=60"); // CRD default applied
+    assertThat(spec.get("tokenBudget")).asString().contains("name=openai"); // the workers' budget row
     assertThat(spec.get("scaleTargetRef")).isEqualTo(Map.of("kind", "Deployment", "name", WORKER));
 
     try (KubernetesClient controller = new ControllerPermissions(admin, new ControllerPermissions.Names(
@@ -169,19 +170,24 @@ class ChartInstallIT {
       });
 
       try (Connection c = pg.superuser().getConnection(); Statement s = c.createStatement()) {
+        // the shared budget the chart's queueScaler.tokenBudget.name (default openai) names, as the
+        // workers configure it: 1,000,000 tokens and 5,000 requests per 60 s — half the values
+        // file's fallback tokensPerMinute, so the cap shows which one the controller used
+        s.execute("SELECT public.configure_token_budget('openai', 1000000, 5000, 60)");
         s.execute("SELECT public.enqueue_job('document_extraction', '{}'::jsonb, 'chart-install:' || g, 'ai')"
             + " FROM generate_series(1, " + JOBS + ") g");
       }
       // Demand: 60 ready × 60 s (expectedJobSeconds, nothing finished yet) / max(60 s target − 30 s
       // start-up, 60 s) = 60 slots ÷ concurrencyPerReplica 6 (the upgrade's worker.concurrency) = 10.
-      // The install's budget caps it before any job was observed, with the cold-start estimate of
-      // 25,000 tokens per job held for the job plus the 60 s window, with 10 % headroom:
-      // floor(2,000,000 × 0.9 ÷ (6 × 25,000 × (60 + 60) / 60)) = 6 (requests allow 375).
-      int replicas = ControllerAtWork.assertScaledAndReported(admin, NAMESPACE, WORKER, WORKER, 6,
+      // The named budget row caps it before any job was observed, with the cold-start estimate of
+      // 25,000 tokens per job held for the job plus the row's 60 s window, with 10 % headroom:
+      // floor(1,000,000 × 0.9 ÷ (6 × 25,000 × (60 + 60) / 60)) = 3 (requests allow 375). The spec's
+      // fallback 2,000,000 tokens per minute would allow 6.
+      int replicas = ControllerAtWork.assertScaledAndReported(admin, NAMESPACE, WORKER, WORKER, 3,
           CONTROLLER + "-0", Duration.ofSeconds(60));
-      assertThat(replicas).isEqualTo(6);
+      assertThat(replicas).isEqualTo(3);
       assertThat(controller.get("/metrics")).contains("queuepilot_scaler_replicas{kind=\"desired\",namespace=\""
-          + NAMESPACE + "\",queuescaler=\"" + WORKER + "\"} 6.0");
+          + NAMESPACE + "\",queuescaler=\"" + WORKER + "\"} 3.0");
 
       ControllerAtWork.assertLeaseRenewed(admin, NAMESPACE, CONTROLLER + "-0", Duration.ofSeconds(30));
       ControllerAtWork.assertLedAndWasNeverRefused(controller.log());
