@@ -72,13 +72,18 @@ class RbacRefusalIT {
         .addNewRule().withApiGroups("apps").withResources("deployments", "deployments/scale")
         .withResourceNames("allowed-worker", "missing-worker").withVerbs("get", "patch", "update").endRule()
         .build()).create();
-    admin.resource(new RoleBindingBuilder().withNewMetadata().withName("queuepilot-controller").withNamespace(NS)
+    limited = bindAndImpersonate("queuepilot-controller", USER);
+  }
+
+  /** Binds Role {@code role} to {@code user} and returns a client acting as that user. */
+  static KubernetesClient bindAndImpersonate(String role, String user) {
+    admin.resource(new RoleBindingBuilder().withNewMetadata().withName(role).withNamespace(NS)
         .endMetadata().withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role")
-        .withName("queuepilot-controller").endRoleRef()
-        .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(USER).endSubject()
+        .withName(role).endRoleRef()
+        .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(user).endSubject()
         .build()).create();
-    limited = new KubernetesClientBuilder().withHttpClientFactory(new JdkHttpClientFactory())
-        .withConfig(new ConfigBuilder(admin.getConfiguration()).withImpersonateUsername(USER).build()).build();
+    return new KubernetesClientBuilder().withHttpClientFactory(new JdkHttpClientFactory())
+        .withConfig(new ConfigBuilder(admin.getConfiguration()).withImpersonateUsername(user).build()).build();
   }
 
   /**
@@ -102,16 +107,10 @@ class RbacRefusalIT {
         .addNewRule().withApiGroups("queuepilot.io").withResources("queuescalers").withVerbs("get", "list", "watch").endRule()
         .addNewRule().withApiGroups("").withResources("events").withVerbs("create", "patch").endRule()
         .build()).create();
-    admin.resource(new RoleBindingBuilder().withNewMetadata().withName("older-chart").withNamespace(NS)
-        .endMetadata().withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role")
-        .withName("older-chart").endRoleRef()
-        .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(user).endSubject()
-        .build()).create();
     QueueScaler qs = Fixtures.scaler(NS, "older", "older-worker", "older-db", "older_job");
     admin.resource(qs).create();
     MutableClock clock = new MutableClock();
-    try (KubernetesClient older = new KubernetesClientBuilder().withHttpClientFactory(new JdkHttpClientFactory())
-            .withConfig(new ConfigBuilder(admin.getConfiguration()).withImpersonateUsername(user).build()).build();
+    try (KubernetesClient older = bindAndImpersonate("older-chart", user);
         QueueConnections connections = new QueueConnections(io.queuepilot.queue.PostgresJobQueue::new);
         NotificationHub notifications = new NotificationHub(java.time.Duration.ofSeconds(1),
             java.time.Duration.ofMillis(500))) {
