@@ -22,6 +22,20 @@ public interface JobQueue {
   /** {@code enqueue_job}: idempotent on {@link NewJob#idempotencyKey()}; returns the job id. */
   UUID enqueue(NewJob job);
 
+  /**
+   * {@code enqueue_jobs}: enqueues every job in one round trip (idempotent per key like {@link
+   * #enqueue}); returns the job id of each element, in order (an existing job's id when its key
+   * was already taken, also by an earlier element of the same call). The default loops over
+   * {@link #enqueue}; the PostgreSQL queue overrides it with one set-based statement.
+   */
+  default List<UUID> enqueueAll(List<NewJob> jobs) {
+    List<UUID> ids = new java.util.ArrayList<>(jobs.size());
+    for (NewJob job : jobs) {
+      ids.add(enqueue(job));
+    }
+    return ids;
+  }
+
   /** {@code claim_next_job}: claims up to {@code batch} ready jobs for {@code workerId}. */
   List<ClaimedJob> claim(String workerId, List<String> jobTypes, List<String> lanes, int batch);
 

@@ -24,7 +24,7 @@ import javax.sql.DataSource;
 
 /**
  * The repository of the job queue: every {@link JobQueue} method is one call of the matching SQL
- * function (sql/V004, V080) with bound parameters; the batched methods pass parallel arrays. No queue logic lives here; it lives in the functions.
+ * function (sql/V004, V080, V082) with bound parameters; the batched methods pass parallel arrays. No queue logic lives here; it lives in the functions.
  */
 public final class PostgresJobQueue implements JobQueue {
 
@@ -42,6 +42,23 @@ public final class PostgresJobQueue implements JobQueue {
                p_shell_file_id    => ?::uuid,
                p_correlation_id   => ?::uuid,
                p_tokens_estimated => ?::integer)
+      """;
+
+  private static final String ENQUEUE_ALL =
+      """
+      SELECT element, job_id
+        FROM public.enqueue_jobs(
+               p_job_types        => ?::text[],
+               p_payloads         => ?::text[]::jsonb[],
+               p_idempotency_keys => ?::text[],
+               p_job_lanes        => ?::text[],
+               p_priorities       => ?::integer[],
+               p_scheduled_at     => ?::text[]::timestamptz[],
+               p_max_attempts     => ?::integer[],
+               p_patient_ids      => ?::uuid[],
+               p_shell_file_ids   => ?::uuid[],
+               p_correlation_ids  => ?::uuid[],
+               p_tokens_estimated => ?::integer[])
       """;
 
   private static final String CLAIM =
@@ -125,6 +142,37 @@ public final class PostgresJobQueue implements JobQueue {
       }
     } catch (SQLException e) {
       throw new JobQueueException("enqueue_job(" + job.jobType() + ", " + job.idempotencyKey() + ")", e);
+    }
+  }
+
+  @Override
+  public List<UUID> enqueueAll(List<NewJob> jobs) {
+    if (jobs.isEmpty()) {
+      return List.of();
+    }
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(ENQUEUE_ALL)) {
+      ps.setArray(1, c.createArrayOf("text", jobs.stream().map(NewJob::jobType).toArray()));
+      ps.setArray(2, c.createArrayOf("text", jobs.stream().map(NewJob::payloadJson).toArray()));
+      ps.setArray(3, c.createArrayOf("text", jobs.stream().map(NewJob::idempotencyKey).toArray()));
+      ps.setArray(4, c.createArrayOf("text", jobs.stream().map(NewJob::lane).toArray()));
+      ps.setArray(5, c.createArrayOf("int4", jobs.stream().map(NewJob::priority).toArray()));
+      ps.setArray(6, c.createArrayOf("text",
+          jobs.stream().map(j -> j.scheduledAt() == null ? null : j.scheduledAt().toString()).toArray()));
+      ps.setArray(7, c.createArrayOf("int4", jobs.stream().map(NewJob::maxAttempts).toArray()));
+      ps.setArray(8, c.createArrayOf("uuid", jobs.stream().map(NewJob::patientId).toArray()));
+      ps.setArray(9, c.createArrayOf("uuid", jobs.stream().map(NewJob::shellFileId).toArray()));
+      ps.setArray(10, c.createArrayOf("uuid", jobs.stream().map(NewJob::correlationId).toArray()));
+      ps.setArray(11, c.createArrayOf("int4", jobs.stream().map(NewJob::tokensEstimated).toArray()));
+      UUID[] ids = new UUID[jobs.size()];
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          ids[rs.getInt(1) - 1] = rs.getObject(2, UUID.class);
+        }
+      }
+      return List.of(ids);
+    } catch (SQLException e) {
+      throw new JobQueueException("enqueue_jobs(" + jobs.size() + " jobs)", e);
     }
   }
 

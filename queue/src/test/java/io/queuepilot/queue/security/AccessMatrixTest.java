@@ -130,6 +130,7 @@ class AccessMatrixTest {
       erase_patient_data                call    denied denied denied denied denied denied denied  denied  denied   denied ok
       audit_integrity_problems          call    denied denied denied denied denied denied denied  denied  denied   denied ok
       enqueue_job                       call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      enqueue_jobs                      call    denied denied denied denied denied denied denied  denied  denied   denied ok
       claim_next_job                    call    denied denied denied denied denied denied denied  denied  denied   denied ok
       heartbeat_job                     call    denied denied denied denied denied denied denied  denied  denied   denied ok
       complete_job                      call    denied denied denied denied denied denied denied  denied  denied   denied ok
@@ -524,6 +525,8 @@ class AccessMatrixTest {
         "SELECT public.erase_patient_data(?, 'matrix probe')", UUID.randomUUID()));
     m.put("audit_integrity_problems call", (a, c) -> call(c, "SELECT * FROM public.audit_integrity_problems()"));
     m.put("enqueue_job call", (a, c) -> call(c, "SELECT public.enqueue_job('matrix_probe', '{}'::jsonb, 'matrix-new')"));
+    m.put("enqueue_jobs call", (a, c) -> call(c,
+        "SELECT * FROM public.enqueue_jobs(ARRAY['matrix_probe'], ARRAY['{}']::jsonb[], ARRAY['matrix-new-bulk'])"));
     m.put("claim_next_job call", (a, c) -> call(c,
         "SELECT * FROM public.claim_next_job('matrix', ARRAY['no_such_type'])"));
     m.put("heartbeat_job call", (a, c) -> call(c, "SELECT public.heartbeat_job(?, ?)", pendingProbeJob, UUID.randomUUID()));
