@@ -109,6 +109,19 @@ public interface JobQueue {
   }
 
   /**
+   * {@code complete_and_claim_jobs}: completes these jobs under their leases (exactly as {@link
+   * #completeAll}) and then claims up to {@code batch} ready jobs (exactly as {@link #claim}), in
+   * one round trip and one transaction. {@code batch} 0 claims nothing. The default calls the two
+   * separately; the PostgreSQL queue overrides it with the one function.
+   */
+  default CompletedAndClaimed completeAndClaim(List<Completion> completions, String workerId, List<String> jobTypes,
+      List<String> lanes, int batch) {
+    Set<UUID> fenced = completions.isEmpty() ? Set.of() : completeAll(completions);
+    List<ClaimedJob> claimed = batch == 0 ? List.of() : claim(workerId, jobTypes, lanes, batch);
+    return new CompletedAndClaimed(fenced, claimed);
+  }
+
+  /**
    * {@code requeue_stale_jobs(timeout, job_types, lanes)}: requeues (or dead-letters) jobs of
    * the given types and lanes (empty list = all) whose heartbeat is older than the timeout.
    */
@@ -182,6 +195,9 @@ public interface JobQueue {
 
   /** One successful job to complete under its lease; {@code tokensUsed} may be null. */
   record Completion(UUID jobId, UUID leaseToken, String resultJson, Integer tokensUsed) {}
+
+  /** What {@link #completeAndClaim} did: the fenced completions and the jobs now held. */
+  record CompletedAndClaimed(Set<UUID> fenced, List<ClaimedJob> claimed) {}
 
   /** One failed job to record under its lease. */
   record Failure(UUID jobId, UUID leaseToken, String errorJson, boolean retryable) {}

@@ -143,6 +143,7 @@ class AccessMatrixTest {
       requeue_stale_jobs                call    denied denied denied denied denied denied denied  denied  denied   denied ok
       requeue_stale_jobs:scoped         call    denied denied denied denied denied denied denied  denied  denied   denied ok
       complete_jobs                     call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      complete_and_claim_jobs           call    denied denied denied denied denied denied denied  denied  denied   denied ok
       heartbeat_jobs                    call    denied denied denied denied denied denied denied  denied  denied   denied ok
       fail_jobs                         call    denied denied denied denied denied denied denied  denied  denied   denied ok
       release_jobs                      call    denied denied denied denied denied denied denied  denied  denied   denied ok
@@ -546,6 +547,9 @@ class AccessMatrixTest {
     // the batched lease-guarded functions (issue 14): a wrong lease, so nothing changes
     m.put("complete_jobs call", (a, c) -> call(c,
         "SELECT * FROM public.complete_jobs(ARRAY[?]::uuid[], ARRAY[?]::uuid[])", pendingProbeJob, UUID.randomUUID()));
+    m.put("complete_and_claim_jobs call", (a, c) -> call(c,
+        "SELECT * FROM public.complete_and_claim_jobs(ARRAY[?]::uuid[], ARRAY[?]::uuid[], NULL, NULL, 'matrix', ARRAY['no_such_type'])",
+        pendingProbeJob, UUID.randomUUID()));
     m.put("heartbeat_jobs call", (a, c) -> call(c,
         "SELECT * FROM public.heartbeat_jobs(ARRAY[?]::uuid[], ARRAY[?]::uuid[])", pendingProbeJob, UUID.randomUUID()));
     m.put("fail_jobs call", (a, c) -> call(c,

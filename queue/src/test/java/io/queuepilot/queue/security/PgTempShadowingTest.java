@@ -120,7 +120,8 @@ class PgTempShadowingTest {
           .contains("complete_jobs(uuid[],uuid[],jsonb[],integer[])", "heartbeat_jobs(uuid[],uuid[])",
               "fail_jobs(uuid[],uuid[],jsonb[],boolean[])", "release_jobs(uuid[],uuid[],interval)",
               "requeue_stale_jobs(interval,text[],text[])",
-              "enqueue_jobs(text[],jsonb[],text[],text[],integer[],timestamp with time zone[],integer[],uuid[],uuid[],uuid[],integer[])");
+              "enqueue_jobs(text[],jsonb[],text[],text[],integer[],timestamp with time zone[],integer[],uuid[],uuid[],uuid[],integer[])",
+              "complete_and_claim_jobs(uuid[],uuid[],jsonb[],integer[],text,text[],text[],integer)");
       assertThat(unsafeFunctions(c)).as("functions of ours without " + SAFE_SETTING).isEmpty();
     }
   }
