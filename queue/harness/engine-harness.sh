@@ -29,8 +29,8 @@ cpu_ticks() {  # postmaster (incl. reaped children) + live children, user + syst
 
 psql -q -d "$db" -v ON_ERROR_STOP=1 <<SQL >/dev/null
 DELETE FROM public.job_queue WHERE job_type = 'harness';
-SELECT count(*) FROM public.enqueue_jobs(array_fill('harness'::text, ARRAY[$jobs]), NULL,
-  ARRAY(SELECT 'harness-' || gen_random_uuid() FROM generate_series(1, $jobs)));
+$(for ((from = 0; from < jobs; from += 100000)); do n=$(( jobs - from < 100000 ? jobs - from : 100000 ))
+  echo "SELECT count(*) FROM public.enqueue_jobs(array_fill('harness'::text, ARRAY[$n]), NULL, ARRAY(SELECT 'harness-' || gen_random_uuid() FROM generate_series(1, $n)));"; done)
 VACUUM ANALYZE public.job_queue;
 SQL
 
@@ -67,6 +67,9 @@ finished() { psql -d "$db" -Atc "SELECT count(*) FROM public.job_history WHERE j
 finished_before=$(finished)
 before=$(cpu_ticks)
 out=$(pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" "${extra[@]}" -f "$script" "$db" 2>&1)
+# pgbench's backends exit when it does: wait until the postmaster has reaped them (their CPU is
+# then in its children's times), else the figure misses whatever exited in between
+for _ in $(seq 50); do [ -z "$(pgrep -P "$postmaster" -f 'postgres: .* '"$db"' ' || true)" ] && break; sleep 0.1; done
 after=$(cpu_ticks)
 tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
 done_tx=$(echo "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')

@@ -204,6 +204,15 @@ public final class PostgresJobQueue implements JobQueue {
     }
   }
 
+  /** Parameters 1-4 of complete_jobs and complete_and_claim_jobs: the completions as parallel arrays. */
+  private static void bindCompletions(Connection c, PreparedStatement ps, List<Completion> completions)
+      throws SQLException {
+    ps.setArray(1, c.createArrayOf("uuid", completions.stream().map(Completion::jobId).toArray()));
+    ps.setArray(2, c.createArrayOf("uuid", completions.stream().map(Completion::leaseToken).toArray()));
+    ps.setArray(3, c.createArrayOf("jsonb", completions.stream().map(Completion::resultJson).toArray()));
+    ps.setArray(4, c.createArrayOf("int4", completions.stream().map(Completion::tokensUsed).toArray()));
+  }
+
   /** The claim_next_job columns of {@code rs}'s current row, starting at column {@code first}. */
   private static ClaimedJob claimedJob(ResultSet rs, int first) throws SQLException {
     return new ClaimedJob(
@@ -226,10 +235,7 @@ public final class PostgresJobQueue implements JobQueue {
       List<String> lanes, int batch) {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(COMPLETE_AND_CLAIM)) {
-      ps.setArray(1, c.createArrayOf("uuid", completions.stream().map(Completion::jobId).toArray()));
-      ps.setArray(2, c.createArrayOf("uuid", completions.stream().map(Completion::leaseToken).toArray()));
-      ps.setArray(3, c.createArrayOf("jsonb", completions.stream().map(Completion::resultJson).toArray()));
-      ps.setArray(4, c.createArrayOf("int4", completions.stream().map(Completion::tokensUsed).toArray()));
+      bindCompletions(c, ps, completions);
       ps.setString(5, workerId);
       ps.setArray(6, textArray(c, jobTypes));
       ps.setArray(7, textArray(c, lanes));
@@ -298,12 +304,7 @@ public final class PostgresJobQueue implements JobQueue {
     if (completions.isEmpty()) {
       return Set.of();
     }
-    return fencedIds("complete_jobs", COMPLETE_ALL, completions.size(), (c, ps) -> {
-      ps.setArray(1, c.createArrayOf("uuid", completions.stream().map(Completion::jobId).toArray()));
-      ps.setArray(2, c.createArrayOf("uuid", completions.stream().map(Completion::leaseToken).toArray()));
-      ps.setArray(3, c.createArrayOf("jsonb", completions.stream().map(Completion::resultJson).toArray()));
-      ps.setArray(4, c.createArrayOf("int4", completions.stream().map(Completion::tokensUsed).toArray()));
-    });
+    return fencedIds("complete_jobs", COMPLETE_ALL, completions.size(), (c, ps) -> bindCompletions(c, ps, completions));
   }
 
   @Override
