@@ -233,6 +233,10 @@ public final class BenchMain implements Callable<Integer> {
   }
 
   static String mode(QueueSystem system, WorkerSpec spec) {
+    if (system.name().equals("queuepilot_baseline")) {
+      return "baseline jar's product Worker, " + (spec.batching()
+          ? "local queue " + spec.localQueueSize() + ", its bench's batched handler" : "default settings, one complete_job per job");
+    }
     if (!spec.batching()) {
       return switch (system.name()) {
         case "graphile" -> "no batching (localQueue -1, completeJobBatchDelay -1)";
@@ -243,7 +247,8 @@ public final class BenchMain implements Callable<Integer> {
     return switch (system.name()) {
       case "graphile" -> "batching (localQueue " + spec.localQueueSize() + ", completeJobBatchDelay 0)";
       case "pgboss" -> "batchSize " + spec.batchSize() + " (burstWhenBatchFull)";
-      default -> "product Worker, local queue " + spec.localQueueSize() + " (claim-ahead), completions batched as they coincide";
+      default -> "product Worker, local queue " + spec.localQueueSize()
+          + " (claim-ahead), completeAsync: completions batched without waiting";
     };
   }
 

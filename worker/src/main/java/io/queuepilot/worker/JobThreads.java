@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,6 +70,7 @@ final class JobThreads {
     this.handler = handler;
     this.settler = settler;
     this.decider = new FailureDecider(state.settings.workerId(), state.settings.rateLimitDefaultDelay());
+    settler.onAsyncSettled(this::roomFreed);
   }
 
   /** The claim step the job threads run when nothing waits for them. */
@@ -86,10 +88,10 @@ final class JobThreads {
     }
   }
 
-  /** Jobs this worker holds a lease on: running plus claimed ahead. */
+  /** Jobs this worker holds a lease on: running, claimed ahead, and completed without waiting but not yet written. */
   int held() {
     synchronized (lock) {
-      return busy + waiting.size();
+      return busy + waiting.size() + settler.unsettledAsync();
     }
   }
 
@@ -148,7 +150,7 @@ final class JobThreads {
       if (localQueue > 0 && queued > localQueue / 2) {
         return 0;
       }
-      int free = state.capacity + localQueue - busy - queued;
+      int free = state.capacity + localQueue - busy - queued - settler.unsettledAsync();
       if (free <= 0) {
         return 0;
       }
@@ -178,15 +180,35 @@ final class JobThreads {
         return;
       }
       dispatchLocked();
-      if ((jobs.size() == reserved || claimRequested) && claiming == 0 && wantsClaimLocked()) {
-        if (idle > 0) {
-          claimRequested = true;
-          signalLocked();
-        } else {
-          claimRequested = false;
-          wakeClaimLoop = true;
-        }
-      }
+      wakeClaimLoop = (jobs.size() == reserved || claimRequested) && nextClaimLocked();
+    }
+    if (wakeClaimLoop) {
+      state.wakeClaimLoop();
+    }
+  }
+
+  /**
+   * Under the lock, when no claim is in flight and room is free: asks an idle thread for the next
+   * claim; true when the claim thread must be woken instead (no thread idle).
+   */
+  private boolean nextClaimLocked() {
+    if (stopped || claiming > 0 || !wantsClaimLocked()) {
+      return false;
+    }
+    if (idle > 0) {
+      claimRequested = true;
+      signalLocked();
+      return false;
+    }
+    claimRequested = false;
+    return true;
+  }
+
+  /** Completions handed over without waiting were written: their room is free for the next claim. */
+  private void roomFreed() {
+    boolean wakeClaimLoop;
+    synchronized (lock) {
+      wakeClaimLoop = nextClaimLocked();
     }
     if (wakeClaimLoop) {
       state.wakeClaimLoop();
@@ -325,7 +347,7 @@ final class JobThreads {
   /** Under the lock: registers the job as running on the current thread (one unit of capacity). */
   private JobRun startLocked(Waiting w) {
     busy++;
-    JobRun run = new JobRun(w.job(), state.clock.instant(), state, settler);
+    JobRun run = new JobRun(w.job(), state.clock.instant(), state, settler, this);
     run.bindThread(Thread.currentThread());
     running.put(w.job().leaseToken(), run);
     return run;
@@ -335,7 +357,8 @@ final class JobThreads {
   private boolean wantsClaimLocked() {
     int localQueue = state.settings.localQueueSize();
     int queued = waiting.size() + claiming;
-    return !(localQueue > 0 && queued > localQueue / 2) && state.capacity + localQueue - busy - queued > 0;
+    return !(localQueue > 0 && queued > localQueue / 2)
+        && state.capacity + localQueue - busy - queued - settler.unsettledAsync() > 0;
   }
 
   /** Stops claiming and starting jobs (shutdown, kill): idle threads leave, busy ones after their job. */
@@ -418,6 +441,7 @@ final class JobThreads {
     return THREADS != null && THREADS.isThreadAllocatedMemoryEnabled() ? THREADS.getCurrentThreadAllocatedBytes() : -1;
   }
 
+  /** Writes the job's outcome on its own thread (waiting for the statement) and records it. */
   private void settle(JobRun rj, Decision d) {
     if (state.killed() || !rj.settled.compareAndSet(false, true)) {
       return;
@@ -426,45 +450,91 @@ final class JobThreads {
     Duration took = Duration.between(rj.started, state.clock.instant());
     try {
       switch (d) {
-        case Decision.Fail f -> {
-          Optional<JobStatus> status = settler.fail(job, f.errorJson(), f.retryable());
-          if (status.isEmpty()) {
-            state.metrics.leaseLost(job.jobType());
-            log.warn("fail_job found the lease lost; another worker owns the job");
-            return;
-          }
-          state.metrics.failed(job.jobType(), f.errorClass().json(), f.code(), took);
-          if (status.get() == JobStatus.DEAD_LETTER) {
-            state.metrics.deadLettered(job.jobType(), f.code());
-            log.warn("job dead-lettered: {}", f.errorJson());
-          }
-        }
-        case Decision.Release r -> {
-          if (!settler.release(job, r.delay())) {
-            state.metrics.leaseLost(job.jobType());
-            log.warn("release_job found the lease lost");
-            return;
-          }
-          state.metrics.released(job.jobType(), r.code(), took);
-          if (r.errorClass() == JobFailure.ErrorClass.RATE_LIMITED) {
-            state.pauseClaims(r.delay());
-            log.info("job released for {} ms ({}); claims paused as long", r.delay().toMillis(), r.code());
-          } else {
-            log.info("job released ({})", r.code());
-          }
-        }
-        case Decision.Drop drop -> {
-          state.metrics.leaseLost(job.jobType());
-          log.warn("job dropped without writing anything: {}", drop.why());
-        }
+        case Decision.Fail f -> failed(job, f, took, settler.fail(job, f.errorJson(), f.retryable()));
+        case Decision.Release r -> released(job, r, took, settler.release(job, r.delay()));
+        case Decision.Drop drop -> dropped(job, drop);
       }
     } catch (Settler.WorkerKilled e) {
       // killed: nothing more is written
     } catch (RuntimeException e) {
-      // The job stays 'processing' with our lease; the stale-job rescuer takes it back after the timeout.
-      state.metrics.loopError("settle");
-      log.error("could not record the job's outcome {}; it will be requeued after the heartbeat timeout", d, e);
+      unrecorded(d, e);
     }
+  }
+
+  /**
+   * A completion handed over without waiting whose statement failed: nothing of it was written, so
+   * the job takes the failure path under its lease, as a handler's error would — without waiting
+   * (this runs on the settler's thread), its outcome recorded when that statement is back.
+   */
+  void completionFailed(JobRun rj, Throwable error) {
+    ClaimedJob job = rj.job;
+    if (state.killed()) {
+      return;
+    }
+    Decision d = decider.decide(error, job, state.clock.instant());
+    Duration took = Duration.between(rj.started, state.clock.instant());
+    Heartbeats.withMdc(job, () -> log.warn("complete_jobs failed for the job ({}): {}", d, error.toString()));
+    CompletableFuture<?> written;
+    try {
+      written = switch (d) {
+        case Decision.Fail f -> settler.failAsync(job, f.errorJson(), f.retryable())
+            .thenAccept(status -> Heartbeats.withMdc(job, () -> failed(job, f, took, status)));
+        case Decision.Release r -> settler.releaseAsync(job, r.delay())
+            .thenAccept(ok -> Heartbeats.withMdc(job, () -> released(job, r, took, ok)));
+        case Decision.Drop drop -> {
+          Heartbeats.withMdc(job, () -> dropped(job, drop));
+          yield CompletableFuture.completedFuture(null);
+        }
+      };
+    } catch (Settler.WorkerKilled e) {
+      return;
+    }
+    written.exceptionally(e -> {
+      Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+      if (!(cause instanceof Settler.WorkerKilled)) {
+        Heartbeats.withMdc(job, () -> unrecorded(d, cause));
+      }
+      return null;
+    });
+  }
+
+  private void failed(ClaimedJob job, Decision.Fail f, Duration took, Optional<JobStatus> status) {
+    if (status.isEmpty()) {
+      state.metrics.leaseLost(job.jobType());
+      log.warn("fail_job found the lease lost; another worker owns the job");
+      return;
+    }
+    state.metrics.failed(job.jobType(), f.errorClass().json(), f.code(), took);
+    if (status.get() == JobStatus.DEAD_LETTER) {
+      state.metrics.deadLettered(job.jobType(), f.code());
+      log.warn("job dead-lettered: {}", f.errorJson());
+    }
+  }
+
+  private void released(ClaimedJob job, Decision.Release r, Duration took, boolean ok) {
+    if (!ok) {
+      state.metrics.leaseLost(job.jobType());
+      log.warn("release_job found the lease lost");
+      return;
+    }
+    state.metrics.released(job.jobType(), r.code(), took);
+    if (r.errorClass() == JobFailure.ErrorClass.RATE_LIMITED) {
+      state.pauseClaims(r.delay());
+      log.info("job released for {} ms ({}); claims paused as long", r.delay().toMillis(), r.code());
+    } else {
+      log.info("job released ({})", r.code());
+    }
+  }
+
+  private void dropped(ClaimedJob job, Decision.Drop drop) {
+    state.metrics.leaseLost(job.jobType());
+    log.warn("job dropped without writing anything: {}", drop.why());
+  }
+
+  /** The job stays 'processing' with our lease; the stale-job rescuer takes it back after the timeout. */
+  private void unrecorded(Decision d, Throwable e) {
+    state.metrics.loopError("settle");
+    log.error("could not record the job's outcome {}; it will be requeued after the heartbeat timeout", d, e);
   }
 
   /** After {@link #stop}: waits until every job thread has left, at most until {@code deadlineNanos}; true when idle. */
