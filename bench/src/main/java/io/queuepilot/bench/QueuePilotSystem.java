@@ -13,7 +13,7 @@ import java.util.Objects;
 
 /**
  * QueuePilot under test: the sql/ migrations applied by Flyway exactly as in production, jobs
- * bulk-inserted through enqueue_job, and worker JVMs ({@link QueuePilotWorker}: the product
+ * bulk-inserted through enqueue_jobs, and worker JVMs ({@link QueuePilotWorker}: the product
  * Worker, started by the worker's composition root) logging in as a member of queue_worker (the producer of the latency test as a member of service_role).
  */
 public final class QueuePilotSystem implements QueueSystem {
@@ -68,15 +68,17 @@ public final class QueuePilotSystem implements QueueSystem {
     logins.ensure(SERVICE_USER, SERVICE_USER, "service_role");
   }
 
-  /** Inserts {@code jobs} ready no-op jobs through enqueue_job, 50,000 per statement. */
+  /** Inserts {@code jobs} ready no-op jobs through enqueue_jobs (V082, set-based), 50,000 per statement. */
   public static void insertJobs(BenchServer.Db db, String jobType, int jobs) {
     int chunk = 50_000;
     for (int from = 1; from <= jobs; from += chunk) {
       int to = Math.min(jobs, from + chunk - 1);
       db.execute(
           """
-          SELECT count(public.enqueue_job('%1$s', jsonb_build_object('id', i), '%1$s-' || i))
-            FROM generate_series(%2$d, %3$d) AS i
+          SELECT count(*) FROM public.enqueue_jobs(
+                   array_fill('%1$s'::text, ARRAY[%3$d - %2$d + 1]),
+                   ARRAY(SELECT jsonb_build_object('id', i) FROM generate_series(%2$d, %3$d) AS i ORDER BY i),
+                   ARRAY(SELECT '%1$s-' || i FROM generate_series(%2$d, %3$d) AS i ORDER BY i))
           """.formatted(jobType, from, to));
     }
   }

@@ -22,6 +22,20 @@ public interface JobQueue {
   /** {@code enqueue_job}: idempotent on {@link NewJob#idempotencyKey()}; returns the job id. */
   UUID enqueue(NewJob job);
 
+  /**
+   * {@code enqueue_jobs}: enqueues every job in one round trip (idempotent per key like {@link
+   * #enqueue}); returns the job id of each element, in order (an existing job's id when its key
+   * was already taken, also by an earlier element of the same call). The default loops over
+   * {@link #enqueue}; the PostgreSQL queue overrides it with one set-based statement.
+   */
+  default List<UUID> enqueueAll(List<NewJob> jobs) {
+    List<UUID> ids = new java.util.ArrayList<>(jobs.size());
+    for (NewJob job : jobs) {
+      ids.add(enqueue(job));
+    }
+    return ids;
+  }
+
   /** {@code claim_next_job}: claims up to {@code batch} ready jobs for {@code workerId}. */
   List<ClaimedJob> claim(String workerId, List<String> jobTypes, List<String> lanes, int batch);
 
@@ -92,6 +106,19 @@ public interface JobQueue {
       }
     }
     return fenced;
+  }
+
+  /**
+   * {@code complete_and_claim_jobs}: completes these jobs under their leases (exactly as {@link
+   * #completeAll}) and then claims up to {@code batch} ready jobs (exactly as {@link #claim}), in
+   * one round trip and one transaction. {@code batch} 0 claims nothing. The default calls the two
+   * separately; the PostgreSQL queue overrides it with the one function.
+   */
+  default CompletedAndClaimed completeAndClaim(List<Completion> completions, String workerId, List<String> jobTypes,
+      List<String> lanes, int batch) {
+    Set<UUID> fenced = completions.isEmpty() ? Set.of() : completeAll(completions);
+    List<ClaimedJob> claimed = batch == 0 ? List.of() : claim(workerId, jobTypes, lanes, batch);
+    return new CompletedAndClaimed(fenced, claimed);
   }
 
   /**
@@ -168,6 +195,9 @@ public interface JobQueue {
 
   /** One successful job to complete under its lease; {@code tokensUsed} may be null. */
   record Completion(UUID jobId, UUID leaseToken, String resultJson, Integer tokensUsed) {}
+
+  /** What {@link #completeAndClaim} did: the fenced completions and the jobs now held. */
+  record CompletedAndClaimed(Set<UUID> fenced, List<ClaimedJob> claimed) {}
 
   /** One failed job to record under its lease. */
   record Failure(UUID jobId, UUID leaseToken, String errorJson, boolean retryable) {}

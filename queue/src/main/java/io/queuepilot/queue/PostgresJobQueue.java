@@ -24,7 +24,7 @@ import javax.sql.DataSource;
 
 /**
  * The repository of the job queue: every {@link JobQueue} method is one call of the matching SQL
- * function (sql/V004, V080) with bound parameters; the batched methods pass parallel arrays. No queue logic lives here; it lives in the functions.
+ * function (sql/V004, V080, V082) with bound parameters; the batched methods pass parallel arrays. No queue logic lives here; it lives in the functions.
  */
 public final class PostgresJobQueue implements JobQueue {
 
@@ -44,11 +44,36 @@ public final class PostgresJobQueue implements JobQueue {
                p_tokens_estimated => ?::integer)
       """;
 
+  private static final String ENQUEUE_ALL =
+      """
+      SELECT element, job_id
+        FROM public.enqueue_jobs(
+               p_job_types        => ?::text[],
+               p_payloads         => ?::text[]::jsonb[],
+               p_idempotency_keys => ?::text[],
+               p_job_lanes        => ?::text[],
+               p_priorities       => ?::integer[],
+               p_scheduled_at     => ?::text[]::timestamptz[],
+               p_max_attempts     => ?::integer[],
+               p_patient_ids      => ?::uuid[],
+               p_shell_file_ids   => ?::uuid[],
+               p_correlation_ids  => ?::uuid[],
+               p_tokens_estimated => ?::integer[])
+      """;
+
   private static final String CLAIM =
       """
       SELECT id, job_type, job_lane, payload::text, lease_token, attempt, max_attempts,
              patient_id, shell_file_id, correlation_id, tokens_estimated, created_at
         FROM public.claim_next_job(?::text, ?::text[], ?::text[], ?::integer)
+      """;
+
+  private static final String COMPLETE_AND_CLAIM =
+      """
+      SELECT fenced_job_id, id, job_type, job_lane, payload::text, lease_token, attempt, max_attempts,
+             patient_id, shell_file_id, correlation_id, tokens_estimated, created_at
+        FROM public.complete_and_claim_jobs(?::uuid[], ?::uuid[], ?::jsonb[], ?::integer[],
+                                            ?::text, ?::text[], ?::text[], ?::integer)
       """;
 
   private static final String HEARTBEAT = "SELECT public.heartbeat_job(?::uuid, ?::uuid)";
@@ -129,6 +154,37 @@ public final class PostgresJobQueue implements JobQueue {
   }
 
   @Override
+  public List<UUID> enqueueAll(List<NewJob> jobs) {
+    if (jobs.isEmpty()) {
+      return List.of();
+    }
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(ENQUEUE_ALL)) {
+      ps.setArray(1, c.createArrayOf("text", jobs.stream().map(NewJob::jobType).toArray()));
+      ps.setArray(2, c.createArrayOf("text", jobs.stream().map(NewJob::payloadJson).toArray()));
+      ps.setArray(3, c.createArrayOf("text", jobs.stream().map(NewJob::idempotencyKey).toArray()));
+      ps.setArray(4, c.createArrayOf("text", jobs.stream().map(NewJob::lane).toArray()));
+      ps.setArray(5, c.createArrayOf("int4", jobs.stream().map(NewJob::priority).toArray()));
+      ps.setArray(6, c.createArrayOf("text",
+          jobs.stream().map(j -> j.scheduledAt() == null ? null : j.scheduledAt().toString()).toArray()));
+      ps.setArray(7, c.createArrayOf("int4", jobs.stream().map(NewJob::maxAttempts).toArray()));
+      ps.setArray(8, c.createArrayOf("uuid", jobs.stream().map(NewJob::patientId).toArray()));
+      ps.setArray(9, c.createArrayOf("uuid", jobs.stream().map(NewJob::shellFileId).toArray()));
+      ps.setArray(10, c.createArrayOf("uuid", jobs.stream().map(NewJob::correlationId).toArray()));
+      ps.setArray(11, c.createArrayOf("int4", jobs.stream().map(NewJob::tokensEstimated).toArray()));
+      UUID[] ids = new UUID[jobs.size()];
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          ids[rs.getInt(1) - 1] = rs.getObject(2, UUID.class);
+        }
+      }
+      return List.of(ids);
+    } catch (SQLException e) {
+      throw new JobQueueException("enqueue_jobs(" + jobs.size() + " jobs)", e);
+    }
+  }
+
+  @Override
   public List<ClaimedJob> claim(String workerId, List<String> jobTypes, List<String> lanes, int batch) {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(CLAIM)) {
@@ -136,28 +192,69 @@ public final class PostgresJobQueue implements JobQueue {
       ps.setArray(2, textArray(c, jobTypes));
       ps.setArray(3, textArray(c, lanes));
       ps.setInt(4, batch);
-      List<ClaimedJob> claimed = new ArrayList<>(batch);
+      List<ClaimedJob> claimed = new ArrayList<>(Math.max(0, Math.min(batch, 1000)));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          claimed.add(
-              new ClaimedJob(
-                  rs.getObject(1, UUID.class),
-                  rs.getString(2),
-                  rs.getString(3),
-                  rs.getString(4),
-                  rs.getObject(5, UUID.class),
-                  rs.getInt(6),
-                  rs.getInt(7),
-                  rs.getObject(8, UUID.class),
-                  rs.getObject(9, UUID.class),
-                  rs.getObject(10, UUID.class),
-                  (Integer) rs.getObject(11),
-                  instant(rs.getTimestamp(12))));
+          claimed.add(claimedJob(rs, 1));
         }
       }
       return claimed;
     } catch (SQLException e) {
       throw new JobQueueException("claim_next_job(" + workerId + ")", e);
+    }
+  }
+
+  /** Parameters 1-4 of complete_jobs and complete_and_claim_jobs: the completions as parallel arrays. */
+  private static void bindCompletions(Connection c, PreparedStatement ps, List<Completion> completions)
+      throws SQLException {
+    ps.setArray(1, c.createArrayOf("uuid", completions.stream().map(Completion::jobId).toArray()));
+    ps.setArray(2, c.createArrayOf("uuid", completions.stream().map(Completion::leaseToken).toArray()));
+    ps.setArray(3, c.createArrayOf("jsonb", completions.stream().map(Completion::resultJson).toArray()));
+    ps.setArray(4, c.createArrayOf("int4", completions.stream().map(Completion::tokensUsed).toArray()));
+  }
+
+  /** The claim_next_job columns of {@code rs}'s current row, starting at column {@code first}. */
+  private static ClaimedJob claimedJob(ResultSet rs, int first) throws SQLException {
+    return new ClaimedJob(
+        rs.getObject(first, UUID.class),
+        rs.getString(first + 1),
+        rs.getString(first + 2),
+        rs.getString(first + 3),
+        rs.getObject(first + 4, UUID.class),
+        rs.getInt(first + 5),
+        rs.getInt(first + 6),
+        rs.getObject(first + 7, UUID.class),
+        rs.getObject(first + 8, UUID.class),
+        rs.getObject(first + 9, UUID.class),
+        (Integer) rs.getObject(first + 10),
+        instant(rs.getTimestamp(first + 11)));
+  }
+
+  @Override
+  public CompletedAndClaimed completeAndClaim(List<Completion> completions, String workerId, List<String> jobTypes,
+      List<String> lanes, int batch) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(COMPLETE_AND_CLAIM)) {
+      bindCompletions(c, ps, completions);
+      ps.setString(5, workerId);
+      ps.setArray(6, textArray(c, jobTypes));
+      ps.setArray(7, textArray(c, lanes));
+      ps.setInt(8, batch);
+      Set<UUID> fenced = new LinkedHashSet<>();
+      List<ClaimedJob> claimed = new ArrayList<>(Math.max(0, Math.min(batch, 1000)));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          UUID f = rs.getObject(1, UUID.class);
+          if (f != null) {
+            fenced.add(f);
+          } else {
+            claimed.add(claimedJob(rs, 2));
+          }
+        }
+      }
+      return new CompletedAndClaimed(fenced, claimed);
+    } catch (SQLException e) {
+      throw new JobQueueException("complete_and_claim_jobs(" + completions.size() + " jobs, " + workerId + ")", e);
     }
   }
 
@@ -207,12 +304,7 @@ public final class PostgresJobQueue implements JobQueue {
     if (completions.isEmpty()) {
       return Set.of();
     }
-    return fencedIds("complete_jobs", COMPLETE_ALL, completions.size(), (c, ps) -> {
-      ps.setArray(1, c.createArrayOf("uuid", completions.stream().map(Completion::jobId).toArray()));
-      ps.setArray(2, c.createArrayOf("uuid", completions.stream().map(Completion::leaseToken).toArray()));
-      ps.setArray(3, c.createArrayOf("jsonb", completions.stream().map(Completion::resultJson).toArray()));
-      ps.setArray(4, c.createArrayOf("int4", completions.stream().map(Completion::tokensUsed).toArray()));
-    });
+    return fencedIds("complete_jobs", COMPLETE_ALL, completions.size(), (c, ps) -> bindCompletions(c, ps, completions));
   }
 
   @Override

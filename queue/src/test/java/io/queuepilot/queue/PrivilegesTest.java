@@ -32,6 +32,8 @@ class PrivilegesTest {
   private static final Map<String, String> FUNCTIONS =
       Map.ofEntries(
           Map.entry("enqueue_job", "public.enqueue_job(text, jsonb, text, text, integer, timestamptz, integer, uuid, uuid, uuid, integer)"),
+          Map.entry("enqueue_jobs",
+              "public.enqueue_jobs(text[], jsonb[], text[], text[], integer[], timestamptz[], integer[], uuid[], uuid[], uuid[], integer[])"),
           Map.entry("claim_next_job", "public.claim_next_job(text, text[], text[], integer)"),
           Map.entry("heartbeat_job", "public.heartbeat_job(uuid, uuid)"),
           Map.entry("complete_job", "public.complete_job(uuid, uuid, jsonb, integer)"),
@@ -44,6 +46,8 @@ class PrivilegesTest {
           Map.entry("requeue_stale_jobs", "public.requeue_stale_jobs(interval)"),
           Map.entry("requeue_stale_jobs_scoped", "public.requeue_stale_jobs(interval, text[], text[])"),
           Map.entry("complete_jobs", "public.complete_jobs(uuid[], uuid[], jsonb[], integer[])"),
+          Map.entry("complete_and_claim_jobs",
+              "public.complete_and_claim_jobs(uuid[], uuid[], jsonb[], integer[], text, text[], text[], integer)"),
           Map.entry("heartbeat_jobs", "public.heartbeat_jobs(uuid[], uuid[])"),
           Map.entry("fail_jobs", "public.fail_jobs(uuid[], uuid[], jsonb[], boolean[])"),
           Map.entry("release_jobs", "public.release_jobs(uuid[], uuid[], interval)"),
@@ -54,9 +58,9 @@ class PrivilegesTest {
   private static final Map<String, Set<String>> GRANTED =
       Map.of(
           "queue_worker",
-          Set.of("enqueue_job", "claim_next_job", "heartbeat_job", "complete_job", "fail_job", "release_job",
+          Set.of("enqueue_job", "enqueue_jobs", "claim_next_job", "heartbeat_job", "complete_job", "fail_job", "release_job",
               "requeue_stale_jobs", "requeue_stale_jobs_scoped", "complete_jobs", "heartbeat_jobs", "fail_jobs",
-              "release_jobs"),
+              "release_jobs", "complete_and_claim_jobs"),
           "queue_controller", Set.of("queue_stats", "requeue_stale_jobs", "requeue_stale_jobs_scoped", "jobs_held_by_workers"),
           "service_role", FUNCTIONS.keySet(),
           "anon", Set.of(),

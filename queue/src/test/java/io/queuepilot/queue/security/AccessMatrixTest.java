@@ -130,6 +130,7 @@ class AccessMatrixTest {
       erase_patient_data                call    denied denied denied denied denied denied denied  denied  denied   denied ok
       audit_integrity_problems          call    denied denied denied denied denied denied denied  denied  denied   denied ok
       enqueue_job                       call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      enqueue_jobs                      call    denied denied denied denied denied denied denied  denied  denied   denied ok
       claim_next_job                    call    denied denied denied denied denied denied denied  denied  denied   denied ok
       heartbeat_job                     call    denied denied denied denied denied denied denied  denied  denied   denied ok
       complete_job                      call    denied denied denied denied denied denied denied  denied  denied   denied ok
@@ -142,6 +143,7 @@ class AccessMatrixTest {
       requeue_stale_jobs                call    denied denied denied denied denied denied denied  denied  denied   denied ok
       requeue_stale_jobs:scoped         call    denied denied denied denied denied denied denied  denied  denied   denied ok
       complete_jobs                     call    denied denied denied denied denied denied denied  denied  denied   denied ok
+      complete_and_claim_jobs           call    denied denied denied denied denied denied denied  denied  denied   denied ok
       heartbeat_jobs                    call    denied denied denied denied denied denied denied  denied  denied   denied ok
       fail_jobs                         call    denied denied denied denied denied denied denied  denied  denied   denied ok
       release_jobs                      call    denied denied denied denied denied denied denied  denied  denied   denied ok
@@ -524,6 +526,8 @@ class AccessMatrixTest {
         "SELECT public.erase_patient_data(?, 'matrix probe')", UUID.randomUUID()));
     m.put("audit_integrity_problems call", (a, c) -> call(c, "SELECT * FROM public.audit_integrity_problems()"));
     m.put("enqueue_job call", (a, c) -> call(c, "SELECT public.enqueue_job('matrix_probe', '{}'::jsonb, 'matrix-new')"));
+    m.put("enqueue_jobs call", (a, c) -> call(c,
+        "SELECT * FROM public.enqueue_jobs(ARRAY['matrix_probe'], ARRAY['{}']::jsonb[], ARRAY['matrix-new-bulk'])"));
     m.put("claim_next_job call", (a, c) -> call(c,
         "SELECT * FROM public.claim_next_job('matrix', ARRAY['no_such_type'])"));
     m.put("heartbeat_job call", (a, c) -> call(c, "SELECT public.heartbeat_job(?, ?)", pendingProbeJob, UUID.randomUUID()));
@@ -543,6 +547,9 @@ class AccessMatrixTest {
     // the batched lease-guarded functions (issue 14): a wrong lease, so nothing changes
     m.put("complete_jobs call", (a, c) -> call(c,
         "SELECT * FROM public.complete_jobs(ARRAY[?]::uuid[], ARRAY[?]::uuid[])", pendingProbeJob, UUID.randomUUID()));
+    m.put("complete_and_claim_jobs call", (a, c) -> call(c,
+        "SELECT * FROM public.complete_and_claim_jobs(ARRAY[?]::uuid[], ARRAY[?]::uuid[], NULL, NULL, 'matrix', ARRAY['no_such_type'])",
+        pendingProbeJob, UUID.randomUUID()));
     m.put("heartbeat_jobs call", (a, c) -> call(c,
         "SELECT * FROM public.heartbeat_jobs(ARRAY[?]::uuid[], ARRAY[?]::uuid[])", pendingProbeJob, UUID.randomUUID()));
     m.put("fail_jobs call", (a, c) -> call(c,

@@ -119,7 +119,9 @@ class PgTempShadowingTest {
           .as("the batched lease-guarded and scoped requeue functions (V080) are among them")
           .contains("complete_jobs(uuid[],uuid[],jsonb[],integer[])", "heartbeat_jobs(uuid[],uuid[])",
               "fail_jobs(uuid[],uuid[],jsonb[],boolean[])", "release_jobs(uuid[],uuid[],interval)",
-              "requeue_stale_jobs(interval,text[],text[])");
+              "requeue_stale_jobs(interval,text[],text[])",
+              "enqueue_jobs(text[],jsonb[],text[],text[],integer[],timestamp with time zone[],integer[],uuid[],uuid[],uuid[],integer[])",
+              "complete_and_claim_jobs(uuid[],uuid[],jsonb[],integer[],text,text[],text[],integer)");
       assertThat(unsafeFunctions(c)).as("functions of ours without " + SAFE_SETTING).isEmpty();
     }
   }
