@@ -371,8 +371,13 @@ final class JobThreads {
 
   /** After {@link #stop}: waits until no claim statement is in flight (what they claim must be released). */
   boolean awaitNoClaims(long deadlineNanos) {
+    return awaitUntil(() -> claiming == 0, deadlineNanos);
+  }
+
+  /** Waits on the lock until {@code done} (read under it) holds, at most until {@code deadlineNanos}. */
+  private boolean awaitUntil(java.util.function.BooleanSupplier done, long deadlineNanos) {
     synchronized (lock) {
-      while (claiming > 0) {
+      while (!done.getAsBoolean()) {
         long left = deadlineNanos - System.nanoTime();
         if (left <= 0) {
           return false;
@@ -539,20 +544,6 @@ final class JobThreads {
 
   /** After {@link #stop}: waits until every job thread has left, at most until {@code deadlineNanos}; true when idle. */
   boolean awaitIdle(long deadlineNanos) {
-    synchronized (lock) {
-      while (threads > 0) {
-        long left = deadlineNanos - System.nanoTime();
-        if (left <= 0) {
-          return false;
-        }
-        try {
-          lock.wait(Math.max(1, left / 1_000_000));
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return false;
-        }
-      }
-      return true;
-    }
+    return awaitUntil(() -> threads == 0, deadlineNanos);
   }
 }
