@@ -108,8 +108,18 @@ public final class BenchMain implements Callable<Integer> {
   List<String> modes;
 
   @Option(names = "--systems", split = ",", defaultValue = "queuepilot,graphile,pgboss",
-      description = "systems to run (queuepilot: the product Worker, started by the worker's composition root)")
+      description = "systems to run (queuepilot: the product Worker, started by the worker's composition root;"
+          + " queuepilot_baseline: the same from --baseline-jar, for before/after in one run)")
   List<String> systems;
+
+  @Option(names = "--baseline-jar",
+      description = "a queuepilot-bench.jar built from an earlier revision: system queuepilot_baseline runs its worker"
+          + " (same database, migrations of this revision) next to this revision's, interleaved")
+  Path baselineJar;
+
+  @Option(names = "--baseline-label", defaultValue = "baseline",
+      description = "how the report names the --baseline-jar revision (e.g. main@d313688)")
+  String baselineLabel;
 
   @Option(names = "--repeat", defaultValue = "3",
       description = "runs of every figure, interleaved across systems and modes (default ${DEFAULT-VALUE})")
@@ -206,16 +216,27 @@ public final class BenchMain implements Callable<Integer> {
     for (String s : systems) {
       switch (s) {
         case "queuepilot" -> list.add(new QueuePilotSystem(logDir));
+        case "queuepilot_baseline" -> {
+          if (baselineJar == null || !java.nio.file.Files.isRegularFile(baselineJar)) {
+            throw new CommandLine.ParameterException(new CommandLine(this),
+                "system queuepilot_baseline needs --baseline-jar naming an existing jar, got " + baselineJar);
+          }
+          list.add(QueuePilotSystem.baseline(logDir, baselineJar, baselineLabel));
+        }
         case "graphile" -> list.add(NodePeer.graphileWorker(peersDir, logDir));
         case "pgboss" -> list.add(NodePeer.pgBoss(peersDir, logDir));
         default -> throw new CommandLine.ParameterException(
-            new CommandLine(this), "unknown system '" + s + "' in --systems (queuepilot, graphile, pgboss)");
+            new CommandLine(this), "unknown system '" + s + "' in --systems (queuepilot, queuepilot_baseline, graphile, pgboss)");
       }
     }
     return list;
   }
 
   static String mode(QueueSystem system, WorkerSpec spec) {
+    if (system.name().equals("queuepilot_baseline")) {
+      return "baseline jar's product Worker, " + (spec.batching()
+          ? "local queue " + spec.localQueueSize() + ", its bench's batched handler" : "default settings, one complete_job per job");
+    }
     if (!spec.batching()) {
       return switch (system.name()) {
         case "graphile" -> "no batching (localQueue -1, completeJobBatchDelay -1)";
@@ -226,7 +247,8 @@ public final class BenchMain implements Callable<Integer> {
     return switch (system.name()) {
       case "graphile" -> "batching (localQueue " + spec.localQueueSize() + ", completeJobBatchDelay 0)";
       case "pgboss" -> "batchSize " + spec.batchSize() + " (burstWhenBatchFull)";
-      default -> "product Worker, local queue " + spec.localQueueSize() + " (claim-ahead), completions batched as they coincide";
+      default -> "product Worker, local queue " + spec.localQueueSize()
+          + " (claim-ahead), completeAsync: completions batched without waiting";
     };
   }
 

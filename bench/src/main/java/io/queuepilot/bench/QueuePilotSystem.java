@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * QueuePilot under test: the sql/ migrations applied by Flyway exactly as in production, jobs
@@ -22,20 +23,41 @@ public final class QueuePilotSystem implements QueueSystem {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Path logDir;
+  private final String name;
+  /** The worker JVMs' class path: this bench's own, or an earlier revision's bench jar. */
+  private final String workerClassPath;
+  private final String version;
 
   public QueuePilotSystem(Path logDir) {
+    this(logDir, "queuepilot", System.getProperty("java.class.path"), "QueuePilot "
+        + Objects.requireNonNullElse(QueuePilotSystem.class.getPackage().getImplementationVersion(), "0.1.0-SNAPSHOT")
+        + " (this commit) on Java " + System.getProperty("java.version"));
+  }
+
+  private QueuePilotSystem(Path logDir, String name, String workerClassPath, String version) {
     this.logDir = logDir;
+    this.name = name;
+    this.workerClassPath = workerClassPath;
+    this.version = version;
+  }
+
+  /**
+   * The worker of an earlier revision ({@code jar}, a queuepilot-bench.jar built from it) on the
+   * same server and the same migrations as this one: before/after of the worker in one run.
+   */
+  static QueuePilotSystem baseline(Path logDir, Path jar, String label) {
+    return new QueuePilotSystem(logDir, "queuepilot_baseline", jar.toAbsolutePath().toString(),
+        "QueuePilot worker of " + label + " (baseline jar) on Java " + System.getProperty("java.version"));
   }
 
   @Override
   public String name() {
-    return "queuepilot";
+    return name;
   }
 
   @Override
   public String version() {
-    String v = QueuePilotSystem.class.getPackage().getImplementationVersion();
-    return "QueuePilot " + (v == null ? "0.1.0-SNAPSHOT" : v) + " (this commit) on Java " + System.getProperty("java.version");
+    return version;
   }
 
   /** Migrates {@code db} and creates the login roles the workers use. */
@@ -83,7 +105,7 @@ public final class QueuePilotSystem implements QueueSystem {
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.add("-Xmx512m");
     cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(workerClassPath);
     cmd.add(QueuePilotWorker.class.getName());
     cmd.add(command);
     cmd.add(config.toString());

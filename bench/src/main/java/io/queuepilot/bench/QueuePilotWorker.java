@@ -123,7 +123,8 @@ public final class QueuePilotWorker {
    * to free capacity, no local queue) with each job completing through its own
    * {@code complete_job} from its own thread, as a document job completes inside its own
    * write-back; true = claim-ahead into a local queue of {@code localQueueSize} and completions
-   * through the worker's batched completer.
+   * handed to the worker's batched completer without waiting ({@code completeAsync}), as Graphile
+   * Worker's batched mode does not wait for its completeJob.
    */
   static void work(JsonNode config) throws Exception {
     boolean batching = config.path("batching").asBoolean();
@@ -132,11 +133,23 @@ public final class QueuePilotWorker {
     env.put("QUEUEPILOT_LOCAL_QUEUE_SIZE", Integer.toString(localQueue));
     Progress progress = new Progress();
     AtomicLong lostLeases = new AtomicLong();
+    AtomicLong failedCompletions = new AtomicLong();
     java.util.function.Function<JobQueue, JobHandler> noop = queue -> ctx -> {
       progress.started();
-      boolean done = batching ? ctx.complete(null, null)
-          : ctx.commit(() -> queue.complete(ctx.job().id(), ctx.job().leaseToken(), null, null));
-      if (done) {
+      if (batching) {
+        // Graphile Worker's batched mode: the job's slot moves on while its completion is written
+        ctx.completeAsync(null, null).whenComplete((done, error) -> {
+          if (error != null) {
+            failedCompletions.incrementAndGet(); // the worker fails the job under its lease; it runs again
+          } else if (done) {
+            progress.finished(1);
+          } else {
+            lostLeases.incrementAndGet();
+          }
+        });
+        return;
+      }
+      if (ctx.commit(() -> queue.complete(ctx.job().id(), ctx.job().leaseToken(), null, null))) {
         progress.finished(1);
       } else {
         lostLeases.incrementAndGet();
@@ -152,7 +165,7 @@ public final class QueuePilotWorker {
     reporter.join();
     progress.report();
     OUT.println("RESULT " + JSON.createObjectNode().put("stopped", true).put("released", released)
-        .put("lostLeases", lostLeases.get()));
+        .put("lostLeases", lostLeases.get()).put("failedCompletions", failedCompletions.get()));
   }
 
   /**

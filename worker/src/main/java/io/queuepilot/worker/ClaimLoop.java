@@ -9,14 +9,28 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The claim thread: claims up to the free capacity plus the free room of the local queue
- * (claim-ahead), hands the jobs to the {@link JobThreads}, and otherwise sleeps until a job
- * finishes, a notification arrives or the poll interval passes. It claims nothing while the
- * model provider is halted or a rate-limit pause is in force.
+ * Claims jobs: the claim step ({@link #claimOnce}) asks for the room {@link JobThreads#reserve}
+ * grants (free capacity plus the free room of the local queue) and hands what comes back to the
+ * job threads. Job threads run the step themselves when nothing waits for them; the claim thread
+ * runs it at start, when the local queue has drained to half, when a notification finds no idle
+ * job thread, and otherwise every poll interval. Nothing is claimed while the model provider is
+ * halted or a rate-limit pause is in force; the claim thread then sleeps until it ends.
  */
 final class ClaimLoop {
 
   private static final Logger log = LoggerFactory.getLogger(ClaimLoop.class);
+
+  /** What one claim step did. */
+  enum Outcome {
+    /** Nothing wanted (no room), or the worker stops. */
+    NOTHING_WANTED,
+    /** Claimed fewer than asked for (the queue has no more for us now), or the statement failed. */
+    PARTIAL,
+    /** Claimed as many as asked for: there may be more. */
+    FULL,
+    /** The provider is halted or claims are paused: nothing claimed until it ends. */
+    HELD_BACK
+  }
 
   private final WorkerState state;
   private final JobThreads jobs;
@@ -26,6 +40,7 @@ final class ClaimLoop {
     this.state = state;
     this.jobs = jobs;
     this.thread = Thread.ofPlatform().name("qp-claim-" + state.settings.workerId()).unstarted(this::loop);
+    jobs.claimWith(this);
   }
 
   void start() {
@@ -36,17 +51,47 @@ final class ClaimLoop {
     return thread;
   }
 
-  /**
-   * How many jobs to claim now: what frees capacity and local-queue room, but with a local queue
-   * only once it has drained to half (so claims come in batches, as Graphile Worker's refetch does).
-   */
-  int wanted() {
-    int localQueue = state.settings.localQueueSize();
-    int free = state.capacity + localQueue - jobs.held();
-    if (free <= 0 || localQueue > 0 && jobs.waiting() > localQueue / 2) {
-      return 0;
+  /** When claims are held back (provider halted, rate-limit pause), until when; null when they are not. */
+  private Instant heldBackUntil(Instant now) {
+    Optional<ProviderHalt.State> halted = state.providerHalt.current();
+    if (halted.isPresent()) {
+      // the provider refuses us: jobs stay pending for replicas (or a restart) that can run them
+      return halted.get().until();
     }
-    return Math.min(free, state.settings.maxBatch());
+    Instant pausedUntil = state.claimPausedUntil();
+    return now.isBefore(pausedUntil) ? pausedUntil : null;
+  }
+
+  /** One claim statement for the room the job threads grant; the jobs go to them. */
+  Outcome claimOnce() {
+    if (state.stopping() || state.killed()) {
+      return Outcome.NOTHING_WANTED;
+    }
+    if (heldBackUntil(state.clock.instant()) != null) {
+      return Outcome.HELD_BACK;
+    }
+    int wanted = jobs.reserve();
+    if (wanted == 0) {
+      return Outcome.NOTHING_WANTED;
+    }
+    List<ClaimedJob> got = List.of();
+    try {
+      got = state.queue.claim(state.settings.workerId(), state.settings.jobTypes(), state.settings.lanes(), wanted);
+      countClaimed(got);
+    } catch (RuntimeException e) {
+      state.metrics.claimError();
+      log.warn("claim_next_job failed; retrying after the poll interval", e);
+    } finally {
+      jobs.claimed(wanted, got);
+    }
+    return got.size() == wanted ? Outcome.FULL : Outcome.PARTIAL;
+  }
+
+  /** The claim step on a job thread that found nothing waiting; a held-back claim is timed by the claim thread. */
+  void claimFromJobThread() {
+    if (claimOnce() == Outcome.HELD_BACK) {
+      state.wakeClaimLoop();
+    }
   }
 
   private void loop() {
@@ -54,29 +99,15 @@ final class ClaimLoop {
       Duration wait = state.settings.pollInterval();
       try {
         Instant now = state.clock.instant();
-        Optional<ProviderHalt.State> halted = state.providerHalt.current();
-        Instant pausedUntil = state.claimPausedUntil();
-        int wanted = wanted();
-        if (halted.isPresent()) {
-          // the provider refuses us: jobs stay pending for replicas (or a restart) that can run them
-          wait = until(now, halted.get().until(), wait);
-        } else if (wanted > 0 && !now.isBefore(pausedUntil)) {
-          List<ClaimedJob> got = state.queue.claim(
-              state.settings.workerId(), state.settings.jobTypes(), state.settings.lanes(), wanted);
-          countClaimed(got);
-          if (!got.isEmpty()) {
-            state.metrics.batch("claim", got.size());
-            jobs.offer(got);
-          }
-          if (got.size() == wanted) {
-            continue; // there may be more: look again (the loop waits once capacity and local queue are full)
-          }
-        } else if (wanted > 0) {
-          wait = until(now, pausedUntil, wait);
+        Instant heldBackUntil = heldBackUntil(now);
+        if (heldBackUntil != null) {
+          wait = until(now, heldBackUntil, wait);
+        } else if (claimOnce() == Outcome.FULL) {
+          continue; // there may be more: look again (the step asks for nothing once capacity and local queue are full)
         }
       } catch (RuntimeException e) {
         state.metrics.claimError();
-        log.warn("claim_next_job failed; retrying after the poll interval", e);
+        log.warn("claim round failed; retrying after the poll interval", e);
       }
       if (!state.awaitWake(wait)) {
         return;
@@ -86,6 +117,18 @@ final class ClaimLoop {
 
   private void countClaimed(List<ClaimedJob> got) {
     if (got.isEmpty()) {
+      return;
+    }
+    state.metrics.batch("claim", got.size());
+    String type = got.getFirst().jobType();
+    int same = 0;
+    for (ClaimedJob j : got) {
+      if (j.jobType().equals(type)) {
+        same++;
+      }
+    }
+    if (same == got.size()) {
+      state.metrics.claimed(type, same); // the usual case: one job type
       return;
     }
     java.util.Map<String, Integer> byType = new java.util.HashMap<>();

@@ -37,6 +37,18 @@ public interface JobContext {
    */
   boolean complete(String resultJson, Integer tokensUsed) throws Exception;
 
+  /**
+   * {@link #complete} without waiting for the statement: the job's thread is free for the next job
+   * at once, and the completion shares its {@code complete_jobs} statement with every other one
+   * handed over meanwhile (Graphile Worker's batched completer). The job keeps its lease, and its
+   * place in the worker's capacity, until the statement is back. The stage completes with true when
+   * the job was completed under its lease, false when it was cancelled or fenced (nothing written);
+   * when the statement failed nothing was written and the worker fails the job under its lease as
+   * it would a handler's error (the stage completes exceptionally). It completes on the worker's
+   * settling thread: what depends on it must not block. At most one commit per job.
+   */
+  java.util.concurrent.CompletionStage<Boolean> completeAsync(String resultJson, Integer tokensUsed);
+
   /** Thrown inside a handler when its job was cancelled by the worker. */
   final class JobCancelledException extends Exception {
     private final CancelReason reason;

@@ -4,6 +4,9 @@ import io.queuepilot.queue.JobQueue.ClaimedJob;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -24,11 +27,14 @@ final class JobRun implements JobContext {
   private Thread thread;
   private boolean finished;
 
-  JobRun(ClaimedJob job, Instant started, WorkerState state, Settler settler) {
+  private final JobThreads threads;
+
+  JobRun(ClaimedJob job, Instant started, WorkerState state, Settler settler, JobThreads threads) {
     this.job = job;
     this.started = started;
     this.state = state;
     this.settler = settler;
+    this.threads = threads;
   }
 
   synchronized void bindThread(Thread t) {
@@ -90,6 +96,35 @@ final class JobRun implements JobContext {
   }
 
   @Override
+  public CompletionStage<Boolean> completeAsync(String resultJson, Integer tokensUsed) {
+    if (state.killed() || cancel.get() != null || !settled.compareAndSet(false, true)) {
+      return CompletableFuture.completedFuture(false);
+    }
+    CompletableFuture<Boolean> written;
+    try {
+      written = settler.completeAsync(job, resultJson, tokensUsed);
+    } catch (Settler.WorkerKilled e) {
+      return CompletableFuture.completedFuture(false);
+    }
+    // on the settler's thread once the statement is back
+    return written.handle((ok, error) -> {
+      if (error == null) {
+        if (ok && !log.isInfoEnabled()) {
+          written(true); // nothing will be logged: no MDC to set up
+        } else {
+          Heartbeats.withMdc(job, () -> written(ok));
+        }
+        return ok;
+      }
+      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+      if (!(cause instanceof Settler.WorkerKilled)) {
+        threads.completionFailed(this, cause);
+      }
+      throw cause instanceof CompletionException ce ? ce : new CompletionException(cause);
+    });
+  }
+
+  @Override
   public boolean commit(LeaseWrite write) throws Exception {
     if (state.killed() || cancel.get() != null || !settled.compareAndSet(false, true)) {
       return false;
@@ -104,6 +139,12 @@ final class JobRun implements JobContext {
       settled.set(false);
       throw e;
     }
+    written(ok);
+    return ok;
+  }
+
+  /** Records the finishing write's outcome: completed (durations) or fenced. */
+  private void written(boolean ok) {
     Instant finishedAt = state.clock.instant();
     Duration took = Duration.between(started, finishedAt);
     if (ok) {
@@ -116,6 +157,5 @@ final class JobRun implements JobContext {
       state.metrics.leaseLost(job.jobType());
       log.warn("the finishing write found the lease lost; nothing was written");
     }
-    return ok;
   }
 }

@@ -18,6 +18,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * {@code failAll} and one {@code releaseAll} per delay — so outcomes that coincide share a
  * statement and a lone outcome is written at once (no batching delay). Every job stays
  * lease-guarded on its own: the queue reports which jobs were fenced and only those callers
- * hear "lease lost".
+ * hear "lease lost". A completion may also be handed over without waiting ({@link #completeAsync},
+ * as Graphile Worker's batched completer does): the job's thread moves on and the statement then
+ * carries every completion that arrived while the previous one was on its way.
  */
 final class Settler {
 
@@ -40,7 +43,9 @@ final class Settler {
     ClaimedJob job();
   }
 
-  private record CompleteRequest(ClaimedJob job, String resultJson, Integer tokensUsed, CompletableFuture<Boolean> done)
+  /** {@code async}: handed over with {@link #completeAsync}, no thread waits for it (counted in {@link #unsettledAsync}). */
+  private record CompleteRequest(
+      ClaimedJob job, String resultJson, Integer tokensUsed, boolean async, CompletableFuture<Boolean> done)
       implements Request {}
 
   private record FailRequest(ClaimedJob job, String errorJson, boolean retryable, CompletableFuture<Optional<JobStatus>> done)
@@ -61,6 +66,9 @@ final class Settler {
   private final int maxBatch;
   private final BlockingQueue<Request> pending = new LinkedBlockingQueue<>();
   private final Thread flusher;
+  /** Completions handed over with {@link #completeAsync} whose statement has not come back yet. */
+  private final AtomicInteger unsettledAsync = new AtomicInteger();
+  private volatile Runnable asyncSettled = () -> {};
   private volatile boolean closed;
 
   Settler(JobQueue queue, WorkerMetrics metrics, BooleanSupplier killed, int maxBatch, String workerId) {
@@ -83,22 +91,59 @@ final class Settler {
   /** Completes the job under its lease; false when it was fenced. Throws when the batch's statement failed. */
   boolean complete(ClaimedJob job, String resultJson, Integer tokensUsed) {
     CompletableFuture<Boolean> done = new CompletableFuture<>();
-    submit(new CompleteRequest(job, resultJson, tokensUsed, done));
+    submit(new CompleteRequest(job, resultJson, tokensUsed, false, done));
     return await(done);
+  }
+
+  /**
+   * Hands the completion over without waiting: the future says (on the flusher's thread) whether it
+   * was written under the lease (false: fenced), or fails with the statement's error. Until then the
+   * job counts in {@link #unsettledAsync}.
+   */
+  CompletableFuture<Boolean> completeAsync(ClaimedJob job, String resultJson, Integer tokensUsed) {
+    CompletableFuture<Boolean> done = new CompletableFuture<>();
+    unsettledAsync.incrementAndGet();
+    try {
+      submit(new CompleteRequest(job, resultJson, tokensUsed, true, done));
+    } catch (RuntimeException e) {
+      unsettledAsync.decrementAndGet();
+      throw e;
+    }
+    return done;
+  }
+
+  /** Completions handed over without waiting whose statement is not back yet (they still hold their lease). */
+  int unsettledAsync() {
+    return unsettledAsync.get();
+  }
+
+  /** Runs after every statement that settled completions handed over without waiting (their room is free again). */
+  void onAsyncSettled(Runnable r) {
+    asyncSettled = r;
   }
 
   /** fail under its lease; empty when fenced. */
   Optional<JobStatus> fail(ClaimedJob job, String errorJson, boolean retryable) {
+    return await(failAsync(job, errorJson, retryable));
+  }
+
+  /** {@link #fail} without waiting; the future completes on the flusher's thread. */
+  CompletableFuture<Optional<JobStatus>> failAsync(ClaimedJob job, String errorJson, boolean retryable) {
     CompletableFuture<Optional<JobStatus>> done = new CompletableFuture<>();
     submit(new FailRequest(job, errorJson, retryable, done));
-    return await(done);
+    return done;
   }
 
   /** release under its lease; false when fenced. */
   boolean release(ClaimedJob job, Duration delay) {
+    return await(releaseAsync(job, delay));
+  }
+
+  /** {@link #release} without waiting; the future completes on the flusher's thread. */
+  CompletableFuture<Boolean> releaseAsync(ClaimedJob job, Duration delay) {
     CompletableFuture<Boolean> done = new CompletableFuture<>();
     submit(new ReleaseRequest(job, delay, done));
-    return await(done);
+    return done;
   }
 
   /**
@@ -181,6 +226,27 @@ final class Settler {
 
   /** Writes one batch: one statement per kind (per delay for releases); each caller gets its own answer. */
   private void write(List<Request> batch) {
+    try {
+      writeBatch(batch);
+    } finally {
+      int async = 0;
+      for (Request r : batch) {
+        if (r instanceof CompleteRequest c && c.async()) {
+          async++;
+        }
+      }
+      if (async > 0) {
+        unsettledAsync.addAndGet(-async);
+        try {
+          asyncSettled.run();
+        } catch (RuntimeException e) {
+          log.warn("after-settle callback failed", e);
+        }
+      }
+    }
+  }
+
+  private void writeBatch(List<Request> batch) {
     if (killed.getAsBoolean()) {
       batch.forEach(r -> fail(r, new WorkerKilled()));
       return;

@@ -126,7 +126,7 @@ public final class Worker {
   public void wake(String jobType) {
     List<String> types = state.settings.jobTypes();
     if (jobType == null || types.isEmpty() || types.contains(jobType)) {
-      state.wakeClaimLoop();
+      jobs.wakeToClaim();
     }
   }
 
@@ -145,8 +145,11 @@ public final class Worker {
    */
   public int shutdown(Duration grace) {
     state.stop();
+    jobs.stop();
     joinQuietly(claimLoop.thread(), Duration.ofSeconds(30));
     long deadline = System.nanoTime() + grace.toNanos();
+    // a job thread's claim in flight lands in the local queue, which is released next
+    jobs.awaitNoClaims(System.nanoTime() + Duration.ofSeconds(30).toNanos());
     int released = releaseAtShutdown(jobs.drainWaiting());
     jobs.awaitIdle(deadline);
     List<JobRun> remaining = jobs.runs();
@@ -195,6 +198,7 @@ public final class Worker {
   /** Abrupt stop, as if the process died: no further database writes of any kind. For tests. */
   public void kill() {
     state.kill();
+    jobs.stop();
     ticker.shutdownNow();
     settler.kill();
     claimLoop.thread().interrupt();

@@ -1,23 +1,71 @@
 package io.queuepilot.worker;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
  * The worker's Prometheus metrics (names as scraped: {@code queuepilot_worker_*}); one method per
- * event so the loop never builds meter names itself.
+ * event so the loop never builds meter names itself. The per-job meters are looked up once per job
+ * type (lane, statement) and kept: a job's metrics cost a few increments, not a registry lookup.
  */
 public final class WorkerMetrics {
 
   private final MeterRegistry registry;
+  /** The meters every job touches, per job type: created on first use, then reused. */
+  private final ConcurrentHashMap<String, PerJobType> perJobType = new ConcurrentHashMap<>();
+  /** {@code queuepilot_worker_batch_jobs} per statement. */
+  private final ConcurrentHashMap<String, DistributionSummary> batchSizes = new ConcurrentHashMap<>();
 
   public WorkerMetrics(MeterRegistry registry) {
     this.registry = registry;
+  }
+
+  /** The meters of one job type that every job records. */
+  private final class PerJobType {
+    final Counter claimed;
+    final Counter completed;
+    final Counter leaseLost;
+    final Timer completedDuration;
+    final DistributionSummary allocated;
+    final ConcurrentHashMap<String, Timer> timeToProcessed = new ConcurrentHashMap<>();
+
+    PerJobType(String jobType) {
+      claimed = counter("queuepilot.worker.jobs.claimed", "Jobs claimed", "job_type", jobType);
+      completed = counter("queuepilot.worker.jobs.completed", "Jobs completed (written back)", "job_type", jobType);
+      leaseLost = counter("queuepilot.worker.jobs.lease.lost", "Jobs dropped because another worker holds the lease",
+          "job_type", jobType);
+      completedDuration = durationTimer(jobType, "completed");
+      allocated = DistributionSummary.builder("queuepilot.worker.job.allocated.bytes")
+          .description("Heap bytes allocated by one job's thread (not retained size): a guide for QUEUEPILOT_HEAP_PER_JOB_MB")
+          .baseUnit("bytes")
+          .tags("job_type", jobType)
+          .publishPercentileHistogram()
+          .minimumExpectedValue(1024.0 * 1024)
+          .maximumExpectedValue(8.0 * 1024 * 1024 * 1024)
+          .register(registry);
+    }
+
+    Timer timeToProcessed(String jobType, String lane) {
+      return timeToProcessed.computeIfAbsent(lane, l -> Timer.builder("queuepilot.worker.time.to.processed")
+          .description("Time from job creation (enqueue) to completed write-back, including queueing and retries")
+          .tags("job_type", jobType, "lane", l)
+          .publishPercentileHistogram()
+          .minimumExpectedValue(Duration.ofMillis(100))
+          .maximumExpectedValue(Duration.ofHours(2))
+          .register(registry));
+    }
+  }
+
+  private PerJobType of(String jobType) {
+    PerJobType m = perJobType.get(jobType);
+    return m != null ? m : perJobType.computeIfAbsent(jobType, PerJobType::new);
   }
 
   public MeterRegistry registry() {
@@ -40,9 +88,7 @@ public final class WorkerMetrics {
    */
   public void preRegister(List<String> jobTypes) {
     for (String jobType : jobTypes) {
-      counter("queuepilot.worker.jobs.claimed", "Jobs claimed", "job_type", jobType);
-      counter("queuepilot.worker.jobs.completed", "Jobs completed (written back)", "job_type", jobType);
-      counter("queuepilot.worker.jobs.lease.lost", "Jobs dropped because another worker holds the lease", "job_type", jobType);
+      of(jobType); // claimed, completed, lease lost (and the job's timers) at 0
     }
     HEARTBEAT_FAILURE_KINDS.forEach(kind ->
         counter("queuepilot.worker.heartbeat.failures", "Heartbeats that failed (error) or found the lease lost", "kind", kind));
@@ -109,12 +155,13 @@ public final class WorkerMetrics {
   }
 
   public void claimed(String jobType, int n) {
-    counter("queuepilot.worker.jobs.claimed", "Jobs claimed", "job_type", jobType).increment(n);
+    of(jobType).claimed.increment(n);
   }
 
   public void completed(String jobType, Duration took) {
-    counter("queuepilot.worker.jobs.completed", "Jobs completed (written back)", "job_type", jobType).increment();
-    duration(jobType, "completed", took);
+    PerJobType m = of(jobType);
+    m.completed.increment();
+    m.completedDuration.record(took);
   }
 
   /**
@@ -124,13 +171,7 @@ public final class WorkerMetrics {
    * disagree) counts as zero rather than being dropped.
    */
   public void timeToProcessed(String jobType, String lane, Duration sinceCreated) {
-    Timer.builder("queuepilot.worker.time.to.processed")
-        .description("Time from job creation (enqueue) to completed write-back, including queueing and retries")
-        .tags("job_type", jobType, "lane", lane == null ? "" : lane)
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(100))
-        .maximumExpectedValue(Duration.ofHours(2))
-        .register(registry)
+    of(jobType).timeToProcessed(jobType, lane == null ? "" : lane)
         .record(sinceCreated.isNegative() ? Duration.ZERO : sinceCreated);
   }
 
@@ -152,7 +193,7 @@ public final class WorkerMetrics {
   }
 
   public void leaseLost(String jobType) {
-    counter("queuepilot.worker.jobs.lease.lost", "Jobs dropped because another worker holds the lease", "job_type", jobType).increment();
+    of(jobType).leaseLost.increment();
   }
 
   public void heartbeatFailure(String kind) {
@@ -181,35 +222,30 @@ public final class WorkerMetrics {
 
   /** Bytes the job's thread allocated (a measure for tuning QUEUEPILOT_HEAP_PER_JOB_MB). */
   public void allocated(String jobType, long bytes) {
-    io.micrometer.core.instrument.DistributionSummary.builder("queuepilot.worker.job.allocated.bytes")
-        .description("Heap bytes allocated by one job's thread (not retained size): a guide for QUEUEPILOT_HEAP_PER_JOB_MB")
-        .baseUnit("bytes")
-        .tags("job_type", jobType)
-        .publishPercentileHistogram()
-        .minimumExpectedValue(1024.0 * 1024)
-        .maximumExpectedValue(8.0 * 1024 * 1024 * 1024)
-        .register(registry)
-        .record(bytes);
+    of(jobType).allocated.record(bytes);
   }
 
   /** Jobs one queue statement carried ({@code statement}: claim, complete, fail, release, heartbeat). */
   public void batch(String statement, int jobs) {
-    io.micrometer.core.instrument.DistributionSummary.builder("queuepilot.worker.batch.jobs")
+    batchSizes.computeIfAbsent(statement, s -> DistributionSummary.builder("queuepilot.worker.batch.jobs")
         .description("Jobs carried by one claim, complete, fail, release or heartbeat statement")
-        .tags("statement", statement)
-        .register(registry)
+        .tags("statement", s)
+        .register(registry))
         .record(jobs);
   }
 
   private void duration(String jobType, String outcome, Duration took) {
-    Timer.builder("queuepilot.worker.job.duration")
+    durationTimer(jobType, outcome).record(took);
+  }
+
+  private Timer durationTimer(String jobType, String outcome) {
+    return Timer.builder("queuepilot.worker.job.duration")
         .description("Processing time of a job from claim to its final write")
         .tags("job_type", jobType, "outcome", outcome)
         .publishPercentileHistogram()
         .minimumExpectedValue(Duration.ofMillis(10))
         .maximumExpectedValue(Duration.ofMinutes(30))
-        .register(registry)
-        .record(took);
+        .register(registry);
   }
 
   private Counter counter(String name, String description, String... tags) {

@@ -145,6 +145,118 @@ class WorkerBatchingTest {
   }
 
   @Test
+  void completionsHandedOverWithoutWaitingLetTheThreadRunOnAndShareTheNextStatement() {
+    for (int i = 0; i < 5; i++) {
+      queue.add("noop", "{}");
+    }
+    CountDownLatch firstStatementHeld = new CountDownLatch(1);
+    CountDownLatch letFirstStatementGo = new CountDownLatch(1);
+    AtomicInteger statements = new AtomicInteger();
+    AtomicInteger firstStatementJobs = new AtomicInteger();
+    queue.beforeCompleteAll = n -> {
+      if (statements.incrementAndGet() == 1) {
+        firstStatementJobs.set(n);
+        firstStatementHeld.countDown();
+        awaitLatch(letFirstStatementGo);
+      }
+    };
+    AtomicInteger handled = new AtomicInteger();
+    Map<UUID, Boolean> answers = new ConcurrentHashMap<>();
+    start(builder(1, ctx -> {
+      handled.incrementAndGet();
+      ctx.completeAsync(null, null).thenAccept(ok -> answers.put(ctx.job().id(), ok));
+    }).localQueue(4, Duration.ofMinutes(5)));
+
+    awaitLatch(firstStatementHeld);
+    // one job thread: while its first completion is on its way it has run the other four
+    await().atMost(5, TimeUnit.SECONDS)
+        .until(() -> handled.get() == 5 && firstStatementJobs.get() + worker.pendingOutcomes() == 5);
+    int first = firstStatementJobs.get();
+    assertThat(answers).isEmpty();
+    assertThat(countStatus(JobStatus.PROCESSING)).isEqualTo(5); // every lease held until its statement is back
+    assertThat(worker.inFlight()).isEqualTo(5);
+    letFirstStatementGo.countDown();
+
+    await().atMost(5, TimeUnit.SECONDS).until(() -> answers.size() == 5);
+    assertThat(answers.values()).containsOnly(true);
+    assertThat(queue.completeAllBatches).isEqualTo(first == 5 ? List.of(5) : List.of(first, 5 - first));
+    assertThat(countStatus(JobStatus.COMPLETED)).isEqualTo(5);
+    assertThat(count("queuepilot.worker.jobs.completed", "job_type", "noop")).isEqualTo(5);
+    await().atMost(5, TimeUnit.SECONDS).until(() -> worker.inFlight() == 0);
+  }
+
+  @Test
+  void aCompletionNotWrittenYetKeepsItsLeaseAndItsPlaceInCapacity() {
+    for (int i = 0; i < 3; i++) {
+      queue.add("noop", "{}");
+    }
+    CountDownLatch firstStatementHeld = new CountDownLatch(1);
+    CountDownLatch letFirstStatementGo = new CountDownLatch(1);
+    AtomicInteger statements = new AtomicInteger();
+    queue.beforeCompleteAll = n -> {
+      if (statements.incrementAndGet() == 1) {
+        firstStatementHeld.countDown();
+        awaitLatch(letFirstStatementGo);
+      }
+    };
+    start(builder(1, ctx -> ctx.completeAsync(null, null)));
+
+    awaitLatch(firstStatementHeld);
+    // the thread is free, but the job still holds its lease: nothing more is claimed (polls every 20 ms)
+    await().during(300, TimeUnit.MILLISECONDS).atMost(2, TimeUnit.SECONDS)
+        .until(() -> queue.claimBatches.size() == 1 && countStatus(JobStatus.PROCESSING) == 1);
+    assertThat(worker.inFlight()).isEqualTo(1);
+    letFirstStatementGo.countDown();
+
+    await().atMost(5, TimeUnit.SECONDS).until(() -> countStatus(JobStatus.COMPLETED) == 3);
+    assertThat(queue.mostProcessing).isEqualTo(1);
+  }
+
+  @Test
+  void aCompletionHandedOverWithoutWaitingIsFencedPerJob() {
+    InMemoryJobQueue.Row stolen = queue.add("noop", "{}");
+    InMemoryJobQueue.Row kept = queue.add("noop", "{}");
+    CountDownLatch bothHandedOver = new CountDownLatch(1);
+    queue.beforeCompleteAll = n -> awaitLatch(bothHandedOver);
+    Map<UUID, Boolean> answers = new ConcurrentHashMap<>();
+    AtomicInteger handedOver = new AtomicInteger();
+    start(builder(2, ctx -> {
+      ctx.completeAsync(null, null).thenAccept(ok -> answers.put(ctx.job().id(), ok));
+      handedOver.incrementAndGet();
+    }));
+    await().atMost(5, TimeUnit.SECONDS).until(() -> handedOver.get() == 2);
+    queue.stealLease(stolen.id); // another worker took it over before the statement reached the database
+    UUID otherLease = stolen.lease;
+    bothHandedOver.countDown();
+
+    await().atMost(5, TimeUnit.SECONDS).until(() -> answers.size() == 2);
+    assertThat(answers).containsEntry(stolen.id, false).containsEntry(kept.id, true);
+    assertThat(stolen.status).isEqualTo(JobStatus.PROCESSING);
+    assertThat(stolen.lease).isEqualTo(otherLease);
+    assertThat(count("queuepilot.worker.jobs.lease.lost", "job_type", "noop")).isEqualTo(1);
+    assertThat(count("queuepilot.worker.jobs.completed", "job_type", "noop")).isEqualTo(1);
+  }
+
+  @Test
+  void aCompletionHandedOverWithoutWaitingWhoseStatementFailedIsFailedUnderItsLease() {
+    InMemoryJobQueue.Row row = queue.add("noop", "{}");
+    queue.completeAllError = new JobQueueException("complete_jobs",
+        new java.sql.SQLException("An I/O error occurred while sending to the backend.", "08006"));
+    List<Throwable> answers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    start(builder(1, ctx -> ctx.completeAsync(null, null).whenComplete((ok, e) -> answers.add(e))));
+
+    await().atMost(5, TimeUnit.SECONDS).until(() -> row.error != null);
+    // nothing was written by the statement; the job then took the retryable-failure path under its lease
+    assertThat(row.status).isNotEqualTo(JobStatus.COMPLETED);
+    assertThat(row.error).contains("\"class\":\"retryable\"").contains("\"code\":\"database_error\"");
+    assertThat(queue.failAllBatches).isNotEmpty();
+    await().atMost(5, TimeUnit.SECONDS).until(() -> !answers.isEmpty());
+    assertThat(answers.getFirst()).hasCauseInstanceOf(JobQueueException.class); // the stage says it was not written
+    assertThat(count("queuepilot.worker.jobs.completed", "job_type", "noop")).isZero();
+    assertThat(count("queuepilot.worker.jobs.failed", "job_type", "noop", "code", "database_error")).isPositive();
+  }
+
+  @Test
   void everyHeldLeaseIsHeartbeatedInOneStatement() {
     for (int i = 0; i < 8; i++) {
       queue.add("noop", "{}");

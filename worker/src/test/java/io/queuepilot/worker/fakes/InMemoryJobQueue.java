@@ -40,6 +40,12 @@ public final class InMemoryJobQueue implements JobQueue {
 
   private final Map<UUID, Row> rows = new LinkedHashMap<>();
   public final List<Integer> claimBatches = new ArrayList<>();
+  /** The thread of every claim, in call order. */
+  public final List<Thread> claimThreads = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** The most jobs ever processing (leased) right after a claim. */
+  public volatile int mostProcessing;
+  /** Runs at the start of every claim with its batch size, outside the lock (it may block). */
+  public volatile java.util.function.IntConsumer beforeClaim = n -> {};
   public volatile boolean failHeartbeats;
   /** Sizes of each batched call, in call order (one entry = one round trip). */
   public final List<Integer> completeAllBatches = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -76,22 +82,28 @@ public final class InMemoryJobQueue implements JobQueue {
   }
 
   @Override
-  public synchronized List<ClaimedJob> claim(String workerId, List<String> jobTypes, List<String> lanes, int batch) {
-    claimBatches.add(batch);
-    List<ClaimedJob> out = new ArrayList<>();
-    for (Row r : rows.values()) {
-      if (out.size() == batch) {
-        break;
+  public List<ClaimedJob> claim(String workerId, List<String> jobTypes, List<String> lanes, int batch) {
+    beforeClaim.accept(batch);
+    synchronized (this) {
+      claimThreads.add(Thread.currentThread());
+      claimBatches.add(batch);
+      List<ClaimedJob> out = new ArrayList<>();
+      for (Row r : rows.values()) {
+        if (out.size() == batch) {
+          break;
+        }
+        if (r.status == JobStatus.PENDING && (jobTypes.isEmpty() || jobTypes.contains(r.jobType))) {
+          r.status = JobStatus.PROCESSING;
+          r.lease = UUID.randomUUID();
+          r.attempt++;
+          out.add(new ClaimedJob(r.id, r.jobType, r.lane, r.payload, r.lease, r.attempt, r.maxAttempts, null, null,
+              UUID.randomUUID(), null, r.createdAt));
+        }
       }
-      if (r.status == JobStatus.PENDING && (jobTypes.isEmpty() || jobTypes.contains(r.jobType))) {
-        r.status = JobStatus.PROCESSING;
-        r.lease = UUID.randomUUID();
-        r.attempt++;
-        out.add(new ClaimedJob(r.id, r.jobType, r.lane, r.payload, r.lease, r.attempt, r.maxAttempts, null, null,
-            UUID.randomUUID(), null, r.createdAt));
-      }
+      long processing = rows.values().stream().filter(r -> r.status == JobStatus.PROCESSING).count();
+      mostProcessing = Math.max(mostProcessing, (int) processing);
+      return out;
     }
-    return out;
   }
 
   private Row held(UUID id, UUID lease) {

@@ -47,6 +47,15 @@ public final class TestJobContext implements JobContext {
   }
 
   @Override
+  public java.util.concurrent.CompletionStage<Boolean> completeAsync(String resultJson, Integer tokensUsed) {
+    try {
+      return java.util.concurrent.CompletableFuture.completedFuture(complete(resultJson, tokensUsed));
+    } catch (Exception e) {
+      return java.util.concurrent.CompletableFuture.failedFuture(e);
+    }
+  }
+
+  @Override
   public boolean commit(LeaseWrite write) throws Exception {
     commits++;
     return write.write();
