@@ -5,7 +5,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
@@ -227,7 +226,7 @@ public final class PostgresJobQueue implements JobQueue {
         rs.getObject(first + 8, UUID.class),
         rs.getObject(first + 9, UUID.class),
         (Integer) rs.getObject(first + 10),
-        instant(rs.getTimestamp(first + 11)));
+        instant(rs.getObject(first + 11, OffsetDateTime.class)));
   }
 
   @Override
@@ -521,7 +520,9 @@ public final class PostgresJobQueue implements JobQueue {
     }
   }
 
-  private static Instant instant(Timestamp ts) {
+  // OffsetDateTime rather than getTimestamp: pgjdbc builds a GregorianCalendar for every
+  // Timestamp, a fifth of a claimed row's parsing cost in the batched profile.
+  private static Instant instant(OffsetDateTime ts) {
     return ts == null ? null : ts.toInstant();
   }
 
