@@ -143,8 +143,8 @@ public final class Oracle {
   /**
    * Plans the oracle schedule for {@code w} under {@code r}: every second {@code t} it opens the
    * fewest pods {@code m} with which the FIFO, work-conserving schedule from now meets the SLO
-   * of every job already waiting or arriving within the next SLO (as few misses as the most
-   * pods allow, when the budget makes some unavoidable), then starts the jobs that can start
+   * of every job already waiting or arriving within the next SLO (no more lateness than the most
+   * pods leave, when the budget makes some unavoidable), then starts the jobs that can start
    * within that second on the lowest-numbered pod with a free slot, so the higher pods idle out
    * and are removed.
    */
@@ -200,28 +200,40 @@ public final class Oracle {
     return new Schedule(starts, podOf, billed, used, waits, workLowerBound(w, r.concurrency()));
   }
 
-  /** The fewest pods (from {@code guess}) whose FIFO schedule from {@code t} misses no more SLOs than all pods do. */
+  /**
+   * The fewest pods (from {@code guess}) whose FIFO schedule from {@code t} misses no SLO; when
+   * even all pods miss some (the budget or maxReplicas binds), the fewest whose total lateness
+   * is no worse than with all pods.
+   */
   private static int fewestPods(List<Workload.Job> jobs, int next, double previous, Holds holds, List<Pod> pods,
       double t, int guess, Rules r) {
     int max = r.maxReplicas();
     int m = Math.max(1, Math.min(max, guess));
-    long missesAt = misses(jobs, next, previous, holds, pods, t, m, r, Long.MAX_VALUE);
-    long floor = missesAt == 0 ? 0 : misses(jobs, next, previous, holds, pods, t, max, r, Long.MAX_VALUE);
-    if (missesAt <= floor) {
-      while (m > 1 && misses(jobs, next, previous, holds, pods, t, m - 1, r, floor) <= floor) m--;
+    if (lateness(jobs, next, previous, holds, pods, t, m, r, 0) == 0) {
+      while (m > 1 && lateness(jobs, next, previous, holds, pods, t, m - 1, r, 0) == 0) m--;
       return m;
     }
-    while (m < max && misses(jobs, next, previous, holds, pods, t, m, r, floor) > floor) m++;
+    double floor = lateness(jobs, next, previous, holds, pods, t, max, r, Double.MAX_VALUE);
+    double enough = floor * 1.001 + 1e-6;
+    if (floor == 0) {
+      while (m < max && lateness(jobs, next, previous, holds, pods, t, m, r, 0) > 0) m++;
+      return m;
+    }
+    if (lateness(jobs, next, previous, holds, pods, t, m, r, enough) <= enough) {
+      while (m > 1 && lateness(jobs, next, previous, holds, pods, t, m - 1, r, enough) <= enough) m--;
+      return m;
+    }
+    while (m < max && lateness(jobs, next, previous, holds, pods, t, m, r, enough) > enough) m++;
     return m;
   }
 
   /**
-   * SLO misses of the FIFO, work-conserving schedule from {@code t} with pods 0..m-1, over the
-   * jobs arriving by t + SLO (at most four rounds of every slot's worth); counting stops above
-   * {@code enough}.
+   * Total lateness (seconds past each SLO) of the FIFO, work-conserving schedule from {@code t}
+   * with pods 0..m-1, over the jobs arriving by t + SLO (at most four rounds of every slot's
+   * worth); counting stops above {@code enough}.
    */
-  private static long misses(List<Workload.Job> jobs, int next, double previous, Holds committed, List<Pod> pods,
-      double t, int m, Rules r, long enough) {
+  private static double lateness(List<Workload.Job> jobs, int next, double previous, Holds committed, List<Pod> pods,
+      double t, int m, Rules r, double enough) {
     double[] heap = new double[m * r.concurrency()];
     int size = 0;
     for (int p = 0; p < m; p++) for (double f : pods.get(p).slotFree) heap[size++] = f;
@@ -241,18 +253,22 @@ public final class Oracle {
     boolean budgetMatters = (r.tokensPerWindow() != null && tokens > r.tokensPerWindow())
         || (r.requestsPerWindow() != null && requests > r.requestsPerWindow());
     Holds holds = budgetMatters ? new Holds(committed) : null;
-    long missed = 0;
+    double late = 0;
     for (int j = next; j < last; j++) {
       Workload.Job job = jobs.get(j);
       double earliest = Math.max(Math.max(job.arrival(), previous), t);
       if (holds != null) earliest = holds.fit(earliest, job.tokens(), r);
       double start = Math.max(earliest, heap[0]);
-      if (start > job.arrival() + r.sloSeconds() + 1e-9 && ++missed > enough) return missed;
+      double over = start - (job.arrival() + r.sloSeconds());
+      if (over > 1e-9) {
+        late += over;
+        if (late > enough) return late;
+      }
       replaceTop(heap, size, start + job.seconds());
       if (holds != null) holds.add(start + job.seconds() + r.windowSeconds(), job.tokens());
       previous = start;
     }
-    return missed;
+    return late;
   }
 
   /** Replaces the smallest element of the binary min-heap {@code h[0..size)} by {@code v}. */
