@@ -41,5 +41,9 @@ class ScalingBenchTracesTest {
     assertThat(qp.maxReversalsPerWindow()).isLessThanOrEqualTo(2);
     assertThat(qp.reversals()).isLessThanOrEqualTo(8);
     assertThat(qp.replicaSeconds()).isLessThan(o.kedaHpa().replicaSeconds());
+    // against the clairvoyant oracle schedule: measured 1.27× (issue 15 asks for 1.1×: not met,
+    // docs/benchmarks.md section 7); a regression guard, and the oracle itself meets the SLO
+    assertThat(o.oracle().sloViolations(ScalerBench.SLO_SECONDS)).isZero();
+    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.3);
   }
 }
