@@ -102,8 +102,11 @@ public record ScalingHistory(
     Integer cap = d.budgetCap() != null ? d.budgetCap() : budgetCap;
     Double seconds = jobSecondsSeen;
     Double tokens = tokensPerJobSeen;
-    // only a trusted sample (ScalingPolicy.fullSample): a few early or late finishers are biased
-    if (s != null && s.avgDurationSeconds() != null && s.avgDurationSeconds() > 0 && ScalingPolicy.fullSample(s)) {
+    // only a trusted sample (ScalingPolicy.fullSample): a few early or late finishers are biased;
+    // and only while work is in the queue: once it is empty the recent window ages out its
+    // earliest (short) finishers first, so its last 20 are a burst's longest jobs
+    if (s != null && s.avgDurationSeconds() != null && s.avgDurationSeconds() > 0 && ScalingPolicy.fullSample(s)
+        && s.work() > 0) {
       seconds = s.avgDurationSeconds();
     }
     if (s != null && s.avgTokensPerJob() != null && s.avgTokensPerJob() > 0) tokens = s.avgTokensPerJob();

@@ -48,6 +48,13 @@ public final class ScalingPolicy {
   /** Fraction of the window's highest recommendation a stabilized step down keeps as spare (rounded). */
   static final double SPARE_FRACTION = 0.1;
 
+  /**
+   * Arrivals a finite-backlog budget allowance counts on top of the ready jobs: the observed rate
+   * over this long, the longest a decision stands with the default poll (a NOTIFY or the next
+   * poll re-decides with the then-held tokens, and a smaller cap stops new starts at once).
+   */
+  static final Duration BACKLOG_ARRIVAL_HORIZON = Duration.ofSeconds(ScalerDefaults.POLL_INTERVAL_SECONDS);
+
   /** A raised budget cap must still fit with tokens per job this much higher (no flipping). */
   static final double CAP_RAISE_MARGIN = 0.05;
 
@@ -75,12 +82,16 @@ public final class ScalingPolicy {
     String why = sizing.explanation();
     LimitedBy limit = LimitedBy.NONE;
 
-    Cap cap = budgetCap(snapshot, spec, history, d, jt.source());
+    Cap cap = budgetCap(snapshot, spec, history, d, jt.source(), sizing.arrivalsPerSecond());
     Integer capInForce = cap.replicas().isPresent() ? cap.replicas().getAsInt() : null;
+    // what the history remembers: the rate cap, not a backlog allowance (its hysteresis is the rate's)
+    Integer capKept = cap.remembered();
     if (capInForce != null && rec > capInForce) {
       rec = capInForce;
       limit = LimitedBy.TOKEN_BUDGET;
       why += "; token budget allows " + rec + " (" + cap.explanation() + ")";
+    } else if (capInForce != null && capKept != null && capInForce > capKept && rec > capKept) {
+      why += "; token budget allows it (" + cap.explanation() + ")";
     }
     if (rec > spec.maxReplicas()) {
       rec = spec.maxReplicas();
@@ -96,23 +107,23 @@ public final class ScalingPolicy {
     if (current > spec.maxReplicas()) {
       // The spec shrank under the running count: honour the new maximum at once.
       return new ScalingDecision(spec.maxReplicas(), current, rec, LimitedBy.MAX,
-          why + "; running " + current + " exceeds maxReplicas " + spec.maxReplicas(), capInForce,
+          why + "; running " + current + " exceeds maxReplicas " + spec.maxReplicas(), capKept,
           drain(snapshot, spec, current, spec.maxReplicas(), false));
     }
     if (capInForce != null && current > capInForce && snapshot.work() > 0) {
       // The budget shrank under the running count: more workers would only wait for tokens.
       return new ScalingDecision(capInForce, current, rec, LimitedBy.TOKEN_BUDGET,
-          why + "; running " + current + " exceeds the budget's " + capInForce, capInForce,
+          why + "; running " + current + " exceeds the budget's " + capInForce, capKept,
           drain(snapshot, spec, current, capInForce, false));
     }
     if (rec > current) {
-      return scaleUp(spec, history, now, current, rec, limit, why, capInForce);
+      return scaleUp(spec, history, now, current, rec, limit, why, capKept);
     }
     if (rec < current) {
-      return scaleDown(snapshot, spec, history, now, current, rec, limit, why, capInForce,
+      return scaleDown(snapshot, spec, history, now, current, rec, limit, why, capKept,
           sizing.arrivalsPerSecond() * d, d);
     }
-    return new ScalingDecision(current, current, rec, limit, why + "; steady at " + current, capInForce, null);
+    return new ScalingDecision(current, current, rec, limit, why + "; steady at " + current, capKept, null);
   }
 
   /** The mean job time the decision uses and where it came from. */
@@ -334,7 +345,11 @@ public final class ScalingPolicy {
   }
 
   /** The replica cap the budget implies (empty when no budget applies) and how it was computed. */
-  record Cap(OptionalInt replicas, String explanation) {}
+  record Cap(OptionalInt replicas, String explanation, Integer remembered) {
+    Cap(OptionalInt replicas, String explanation) {
+      this(replicas, explanation, replicas.isPresent() ? replicas.getAsInt() : null);
+    }
+  }
 
   /**
    * The budget cap. Limits and window come from the shared row ({@code token_budget_status})
@@ -346,7 +361,7 @@ public final class ScalingPolicy {
    * {@code coldStartTokensPerJob} — never "no cap". The cap falls at once but rises only when
    * it would still fit with {@link #CAP_RAISE_MARGIN} more tokens per job.
    */
-  static Cap budgetCap(QueueSnapshot s, ScalerSpec spec, ScalingHistory h, double d, String dSource) {
+  static Cap budgetCap(QueueSnapshot s, ScalerSpec spec, ScalingHistory h, double d, String dSource, double lambda) {
     ScalerSpec.Budget b = spec.budget();
     BudgetStatus row = s.budget();
     long tokensPerWindow;
@@ -430,7 +445,42 @@ public final class ScalingPolicy {
       result = prev;
       how.append("; keeping ").append(prev).append(" (fits within half the headroom)");
     }
+    // A finite backlog whose whole reservation fits: the tokens held now plus every ready job and
+    // the arrivals until the next decision at the observed rate stay within the budget less
+    // headroom, so starting all of them at once cannot exceed it (a provider call of the last
+    // window is always still held). Then the cap allows the replicas that start all the work now,
+    // not only the steady rate's; each later decision checks again with what is held then.
+    // Only for a backlog over a load the rate cap sustains (arrivals ≤ the cap's throughput),
+    // and one that outweighs the steady load (its drain needs more slots than the arrivals do:
+    // a spike, not a steady load's noise, which the rate cap alone decides without flapping).
+    double target = spec.targetQueueWait().toMillis() / 1000.0;
+    double drainWithin = Math.max(target - spec.podStartup().toMillis() / 1000.0, d);
+    boolean sustained = lambda * d / spec.concurrency() <= now && s.ready() * d / drainWithin > lambda * d;
+    int rateCap = result;
+    // Never on the cold-start guess: it is a bound for the steady rate, not a backlog's size.
+    if (row != null && s.ready() > 0 && sustained && !tpjSource.equals("cold-start estimate")) {
+      long horizon = BACKLOG_ARRIVAL_HORIZON.toSeconds();
+      double comingJobs = s.ready() + lambda * horizon;
+      double tokensNeeded = row.tokensInWindow() + comingJobs * tokensPerJob;
+      double requestsNeeded = row.requestsInWindow() + comingJobs * b.requestsPerJob();
+      // the replicas that keep the running jobs going and drain the backlog within the target
+      // (the sizing's backlog term; the arrivals that formed the backlog are not counted twice)
+      double drainSlots = s.processing() + s.ready() * d / drainWithin;
+      int drainReplicas = (int) Math.min(Integer.MAX_VALUE, Math.ceil(drainSlots / spec.concurrency() - 1e-9));
+      // and no cut of the running replicas while jobs wait: their backlog fits, so a cut would only
+      // slow the drain (the jobs waiting have less of the target left than a fresh backlog)
+      int allWork = Math.max(drainReplicas, h.currentReplicas());
+      if (tokensNeeded <= tokensPerWindow * keep && requestsNeeded <= requestsPerWindow * keep && allWork > result) {
+        how.append(String.format(Locale.ROOT,
+            "; backlog fits: %d held + (%d ready + %.2f/s × %d s) × %.0f tokens/job = %.0f ≤ %.0f,"
+                + " so max((%d in flight + %d ready × %.1f s / %.0f s) ÷ %d = %d, %d running) = %d",
+            row.tokensInWindow(), s.ready(), lambda, horizon, tokensPerJob, tokensNeeded, tokensPerWindow * keep,
+            s.processing(), s.ready(), d, drainWithin, spec.concurrency(), drainReplicas, h.currentReplicas(),
+            allWork));
+        result = allWork;
+      }
+    }
     // One replica always runs when there is work: the workers' own reservations pace it.
-    return new Cap(OptionalInt.of(result), how.toString());
+    return new Cap(OptionalInt.of(result), how.toString(), rateCap);
   }
 }

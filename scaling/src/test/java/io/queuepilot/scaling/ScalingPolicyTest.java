@@ -61,6 +61,10 @@ class ScalingPolicyTest {
   static final Duration TARGET_60 = Duration.ofSeconds(60);
   static final Duration STARTUP_20 = Duration.ofSeconds(20);
 
+  /** The budget named "openai", nothing else configured: the row and the observations decide. */
+  static final Budget ROW_BUDGET =
+      new Budget(OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(), 1.0, 10).named("openai");
+
   static Stream<Arguments> scenarios() {
     ScalerSpec base = ScalerSpec.of(0, 20, 4).withScaleDown(DOWN_60S_STEP_2);
     ScalerSpec waits = ScalerSpec.of(0, 50, 4).withScaleDown(DOWN_60S_STEP_2).withSizing(TARGET_60, STARTUP_20);
@@ -113,6 +117,28 @@ class ScalingPolicyTest {
             // 900000 ÷ (4 × 25000 × (60 + 60) / 60) = 4.5
             new Step(0, new QueueSnapshot(2_000, 0, 0, 0, 0, 0, null, null, 0, row(1_000_000, 0, 0)), 4,
                 LimitedBy.TOKEN_BUDGET))),
+        // --- a finite backlog whose whole reservation fits the budget (spikes) ---
+        //     row: 1,000,000 tokens/60 s; observed 10 s jobs of 2000 tokens; rate cap
+        //     900000 ÷ (4 × 2000 × (10 + 60) / 10) = 900000 ÷ 56000 = 16.07 → 16
+        Arguments.of("backlog fits: 0 held + (300 ready + 0/s × 15 s) × 2000 = 600000 ≤ 900000 → 75 slots → 19 above the rate cap 16",
+            waits.withBudget(ROW_BUDGET), 0, List.of(
+            rowAt(0, 300, 0, 10, 2_000.0, row(1_000_000, 0, 0), 19, LimitedBy.NONE))),
+        Arguments.of("backlog does not fit: 400000 held + 300 × 2000 = 1000000 > 900000 → the rate cap 16",
+            waits.withBudget(ROW_BUDGET), 0, List.of(
+            rowAt(0, 300, 0, 10, 2_000.0, row(1_000_000, 400_000, 200), 16, LimitedBy.TOKEN_BUDGET))),
+        Arguments.of("backlog fits, 25 running: (40 in flight + 200 × 10 / 40) ÷ 4 = 23 but no cut below 25 while jobs wait"
+                + " (300000 held + (200 + 4/s × 15 s) × 2000 = 820000)",
+            waits.withBudget(ROW_BUDGET), 25, List.of(
+            rowAt(0, 200, 40, 10, 2_000.0, row(1_000_000, 300_000, 150), 25, LimitedBy.STABILIZATION))),
+        Arguments.of("arrivals above the rate cap's throughput (80 in flight = 8/s × 10 s = 20 replicas > 16): no allowance",
+            waits.withBudget(ROW_BUDGET), 0, List.of(
+            rowAt(0, 200, 80, 10, 2_000.0, row(1_000_000, 0, 0), 16, LimitedBy.TOKEN_BUDGET))),
+        Arguments.of("a steady load's noise (backlog 100 × 10 / 40 = 25 slots < 40 arriving): the rate cap 16, no allowance",
+            waits.withBudget(ROW_BUDGET), 0, List.of(
+            rowAt(0, 100, 40, 10, 2_000.0, row(1_000_000, 0, 0), 16, LimitedBy.TOKEN_BUDGET))),
+        Arguments.of("cold start: no allowance on the 25000 guess (20 × 25000 = 500000 would fit): 900000 ÷ 700000 = 1",
+            waits.withBudget(ROW_BUDGET), 0, List.of(
+            rowAt(0, 20, 0, 10, null, row(1_000_000, 0, 0), 1, LimitedBy.TOKEN_BUDGET))),
         Arguments.of("cold start with live reservations: 40000 tokens over 20 requests = 2000/job → 900000 ÷ (4 × 2000 × 2) = 56 → max",
             base.withBudget(new Budget(OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(), 1.0, 60)
                 .named("openai")), 0, List.of(
@@ -216,6 +242,33 @@ class ScalingPolicyTest {
       assertThat(d.reason()).isNotBlank();
       history = history.record(d, step.snapshot(), now, KEEP);
     }
+  }
+
+  @Test
+  void anEmptyQueueDoesNotOverwriteTheJobTimeSeen() {
+    ScalerSpec spec = ScalerSpec.of(0, 50, 4).withSizing(TARGET_60, STARTUP_20);
+    ScalingHistory h = ScalingHistory.start(0, T0);
+    QueueSnapshot busy = new QueueSnapshot(10, 0, 8, 0, 0, 0, 10.0, null, 300);
+    h = h.record(ScalingPolicy.decide(busy, spec, h, T0), busy, T0, KEEP);
+    assertThat(h.jobSecondsSeen()).isEqualTo(10.0);
+    // queue empty: the recent window's last 20 finishers are the burst's longest jobs (22 s), not its mean
+    QueueSnapshot aging = new QueueSnapshot(0, 0, 0, 0, 0, 0, 22.0, null, 20);
+    Instant later = T0.plusSeconds(280);
+    h = h.record(ScalingPolicy.decide(aging, spec, h, later), aging, later, KEEP);
+    assertThat(h.jobSecondsSeen()).as("the mean of a drained queue's aging window is biased long").isEqualTo(10.0);
+  }
+
+  @Test
+  void theReasonShowsTheBacklogAllowanceArithmetic() {
+    ScalerSpec spec = ScalerSpec.of(0, 50, 4).withSizing(TARGET_60, STARTUP_20).withBudget(ROW_BUDGET);
+    ScalingDecision d = ScalingPolicy.decide(
+        new QueueSnapshot(300, 0, 0, 0, 0, 0, 10.0, 2_000.0, 100, row(1_000_000, 0, 0)), spec,
+        ScalingHistory.start(0, T0), T0);
+    assertThat(d.replicas()).isEqualTo(19);
+    assertThat(d.reason())
+        .contains("0 held + (300 ready + 0.00/s × 15 s) × 2000 tokens/job = 600000 ≤ 900000")
+        .contains("max((0 in flight + 300 ready × 10.0 s / 40 s) ÷ 4 = 19, 0 running) = 19");
+    assertThat(d.budgetCap()).as("the history keeps the rate cap, not the allowance").isEqualTo(16);
   }
 
   @Test

@@ -7,16 +7,19 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * One workload through QueuePilot's scaler, the KEDA + HPA defaults model and the oracle, in
- * the same {@link World}: the side-by-side rows {@code scaler simulate} prints.
+ * One workload through QueuePilot's scaler, the KEDA + HPA defaults model, the clairvoyant
+ * oracle schedule and the work lower bound, under the same {@link World} rules: the
+ * side-by-side rows {@code scaler simulate} prints. Ratios are to the oracle schedule (and, in
+ * {@code ratioToBound}, to the work lower bound).
  */
 public final class Comparison {
 
-  /** One model's line. Oracle rows have no waits (it starts every job on arrival by definition). */
+  /** One model's line. The work bound's row has no waits (it starts every job on arrival by definition). */
   public record Row(
       String model,
       double replicaMinutes,
       double ratioToOracle,
+      double ratioToBound,
       Double waitP50,
       Double waitP95,
       Double waitMax,
@@ -33,6 +36,7 @@ public final class Comparison {
       m.put("model", model);
       m.put("replicaMinutes", round(replicaMinutes));
       m.put("ratioToOracle", round(ratioToOracle));
+      m.put("ratioToBound", round(ratioToBound));
       m.put("waitP50Seconds", waitP50 == null ? null : round(waitP50));
       m.put("waitP95Seconds", waitP95 == null ? null : round(waitP95));
       m.put("waitMaxSeconds", waitMax == null ? null : round(waitMax));
@@ -48,25 +52,38 @@ public final class Comparison {
   }
 
   /** The rows and the QueuePilot run's full result (its timeline is what the CSV and SVG show). */
-  public record Outcome(List<Row> rows, World.Result queuePilot, World.Result kedaHpa, double oracleReplicaSeconds) {}
+  public record Outcome(List<Row> rows, World.Result queuePilot, World.Result kedaHpa, Oracle.Schedule oracle,
+      double workBoundSeconds) {}
 
   private Comparison() {}
 
   public static Outcome run(World world, Workload workload, World.Model queuePilot, World.Model keda, int concurrency,
       int initialReplicas, double targetWaitSeconds) {
-    double oracle = Oracle.replicaSeconds(workload, concurrency);
+    World.Config c = world.config();
+    Oracle.Schedule oracle = Oracle.schedule(workload, new Oracle.Rules(concurrency, c.startupSeconds(),
+        targetWaitSeconds, c.maxReplicas(), c.tokensPerWindow(), c.requestsPerWindow(), c.windowSeconds()));
+    double bound = oracle.lowerBoundSeconds();
     World.Result qp = world.run(workload, queuePilot, initialReplicas);
     World.Result kh = world.run(workload, keda, initialReplicas);
     List<Row> rows = new ArrayList<>();
-    rows.add(row(qp, oracle, targetWaitSeconds));
-    rows.add(row(kh, oracle, targetWaitSeconds));
-    rows.add(new Row("oracle-lower-bound", oracle / 60, 1.0, 0.0, 0.0, 0.0, 0L, 0, 0, null, null, null,
-        (long) workload.jobs().size()));
-    return new Outcome(rows, qp, kh, oracle);
+    rows.add(row(qp, oracle.replicaSeconds(), bound, targetWaitSeconds));
+    rows.add(row(kh, oracle.replicaSeconds(), bound, targetWaitSeconds));
+    // the oracle obeys the workers' reservation rule, so the provider never sees more than the budget
+    rows.add(new Row("oracle-schedule", oracle.replicaSeconds() / 60, 1.0, ratio(oracle.replicaSeconds(), bound),
+        oracle.waitQuantile(0.5), oracle.waitQuantile(0.95), oracle.waitQuantile(1.0),
+        oracle.sloViolations(targetWaitSeconds), 0, 0, null, null, null, (long) workload.jobs().size()));
+    rows.add(new Row("work-lower-bound", bound / 60, ratio(bound, oracle.replicaSeconds()), 1.0, 0.0, 0.0, 0.0, 0L,
+        0, 0, null, null, null, (long) workload.jobs().size()));
+    return new Outcome(rows, qp, kh, oracle, bound);
   }
 
-  static Row row(World.Result r, double oracleSeconds, double target) {
-    return new Row(r.model(), r.replicaMinutes(), oracleSeconds <= 0 ? 0 : r.replicaSeconds() / oracleSeconds,
+  private static double ratio(double a, double b) {
+    return b <= 0 ? 0 : a / b;
+  }
+
+  static Row row(World.Result r, double oracleSeconds, double boundSeconds, double target) {
+    return new Row(r.model(), r.replicaMinutes(), ratio(r.replicaSeconds(), oracleSeconds),
+        ratio(r.replicaSeconds(), boundSeconds),
         r.waitQuantile(0.5), r.waitQuantile(0.95), r.waitQuantile(1.0), r.sloViolations(target),
         r.secondsOverTokenBudget() / 60, r.secondsOverRequestBudget() / 60, r.reversals(), r.maxReversalsPerWindow(),
         r.firstScaleCallSeconds(), r.completed());
@@ -80,7 +97,8 @@ public final class Comparison {
   public static List<List<String>> table(List<Row> rows) {
     List<List<String>> out = new ArrayList<>();
     for (Row r : rows) {
-      out.add(List.of(r.model(), f(r.replicaMinutes()), f(r.ratioToOracle()) + "×", opt(r.waitP50()), opt(r.waitP95()),
+      out.add(List.of(r.model(), f(r.replicaMinutes()), f(r.ratioToOracle()) + "×", f(r.ratioToBound()) + "×",
+          opt(r.waitP50()), opt(r.waitP95()),
           opt(r.waitMax()), r.sloViolations() == null ? "—" : Long.toString(r.sloViolations()),
           f(r.minutesOverTokenBudget()), f(r.minutesOverRequestBudget()),
           r.maxReversalsPerWindow() == null ? "—" : r.maxReversalsPerWindow() + " (" + r.reversals() + ")",
@@ -89,7 +107,7 @@ public final class Comparison {
     return out;
   }
 
-  public static final List<String> HEADER = List.of("MODEL", "REPLICA-MIN", "VS ORACLE", "WAIT P50 (s)", "WAIT P95 (s)",
+  public static final List<String> HEADER = List.of("MODEL", "REPLICA-MIN", "VS ORACLE", "VS WORK BOUND", "WAIT P50 (s)", "WAIT P95 (s)",
       "WAIT MAX (s)", "SLO VIOLATIONS", "MIN OVER TOKENS", "MIN OVER REQUESTS", "REVERSALS/WINDOW (TOTAL)",
       "FIRST SCALE CALL (s)");
 

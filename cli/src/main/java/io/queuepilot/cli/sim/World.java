@@ -137,6 +137,11 @@ public final class World {
     this.cfg = cfg;
   }
 
+  /** The world's fixed parameters. */
+  public Config config() {
+    return cfg;
+  }
+
   public Result run(Workload workload, Model model, int initialReplicas) {
     return new Run(workload, model).go(initialReplicas);
   }

@@ -52,18 +52,23 @@ class ScalerSimulateTest {
     // Burst: 0.2 jobs/s, then 3 jobs/s for t = 30..49, then 0.2 jobs/s again; 10 s jobs, 2 per
     // replica, budget 60000 tokens/min at 1000 tokens per job.
     JsonNode models = result.get("models");
-    assertThat(models).hasSize(3);
+    assertThat(models).hasSize(4);
     assertThat(models.get(0).get("model").asText()).isEqualTo("queuepilot");
     assertThat(models.get(1).get("model").asText()).isEqualTo("keda-hpa-defaults");
-    assertThat(models.get(2).get("model").asText()).isEqualTo("oracle-lower-bound");
+    assertThat(models.get(2).get("model").asText()).isEqualTo("oracle-schedule");
+    assertThat(models.get(3).get("model").asText()).isEqualTo("work-lower-bound");
     long jobs = result.get("jobs").asLong();
-    // the oracle: every job's 10 s on one of 2 slots per replica, nothing else
-    assertThat(models.get(2).get("replicaMinutes").asDouble()).isCloseTo(jobs * 10.0 / 2 / 60, within(0.01));
+    // the work bound: every job's 10 s on one of 2 slots per replica, nothing else
+    double bound = models.get(3).get("replicaMinutes").asDouble();
+    assertThat(bound).isCloseTo(jobs * 10.0 / 2 / 60, within(0.01));
+    // the oracle schedule (no start-up in this world, 60 s SLO) meets the SLO and bills at least the bound
+    assertThat(models.get(2).get("sloViolations").asLong()).isZero();
+    assertThat(models.get(2).get("replicaMinutes").asDouble()).isGreaterThanOrEqualTo(bound);
     for (JsonNode m : models) {
       assertThat(m.get("completed").asLong()).as(m.toString()).isEqualTo(jobs);
       // the workers enforce the shared budget: nothing reaches the provider beyond it
       assertThat(m.get("minutesOverTokenBudget").asDouble()).as(m.toString()).isZero();
-      assertThat(m.get("replicaMinutes").asDouble()).isGreaterThanOrEqualTo(models.get(2).get("replicaMinutes").asDouble());
+      assertThat(m.get("replicaMinutes").asDouble()).isGreaterThanOrEqualTo(bound);
     }
     // NOTIFY wakes QueuePilot at the burst's first arrival (in second 30): it scales up in that second
     JsonNode atBurst = null;
@@ -89,7 +94,8 @@ class ScalerSimulateTest {
         .contains("1 -> ")
         .contains("WAIT P95 (s)")
         .contains("keda-hpa-defaults")
-        .contains("oracle-lower-bound")
+        .contains("oracle-schedule")
+        .contains("work-lower-bound")
         .contains("MIN OVER TOKENS");
   }
 

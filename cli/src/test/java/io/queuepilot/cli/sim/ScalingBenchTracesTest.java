@@ -41,5 +41,23 @@ class ScalingBenchTracesTest {
     assertThat(qp.maxReversalsPerWindow()).isLessThanOrEqualTo(2);
     assertThat(qp.reversals()).isLessThanOrEqualTo(8);
     assertThat(qp.replicaSeconds()).isLessThan(o.kedaHpa().replicaSeconds());
+    // against the clairvoyant oracle schedule: measured 1.27× (issue 15 asks for 1.1×: not met,
+    // docs/benchmarks.md section 7); a regression guard, and the oracle itself meets the SLO
+    assertThat(o.oracle().sloViolations(ScalerBench.SLO_SECONDS)).isZero();
+    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.3);
+  }
+
+  @Test
+  void spikesUseTheBudgetForAFiniteBacklog() {
+    Comparison.Outcome o = capAlone("spikes-300");
+    World.Result qp = o.queuePilot();
+    // measured (seed 1): 169 of 3,600 jobs over 60 s, 1.64× the oracle schedule, with the backlog
+    // allowance (a whole 300-job spike, 600,000 tokens, fits 1,000,000 × 0.9); 199 and 1.71×
+    // without it. The SLO is not met (the first, cold spike runs on one pod until tokens are
+    // seen; docs/benchmarks.md section 7): a regression guard, while the oracle meets it
+    assertThat(o.oracle().sloViolations(ScalerBench.SLO_SECONDS)).isZero();
+    assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isLessThanOrEqualTo(170);
+    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.65);
+    assertThat(qp.secondsOverTokenBudget()).isZero();
   }
 }
