@@ -65,25 +65,15 @@ class WorkerBatchingTest {
     for (int i = 0; i < 5; i++) {
       queue.add("noop", "{}");
     }
-    CountDownLatch firstStatementHeld = new CountDownLatch(1);
-    CountDownLatch letFirstStatementGo = new CountDownLatch(1);
-    AtomicInteger statements = new AtomicInteger();
-    AtomicInteger firstStatementJobs = new AtomicInteger();
-    queue.beforeCompleteAll = n -> {
-      if (statements.incrementAndGet() == 1) {
-        firstStatementJobs.set(n);
-        firstStatementHeld.countDown();
-        awaitLatch(letFirstStatementGo);
-      }
-    };
+    HeldStatement held = holdFirstCompleteAll();
     Map<UUID, Boolean> answers = new ConcurrentHashMap<>();
     start(builder(5, ctx -> answers.put(ctx.job().id(), ctx.complete("{\"ok\":true}", 3))));
 
-    awaitLatch(firstStatementHeld);
+    awaitLatch(held.reached());
     // while the first statement is on its way, the other jobs finish and wait for the next one
-    await().atMost(5, TimeUnit.SECONDS).until(() -> firstStatementJobs.get() + worker.pendingOutcomes() == 5);
-    int first = firstStatementJobs.get();
-    letFirstStatementGo.countDown();
+    await().atMost(5, TimeUnit.SECONDS).until(() -> held.jobs().get() + worker.pendingOutcomes() == 5);
+    int first = held.jobs().get();
+    held.release().countDown();
 
     await().atMost(5, TimeUnit.SECONDS).until(() -> countStatus(JobStatus.COMPLETED) == 5);
     // five completions, at most two statements: everything that coincided went in one
@@ -149,17 +139,7 @@ class WorkerBatchingTest {
     for (int i = 0; i < 5; i++) {
       queue.add("noop", "{}");
     }
-    CountDownLatch firstStatementHeld = new CountDownLatch(1);
-    CountDownLatch letFirstStatementGo = new CountDownLatch(1);
-    AtomicInteger statements = new AtomicInteger();
-    AtomicInteger firstStatementJobs = new AtomicInteger();
-    queue.beforeCompleteAll = n -> {
-      if (statements.incrementAndGet() == 1) {
-        firstStatementJobs.set(n);
-        firstStatementHeld.countDown();
-        awaitLatch(letFirstStatementGo);
-      }
-    };
+    HeldStatement held = holdFirstCompleteAll();
     AtomicInteger handled = new AtomicInteger();
     Map<UUID, Boolean> answers = new ConcurrentHashMap<>();
     start(builder(1, ctx -> {
@@ -167,15 +147,15 @@ class WorkerBatchingTest {
       ctx.completeAsync(null, null).thenAccept(ok -> answers.put(ctx.job().id(), ok));
     }).localQueue(4, Duration.ofMinutes(5)));
 
-    awaitLatch(firstStatementHeld);
+    awaitLatch(held.reached());
     // one job thread: while its first completion is on its way it has run the other four
     await().atMost(5, TimeUnit.SECONDS)
-        .until(() -> handled.get() == 5 && firstStatementJobs.get() + worker.pendingOutcomes() == 5);
-    int first = firstStatementJobs.get();
+        .until(() -> handled.get() == 5 && held.jobs().get() + worker.pendingOutcomes() == 5);
+    int first = held.jobs().get();
     assertThat(answers).isEmpty();
     assertThat(countStatus(JobStatus.PROCESSING)).isEqualTo(5); // every lease held until its statement is back
     assertThat(worker.inFlight()).isEqualTo(5);
-    letFirstStatementGo.countDown();
+    held.release().countDown();
 
     await().atMost(5, TimeUnit.SECONDS).until(() -> answers.size() == 5);
     assertThat(answers.values()).containsOnly(true);
@@ -190,23 +170,15 @@ class WorkerBatchingTest {
     for (int i = 0; i < 3; i++) {
       queue.add("noop", "{}");
     }
-    CountDownLatch firstStatementHeld = new CountDownLatch(1);
-    CountDownLatch letFirstStatementGo = new CountDownLatch(1);
-    AtomicInteger statements = new AtomicInteger();
-    queue.beforeCompleteAll = n -> {
-      if (statements.incrementAndGet() == 1) {
-        firstStatementHeld.countDown();
-        awaitLatch(letFirstStatementGo);
-      }
-    };
+    HeldStatement held = holdFirstCompleteAll();
     start(builder(1, ctx -> ctx.completeAsync(null, null)));
 
-    awaitLatch(firstStatementHeld);
+    awaitLatch(held.reached());
     // the thread is free, but the job still holds its lease: nothing more is claimed (polls every 20 ms)
     await().during(300, TimeUnit.MILLISECONDS).atMost(2, TimeUnit.SECONDS)
         .until(() -> queue.claimBatches.size() == 1 && countStatus(JobStatus.PROCESSING) == 1);
     assertThat(worker.inFlight()).isEqualTo(1);
-    letFirstStatementGo.countDown();
+    held.release().countDown();
 
     await().atMost(5, TimeUnit.SECONDS).until(() -> countStatus(JobStatus.COMPLETED) == 3);
     assertThat(queue.mostProcessing).isEqualTo(1);
@@ -377,6 +349,23 @@ class WorkerBatchingTest {
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> Worker.builder(queue, ctx -> {})
             .concurrency(0).localQueue(-1, Duration.ofSeconds(1)).build())
         .hasMessageContaining("concurrency must be >= 1").hasMessageContaining("localQueue size must be >= 0");
+  }
+
+  /** The first complete_jobs statement, held until released: its job count and the two signals. */
+  private record HeldStatement(CountDownLatch reached, CountDownLatch release, AtomicInteger jobs) {}
+
+  /** Makes the queue's first completeAll wait until {@code release} is counted down. */
+  private HeldStatement holdFirstCompleteAll() {
+    HeldStatement held = new HeldStatement(new CountDownLatch(1), new CountDownLatch(1), new AtomicInteger());
+    AtomicInteger statements = new AtomicInteger();
+    queue.beforeCompleteAll = n -> {
+      if (statements.incrementAndGet() == 1) {
+        held.jobs().set(n);
+        held.reached().countDown();
+        awaitLatch(held.release());
+      }
+    };
+    return held;
   }
 
   private static void awaitLatch(CountDownLatch latch) {
