@@ -104,7 +104,10 @@ public final class QueueDataSources {
   /** Opens a new direct (unpooled) connection to {@code url} for LISTEN. */
   static Connection openListenConnection(String url, QueueConfig config, String applicationName)
       throws SQLException {
-    return DriverManager.getConnection(url, connectionProperties(config, applicationName));
+    Properties props = connectionProperties(config, applicationName);
+    // a notification reaches the caller as soon as it arrives, not 1 ms later (see the factory)
+    props.setProperty("socketFactory", PromptPeekSocketFactory.class.getName());
+    return DriverManager.getConnection(url, props);
   }
 
   private static Properties connectionProperties(QueueConfig config, String applicationName) {
