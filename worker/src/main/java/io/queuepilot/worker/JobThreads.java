@@ -231,6 +231,12 @@ final class JobThreads {
         }
         return;
       }
+      if (!stopped && claiming > 0) {
+        // No idle thread and a claim on its way back: its snapshot may predate the job this
+        // notification announces, and the claim thread finds no room while it is in flight, so
+        // the claim asks for the next one when it lands (otherwise the job waits for the poll).
+        claimRequested = true;
+      }
     }
     state.wakeClaimLoop();
   }

@@ -6,7 +6,11 @@ import static org.awaitility.Awaitility.await;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.queuepilot.queue.JobQueue.JobStatus;
 import io.queuepilot.worker.fakes.InMemoryJobQueue;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -14,6 +18,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -94,6 +100,69 @@ class WorkerClaimingTest {
     Thread claimer = queue.claimThreads.get(claimsBefore);
     assertThat(claimer).isEqualTo(ranOn.get(1)); // claimed and run on one thread: one hand-off from the listener
     assertThat(claimer.getName()).startsWith("qp-job-");
+  }
+
+  @Test
+  void aNotificationArrivingWhileTheOnlyThreadsClaimMissedTheJobIsClaimedWithoutWaitingForThePoll() throws Exception {
+    queue.add("noop", "{}");
+    CountDownLatch missedAndOnItsWay = new CountDownLatch(1);
+    CountDownLatch letItLand = new CountDownLatch(1);
+    AtomicInteger claims = new AtomicInteger();
+    queue.afterClaim = n -> {
+      // claim 1: the claim thread takes the first job; claim 2: the job thread, done with it, looks
+      // for more and finds nothing — held on its way back
+      if (claims.incrementAndGet() == 2) {
+        missedAndOnItsWay.countDown();
+        try {
+          letItLand.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    };
+    // the claim thread reads the clock each time it looks: that tells when it has looked
+    AtomicReference<CountDownLatch> claimThreadLooked = new AtomicReference<>();
+    AtomicReference<Thread> claimThread = new AtomicReference<>();
+    Clock clock = new Clock() {
+      @Override
+      public ZoneId getZone() {
+        return ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(ZoneId zone) {
+        return this;
+      }
+
+      @Override
+      public Instant instant() {
+        if (Thread.currentThread().getName().startsWith("qp-claim-")) {
+          claimThread.set(Thread.currentThread());
+          CountDownLatch looked = claimThreadLooked.get();
+          if (looked != null) {
+            looked.countDown();
+          }
+        }
+        return Instant.now();
+      }
+    };
+    worker = Worker.builder(queue, ctx -> ctx.commit(() -> queue.complete(ctx.job().id(), ctx.job().leaseToken(), null, null)))
+        .workerId("w-claim").concurrency(1).jobTypes(List.of("noop")).heartbeatInterval(Duration.ofHours(1))
+        .pollInterval(Duration.ofHours(1)).clock(clock).metrics(new WorkerMetrics(registry)).maxHeapBytes(1L << 40).build();
+    worker.start();
+    assertThat(missedAndOnItsWay.await(5, TimeUnit.SECONDS)).isTrue();
+
+    queue.add("noop", "{}"); // committed after claim 2's snapshot
+    CountDownLatch looked = new CountDownLatch(1);
+    claimThreadLooked.set(looked);
+    worker.wake("noop");     // its NOTIFY arrives while claim 2 is on its way back
+    // the claim thread looks at once, finds the only slot taken by the claim in flight, and parks
+    assertThat(looked.await(5, TimeUnit.SECONDS)).isTrue();
+    await().atMost(5, TimeUnit.SECONDS).until(() -> claimThread.get().getState() == Thread.State.TIMED_WAITING);
+    letItLand.countDown();
+
+    // the poll is an hour away: only a claim following the one that missed the job can take it
+    await().atMost(10, TimeUnit.SECONDS).until(() -> count(JobStatus.COMPLETED) == 2);
   }
 
   @Test

@@ -46,6 +46,8 @@ public final class InMemoryJobQueue implements JobQueue {
   public volatile int mostProcessing;
   /** Runs at the start of every claim with its batch size, outside the lock (it may block). */
   public volatile java.util.function.IntConsumer beforeClaim = n -> {};
+  /** Runs at the end of every claim, after its snapshot, with the number claimed (outside the lock: it may block). */
+  public volatile java.util.function.IntConsumer afterClaim = n -> {};
   public volatile boolean failHeartbeats;
   /** Sizes of each batched call, in call order (one entry = one round trip). */
   public final List<Integer> completeAllBatches = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -84,6 +86,7 @@ public final class InMemoryJobQueue implements JobQueue {
   @Override
   public List<ClaimedJob> claim(String workerId, List<String> jobTypes, List<String> lanes, int batch) {
     beforeClaim.accept(batch);
+    List<ClaimedJob> claimed;
     synchronized (this) {
       claimThreads.add(Thread.currentThread());
       claimBatches.add(batch);
@@ -102,8 +105,10 @@ public final class InMemoryJobQueue implements JobQueue {
       }
       long processing = rows.values().stream().filter(r -> r.status == JobStatus.PROCESSING).count();
       mostProcessing = Math.max(mostProcessing, (int) processing);
-      return out;
+      claimed = out;
     }
+    afterClaim.accept(claimed.size());
+    return claimed;
   }
 
   private Row held(UUID id, UUID lease) {
