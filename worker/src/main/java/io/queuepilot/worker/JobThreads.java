@@ -137,10 +137,11 @@ final class JobThreads {
   /**
    * Reserves room for one claim statement: what frees capacity and local-queue room, but with a
    * local queue only once it (with what is being claimed) has drained to half, so claims come in
-   * batches as Graphile Worker's refetch does. Returns 0 when nothing is wanted or the worker stops;
-   * a positive reservation must be returned through {@link #claimed}.
+   * batches as Graphile Worker's refetch does. {@code freed}: completions handed over without waiting
+   * that the same statement settles (their room counts as free). Returns 0 when nothing is wanted or
+   * the worker stops; a positive reservation must be returned through {@link #claimed}.
    */
-  int reserve() {
+  int reserve(int freed) {
     synchronized (lock) {
       if (stopped) {
         return 0;
@@ -150,7 +151,7 @@ final class JobThreads {
       if (localQueue > 0 && queued > localQueue / 2) {
         return 0;
       }
-      int free = state.capacity + localQueue - busy - queued - settler.unsettledAsync();
+      int free = state.capacity + localQueue - busy - queued - (settler.unsettledAsync() - freed);
       if (free <= 0) {
         return 0;
       }
@@ -289,7 +290,8 @@ final class JobThreads {
           if (!waiting.isEmpty() && busy < state.capacity) {
             run = startLocked(waiting.poll());
             next = Next.RUN;
-            refill = state.settings.localQueueSize() > 0 && wantsClaimLocked();
+            // with outstanding completions, their statement carries the refill (complete_and_claim_jobs)
+            refill = state.settings.localQueueSize() > 0 && !settler.completionsOutstanding() && wantsClaimLocked();
             break;
           }
           if ((mayClaim || claimRequested) && claiming == 0) {
