@@ -75,7 +75,7 @@ final class ClaimLoop {
     if (heldBackUntil(state.clock.instant()) != null) {
       return Outcome.HELD_BACK;
     }
-    int wanted = jobs.reserve(0);
+    int wanted = jobs.reserve();
     if (wanted == 0) {
       return Outcome.NOTHING_WANTED;
     }
@@ -93,14 +93,13 @@ final class ClaimLoop {
   }
 
   /**
-   * Writes {@code completions} under their leases and, when the local queue wants a refill (the same
-   * reservation as {@link #claimOnce}, counting the room these completions free), claims ahead in the
-   * same statement ({@code complete_and_claim_jobs}: one round trip, one transaction); returns the
+   * Writes {@code completions} under their leases and claims ahead for the free room (counting the
+   * room these completions free; see {@link JobThreads#reserveWithCompletions}) in the same statement ({@code complete_and_claim_jobs}: one round trip, one transaction); returns the
    * fenced ids. Throws when the statement failed: then neither the completions nor the claim happened.
    */
   Set<UUID> completeAndRefill(List<Completion> completions, int freed) {
     int wanted = state.stopping() || state.killed() || heldBackUntil(state.clock.instant()) != null
-        ? 0 : jobs.reserve(freed);
+        ? 0 : jobs.reserveWithCompletions(freed);
     if (wanted == 0) {
       return state.queue.completeAll(completions);
     }

@@ -137,28 +137,44 @@ final class JobThreads {
   /**
    * Reserves room for one claim statement: what frees capacity and local-queue room, but with a
    * local queue only once it (with what is being claimed) has drained to half, so claims come in
-   * batches as Graphile Worker's refetch does. {@code freed}: completions handed over without waiting
-   * that the same statement settles (their room counts as free). Returns 0 when nothing is wanted or
-   * the worker stops; a positive reservation must be returned through {@link #claimed}.
+   * batches as Graphile Worker's refetch does. Returns 0 when nothing is wanted or the worker stops;
+   * a positive reservation must be returned through {@link #claimed}.
    */
-  int reserve(int freed) {
+  int reserve() {
     synchronized (lock) {
-      if (stopped) {
-        return 0;
-      }
       int localQueue = state.settings.localQueueSize();
-      int queued = waiting.size() + claiming;
-      if (localQueue > 0 && queued > localQueue / 2) {
+      if (localQueue > 0 && waiting.size() + claiming > localQueue / 2) {
         return 0;
       }
-      int free = state.capacity + localQueue - busy - queued - (settler.unsettledAsync() - freed);
-      if (free <= 0) {
-        return 0;
-      }
-      int n = Math.min(free, state.settings.maxBatch());
-      claiming += n;
-      return n;
+      return reserveLocked(0);
     }
+  }
+
+  /**
+   * Reserves room for a claim that rides on a completion statement: whatever room is free, counting
+   * the {@code freed} completions handed over without waiting that the same statement settles — no
+   * wait for the local queue to drain to half, since this claim costs no round trip of its own (each
+   * completion statement tops the local queue up by what it frees). Returned through {@link #claimed}.
+   */
+  int reserveWithCompletions(int freed) {
+    synchronized (lock) {
+      return reserveLocked(freed);
+    }
+  }
+
+  /** Under the lock: reserves the free room (capacity + local queue − held − being claimed, {@code freed} counted as free). */
+  private int reserveLocked(int freed) {
+    if (stopped) {
+      return 0;
+    }
+    int queued = waiting.size() + claiming;
+    int free = state.capacity + state.settings.localQueueSize() - busy - queued - (settler.unsettledAsync() - freed);
+    if (free <= 0) {
+      return 0;
+    }
+    int n = Math.min(free, state.settings.maxBatch());
+    claiming += n;
+    return n;
   }
 
   /**
