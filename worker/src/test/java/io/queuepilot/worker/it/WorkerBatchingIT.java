@@ -118,14 +118,7 @@ class WorkerBatchingIT {
   void aLeaseLostBetweenFinishAndTheBatchedCompleteIsFencedAndTheNewHolderKeepsTheJob() throws Exception {
     List<UUID> ids = enqueue(2);
     CountingQueue queue = new CountingQueue(new PostgresJobQueue(workerDb));
-    CountDownLatch holdStatement = new CountDownLatch(1);
-    CountDownLatch statementHeld = new CountDownLatch(1);
-    AtomicInteger inHeldStatement = new AtomicInteger();
-    queue.beforeComplete = n -> {
-      inHeldStatement.addAndGet(n);
-      statementHeld.countDown();
-      awaitLatch(holdStatement);
-    };
+    HeldStatement held = holdFirstCompletionStatement(queue);
     Map<UUID, Boolean> answers = new ConcurrentHashMap<>();
     CountDownLatch bothRunning = new CountDownLatch(2);
     Worker w = start(queue, "batch-b", 2, 0, ctx -> {
@@ -133,8 +126,8 @@ class WorkerBatchingIT {
       awaitLatch(bothRunning);
       answers.put(ctx.job().id(), ctx.complete(null, null));
     });
-    awaitLatch(statementHeld);
-    await().atMost(5, TimeUnit.SECONDS).until(() -> inHeldStatement.get() + pendingOutcomes(w) == 2);
+    awaitLatch(held.reached());
+    await().atMost(5, TimeUnit.SECONDS).until(() -> held.jobs().get() + pendingOutcomes(w) == 2);
     UUID stolen = ids.get(0);
     // the worker looks dead to the rescuer (no heartbeat for an hour): requeued and claimed by a thief
     try (Connection c = pg.superuser().getConnection(); PreparedStatement ps = c.prepareStatement(
@@ -145,7 +138,7 @@ class WorkerBatchingIT {
     assertThat(rescuer.requeueStale(Duration.ofMinutes(1))).extracting(JobQueue.RequeuedJob::jobId).containsExactly(stolen);
     List<JobQueue.ClaimedJob> thief = new PostgresJobQueue(workerDb).claim("thief", List.of(TYPE), List.of(), 1);
     assertThat(thief).extracting(JobQueue.ClaimedJob::id).containsExactly(stolen);
-    holdStatement.countDown();
+    held.release().countDown();
 
     await().atMost(10, TimeUnit.SECONDS).until(() -> answers.size() == 2);
     assertThat(answers).containsEntry(stolen, false).containsEntry(ids.get(1), true);
@@ -159,16 +152,7 @@ class WorkerBatchingIT {
   void aLeaseLostBeforeACompleteAndClaimStatementIsFencedWhileTheStatementClaimsAhead() throws Exception {
     List<UUID> ids = enqueue(2);
     CountingQueue queue = new CountingQueue(new PostgresJobQueue(workerDb));
-    CountDownLatch holdStatement = new CountDownLatch(1);
-    CountDownLatch statementHeld = new CountDownLatch(1);
-    AtomicInteger inHeldStatement = new AtomicInteger();
-    queue.beforeComplete = n -> {
-      if (statementHeld.getCount() > 0) {
-        inHeldStatement.addAndGet(n);
-        statementHeld.countDown();
-        awaitLatch(holdStatement);
-      }
-    };
+    HeldStatement held = holdFirstCompletionStatement(queue);
     Map<UUID, Boolean> answers = new ConcurrentHashMap<>();
     CountDownLatch bothRunning = new CountDownLatch(2);
     Worker w = start(queue, "batch-refill", 2, 4, ctx -> {
@@ -176,8 +160,8 @@ class WorkerBatchingIT {
       awaitLatch(bothRunning);
       ctx.completeAsync(null, null).thenAccept(ok -> answers.put(ctx.job().id(), ok));
     });
-    awaitLatch(statementHeld);
-    await().atMost(5, TimeUnit.SECONDS).until(() -> inHeldStatement.get() + pendingOutcomes(w) == 2);
+    awaitLatch(held.reached());
+    await().atMost(5, TimeUnit.SECONDS).until(() -> held.jobs().get() + pendingOutcomes(w) == 2);
     UUID stolen = ids.get(0);
     // another holder takes the job over before our completion reaches the database (as after the
     // rescuer's requeue and a new claim; set directly, since this worker's own sweep and its free
@@ -190,7 +174,7 @@ class WorkerBatchingIT {
       assertThat(ps.executeUpdate()).isEqualTo(1);
     }
     List<UUID> more = enqueue(4); // ready for the claim that rides on the completion statements
-    holdStatement.countDown();
+    held.release().countDown();
 
     await().atMost(20, TimeUnit.SECONDS).until(() -> answers.size() == 6);
     assertThat(answers).containsEntry(stolen, false);
@@ -305,6 +289,21 @@ class WorkerBatchingIT {
       Thread.currentThread().interrupt();
       throw new AssertionError(e);
     }
+  }
+
+  /** The first completion statement, held before it reaches the database: reached, released by the test, its job count. */
+  private record HeldStatement(CountDownLatch reached, CountDownLatch release, AtomicInteger jobs) {}
+
+  private static HeldStatement holdFirstCompletionStatement(CountingQueue queue) {
+    HeldStatement held = new HeldStatement(new CountDownLatch(1), new CountDownLatch(1), new AtomicInteger());
+    queue.beforeComplete = n -> {
+      if (held.reached().getCount() > 0) {
+        held.jobs().addAndGet(n);
+        held.reached().countDown();
+        awaitLatch(held.release());
+      }
+    };
+    return held;
   }
 
   /** The real queue client, counting completion statements and able to pause before one. */
