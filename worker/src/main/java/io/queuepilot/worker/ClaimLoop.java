@@ -1,10 +1,14 @@
 package io.queuepilot.worker;
 
 import io.queuepilot.queue.JobQueue.ClaimedJob;
+import io.queuepilot.queue.JobQueue.CompletedAndClaimed;
+import io.queuepilot.queue.JobQueue.Completion;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * job threads. Job threads run the step themselves when nothing waits for them; the claim thread
  * runs it at start, when the local queue has drained to half, when a notification finds no idle
  * job thread, and otherwise every poll interval. Nothing is claimed while the model provider is
- * halted or a rate-limit pause is in force; the claim thread then sleeps until it ends.
+ * halted or a rate-limit pause is in force; the claim thread then sleeps until it ends. With a
+ * local queue the settler's completion statement carries the refill ({@link #completeAndRefill}).
  */
 final class ClaimLoop {
 
@@ -85,6 +90,29 @@ final class ClaimLoop {
       jobs.claimed(wanted, got);
     }
     return got.size() == wanted ? Outcome.FULL : Outcome.PARTIAL;
+  }
+
+  /**
+   * Writes {@code completions} under their leases and claims ahead for the free room (counting the
+   * room these completions free; see {@link JobThreads#reserveWithCompletions}) in the same statement ({@code complete_and_claim_jobs}: one round trip, one transaction); returns the
+   * fenced ids. Throws when the statement failed: then neither the completions nor the claim happened.
+   */
+  Set<UUID> completeAndRefill(List<Completion> completions, int freed) {
+    int wanted = state.stopping() || state.killed() || heldBackUntil(state.clock.instant()) != null
+        ? 0 : jobs.reserveWithCompletions(freed);
+    if (wanted == 0) {
+      return state.queue.completeAll(completions);
+    }
+    List<ClaimedJob> got = List.of();
+    try {
+      CompletedAndClaimed done = state.queue.completeAndClaim(
+          completions, state.settings.workerId(), state.settings.jobTypes(), state.settings.lanes(), wanted);
+      got = done.claimed();
+      countClaimed(got);
+      return done.fenced();
+    } finally {
+      jobs.claimed(wanted, got);
+    }
   }
 
   /** The claim step on a job thread that found nothing waiting; a held-back claim is timed by the claim thread. */

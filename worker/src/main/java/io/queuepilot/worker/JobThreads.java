@@ -142,22 +142,39 @@ final class JobThreads {
    */
   int reserve() {
     synchronized (lock) {
-      if (stopped) {
-        return 0;
-      }
       int localQueue = state.settings.localQueueSize();
-      int queued = waiting.size() + claiming;
-      if (localQueue > 0 && queued > localQueue / 2) {
+      if (localQueue > 0 && waiting.size() + claiming > localQueue / 2) {
         return 0;
       }
-      int free = state.capacity + localQueue - busy - queued - settler.unsettledAsync();
-      if (free <= 0) {
-        return 0;
-      }
-      int n = Math.min(free, state.settings.maxBatch());
-      claiming += n;
-      return n;
+      return reserveLocked(0);
     }
+  }
+
+  /**
+   * Reserves room for a claim that rides on a completion statement: whatever room is free, counting
+   * the {@code freed} completions handed over without waiting that the same statement settles — no
+   * wait for the local queue to drain to half, since this claim costs no round trip of its own (each
+   * completion statement tops the local queue up by what it frees). Returned through {@link #claimed}.
+   */
+  int reserveWithCompletions(int freed) {
+    synchronized (lock) {
+      return reserveLocked(freed);
+    }
+  }
+
+  /** Under the lock: reserves the free room (capacity + local queue − held − being claimed, {@code freed} counted as free). */
+  private int reserveLocked(int freed) {
+    if (stopped) {
+      return 0;
+    }
+    int queued = waiting.size() + claiming;
+    int free = state.capacity + state.settings.localQueueSize() - busy - queued - (settler.unsettledAsync() - freed);
+    if (free <= 0) {
+      return 0;
+    }
+    int n = Math.min(free, state.settings.maxBatch());
+    claiming += n;
+    return n;
   }
 
   /**
@@ -295,7 +312,8 @@ final class JobThreads {
           if (!waiting.isEmpty() && busy < state.capacity) {
             run = startLocked(waiting.poll());
             next = Next.RUN;
-            refill = state.settings.localQueueSize() > 0 && wantsClaimLocked();
+            // with outstanding completions, their statement carries the refill (complete_and_claim_jobs)
+            refill = state.settings.localQueueSize() > 0 && !settler.completionsOutstanding() && wantsClaimLocked();
             break;
           }
           if ((mayClaim || claimRequested) && claiming == 0) {

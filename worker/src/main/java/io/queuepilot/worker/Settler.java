@@ -32,7 +32,9 @@ import org.slf4j.LoggerFactory;
  * lease-guarded on its own: the queue reports which jobs were fenced and only those callers
  * hear "lease lost". A completion may also be handed over without waiting ({@link #completeAsync},
  * as Graphile Worker's batched completer does): the job's thread moves on and the statement then
- * carries every completion that arrived while the previous one was on its way.
+ * carries every completion that arrived while the previous one was on its way. With a local queue
+ * the completion statement also refills it ({@link #refillWith}): {@code complete_and_claim_jobs}
+ * completes the batch and claims ahead in one round trip.
  */
 final class Settler {
 
@@ -53,6 +55,15 @@ final class Settler {
 
   private record ReleaseRequest(ClaimedJob job, Duration delay, CompletableFuture<Boolean> done) implements Request {}
 
+  /**
+   * Writes one batch of completions under their leases and returns the fenced ids; {@code settledAsync}
+   * of them were handed over without waiting, so their room is free once it is back.
+   */
+  @FunctionalInterface
+  interface CompletionStatement {
+    Set<UUID> write(List<Completion> completions, int settledAsync);
+  }
+
   /** Thrown to a waiting job thread when the worker was killed before its outcome was written. */
   static final class WorkerKilled extends IllegalStateException {
     WorkerKilled() {
@@ -70,6 +81,7 @@ final class Settler {
   private final AtomicInteger unsettledAsync = new AtomicInteger();
   private volatile Runnable asyncSettled = () -> {};
   private volatile boolean closed;
+  private volatile CompletionStatement completions;
 
   Settler(JobQueue queue, WorkerMetrics metrics, BooleanSupplier killed, int maxBatch, String workerId) {
     this.queue = queue;
@@ -77,6 +89,20 @@ final class Settler {
     this.killed = killed;
     this.maxBatch = maxBatch;
     this.flusher = Thread.ofPlatform().name("qp-settle-" + workerId).daemon(true).unstarted(this::flushLoop);
+    this.completions = (batch, settledAsync) -> queue.completeAll(batch);
+  }
+
+  /**
+   * Completions are then written by {@code statement} (the claim loop's complete-and-refill) instead
+   * of {@code complete_jobs} alone; set before {@link #start}.
+   */
+  void refillWith(CompletionStatement statement) {
+    this.completions = statement;
+  }
+
+  /** Whether completions handed over without waiting are still to be written (their statement will refill the local queue). */
+  boolean completionsOutstanding() {
+    return unsettledAsync.get() > 0;
   }
 
   void start() {
@@ -229,12 +255,7 @@ final class Settler {
     try {
       writeBatch(batch);
     } finally {
-      int async = 0;
-      for (Request r : batch) {
-        if (r instanceof CompleteRequest c && c.async()) {
-          async++;
-        }
-      }
+      int async = handedOverWithoutWaiting(batch);
       if (async > 0) {
         unsettledAsync.addAndGet(-async);
         try {
@@ -244,6 +265,17 @@ final class Settler {
         }
       }
     }
+  }
+
+  /** Completions among {@code requests} handed over with {@link #completeAsync} (counted in {@link #unsettledAsync}). */
+  private static int handedOverWithoutWaiting(List<? extends Request> requests) {
+    int n = 0;
+    for (Request r : requests) {
+      if (r instanceof CompleteRequest c && c.async()) {
+        n++;
+      }
+    }
+    return n;
   }
 
   private void writeBatch(List<Request> batch) {
@@ -262,9 +294,12 @@ final class Settler {
       }
     }
     if (!completes.isEmpty()) {
+      List<Completion> rows = new ArrayList<>(completes.size());
+      for (CompleteRequest c : completes) {
+        rows.add(new Completion(c.job().id(), c.job().leaseToken(), c.resultJson(), c.tokensUsed()));
+      }
       try {
-        Set<UUID> fenced = queue.completeAll(completes.stream()
-            .map(c -> new Completion(c.job().id(), c.job().leaseToken(), c.resultJson(), c.tokensUsed())).toList());
+        Set<UUID> fenced = completions.write(rows, handedOverWithoutWaiting(completes));
         metrics.batch("complete", completes.size());
         completes.forEach(c -> c.done().complete(!fenced.contains(c.job().id())));
       } catch (RuntimeException e) {

@@ -62,6 +62,9 @@ public final class Worker {
     this.settler = new Settler(b.queue, b.metrics, state::killed, settings.maxBatch(), settings.workerId());
     this.jobs = new JobThreads(state, b.handler, settler);
     this.claimLoop = new ClaimLoop(state, jobs);
+    if (settings.localQueueSize() > 0) {
+      settler.refillWith(claimLoop::completeAndRefill); // one round trip completes and claims ahead
+    }
     this.heartbeats = new Heartbeats(state, jobs, settler);
     this.ticker = Executors.newScheduledThreadPool(
         1, r -> Thread.ofPlatform().name("qp-ticker-" + settings.workerId()).daemon(true).unstarted(r));

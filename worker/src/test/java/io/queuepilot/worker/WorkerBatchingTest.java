@@ -229,6 +229,72 @@ class WorkerBatchingTest {
   }
 
   @Test
+  void withALocalQueueTheCompletionStatementRefillsItAndFencesALostLeasePerJob() {
+    List<InMemoryJobQueue.Row> rows = new java.util.ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      rows.add(queue.add("noop", "{}"));
+    }
+    HeldStatement held = holdFirstCompleteAll();
+    List<UUID> handled = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Map<UUID, Boolean> answers = new ConcurrentHashMap<>();
+    start(builder(1, ctx -> {
+      handled.add(ctx.job().id());
+      ctx.completeAsync(null, null).thenAccept(ok -> answers.put(ctx.job().id(), ok));
+    }).localQueue(2, Duration.ofMinutes(5)));
+
+    // capacity 1 + local queue 2: three claimed; while the first completion statement is held the
+    // thread runs the other two and hands them over
+    awaitLatch(held.reached());
+    await().atMost(5, TimeUnit.SECONDS).until(() -> handled.size() == 3 && worker.pendingOutcomes() == 2);
+    assertThat(queue.claimBatches).containsExactly(3);
+    InMemoryJobQueue.Row stolen = queue.row(handled.get(1));
+    queue.stealLease(stolen.id); // another worker takes it over before our completion reaches the database
+    UUID otherLease = stolen.lease;
+    held.release().countDown();
+
+    await().atMost(5, TimeUnit.SECONDS).until(() -> answers.size() == 6);
+    // the statement after the held one completed the two handed over meanwhile (the stolen one among
+    // them) and claimed ahead in the same round trip
+    assertThat(queue.completeAndClaimCalls).anySatisfy(call -> {
+      assertThat(call.get(0)).isEqualTo(2);
+      assertThat(call.get(1)).isPositive();
+    });
+    assertThat(answers).containsEntry(stolen.id, false);
+    assertThat(answers.entrySet().stream().filter(e -> !e.getKey().equals(stolen.id)))
+        .allSatisfy(e -> assertThat(e.getValue()).isTrue());
+    // no job lost or run twice: five completed by us, the stolen one untouched under its new holder's lease
+    assertThat(handled).doesNotHaveDuplicates().hasSize(6);
+    assertThat(stolen.status).isEqualTo(JobStatus.PROCESSING);
+    assertThat(stolen.lease).isEqualTo(otherLease);
+    assertThat(rows.stream().filter(r -> r != stolen)).allSatisfy(r -> {
+      assertThat(r.status).isEqualTo(JobStatus.COMPLETED);
+      assertThat(r.attempt).isEqualTo(1);
+    });
+    // never more than capacity + local queue of ours in flight (the fourth is the other holder's stolen job)
+    assertThat(queue.mostProcessing).isLessThanOrEqualTo(3 + 1);
+    assertThat(count("queuepilot.worker.jobs.lease.lost", "job_type", "noop")).isEqualTo(1);
+    assertThat(count("queuepilot.worker.jobs.completed", "job_type", "noop")).isEqualTo(5);
+  }
+
+  @Test
+  void aFailedCompleteAndClaimStatementClaimsNothingAndGivesItsReservationBack() {
+    for (int i = 0; i < 12; i++) {
+      queue.add("noop", "{}").maxAttempts = 1_000; // retried as often as the statements fail, never dead-lettered
+    }
+    queue.completeAllError = new JobQueueException("complete_and_claim_jobs",
+        new java.sql.SQLException("An I/O error occurred while sending to the backend.", "08006"));
+    start(builder(2, ctx -> ctx.completeAsync(null, null)).localQueue(4, Duration.ofMinutes(5)));
+    // every statement fails: the jobs take the retryable-failure path under their leases
+    await().atMost(5, TimeUnit.SECONDS).until(() -> queue.rows().stream().filter(r -> r.error != null).count() >= 6);
+    assertThat(countStatus(JobStatus.COMPLETED)).isZero();
+    queue.completeAllError = null;
+    // the failed statements' claims were given back: the worker claims on and finishes every job, none lost
+    await().atMost(10, TimeUnit.SECONDS).until(() -> countStatus(JobStatus.COMPLETED) == 12);
+    assertThat(queue.completeAndClaimCalls).isNotEmpty();
+    await().atMost(5, TimeUnit.SECONDS).until(() -> worker.inFlight() == 0);
+  }
+
+  @Test
   void everyHeldLeaseIsHeartbeatedInOneStatement() {
     for (int i = 0; i < 8; i++) {
       queue.add("noop", "{}");

@@ -54,6 +54,8 @@ public final class InMemoryJobQueue implements JobQueue {
   public final List<Integer> heartbeatAllBatches = new java.util.concurrent.CopyOnWriteArrayList<>();
   public final List<Integer> releaseAllBatches = new java.util.concurrent.CopyOnWriteArrayList<>();
   public final List<Integer> failAllBatches = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** Every completeAndClaim call: [completions, jobs asked for], in call order. */
+  public final List<List<Integer>> completeAndClaimCalls = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** Runs at the start of every completeAll with its batch size, before any job is touched (outside the lock: it may block). */
   public volatile java.util.function.IntConsumer beforeCompleteAll = n -> {};
   /** When set, completeAll throws it instead of completing anything (a statement that failed). */
@@ -174,6 +176,28 @@ public final class InMemoryJobQueue implements JobQueue {
         throw completeAllError;
       }
       return JobQueue.super.completeAll(completions);
+    }
+  }
+
+  /**
+   * {@code complete_and_claim_jobs}: one round trip and one transaction, as the SQL function: the
+   * completions (recorded in {@link #completeAllBatches}, fenced per job, {@link #completeAllError}
+   * fails the whole statement and claims nothing), then the claim (recorded in {@link #claimBatches}
+   * and, with the completions' count, in {@link #completeAndClaimCalls}).
+   */
+  @Override
+  public CompletedAndClaimed completeAndClaim(List<Completion> completions, String workerId, List<String> jobTypes,
+      List<String> lanes, int batch) {
+    beforeCompleteAll.accept(completions.size());
+    synchronized (this) {
+      completeAllBatches.add(completions.size());
+      if (completeAllError != null) {
+        throw completeAllError;
+      }
+      java.util.Set<UUID> fenced = JobQueue.super.completeAll(completions);
+      List<ClaimedJob> claimed = batch == 0 ? List.of() : claim(workerId, jobTypes, lanes, batch);
+      completeAndClaimCalls.add(List.of(completions.size(), batch));
+      return new CompletedAndClaimed(fenced, claimed);
     }
   }
 

@@ -110,6 +110,7 @@ class WorkerBatchingIT {
     assertThat(scalar("SELECT count(*) FROM public.jobs WHERE job_type = ? AND attempt <> 1", TYPE)).isZero();
     assertThat(queue.completed.get()).isEqualTo(300);
     assertThat(queue.completeStatements.get()).isLessThan(300); // completions that coincided shared statements
+    assertThat(queue.completeAndClaimStatements.get()).isPositive(); // and refilled the local queue in the same round trip
     assertThat(count("queuepilot.worker.jobs.completed", "job_type", TYPE)).isEqualTo(300);
   }
 
@@ -117,14 +118,7 @@ class WorkerBatchingIT {
   void aLeaseLostBetweenFinishAndTheBatchedCompleteIsFencedAndTheNewHolderKeepsTheJob() throws Exception {
     List<UUID> ids = enqueue(2);
     CountingQueue queue = new CountingQueue(new PostgresJobQueue(workerDb));
-    CountDownLatch holdStatement = new CountDownLatch(1);
-    CountDownLatch statementHeld = new CountDownLatch(1);
-    AtomicInteger inHeldStatement = new AtomicInteger();
-    queue.beforeComplete = n -> {
-      inHeldStatement.addAndGet(n);
-      statementHeld.countDown();
-      awaitLatch(holdStatement);
-    };
+    HeldStatement held = holdFirstCompletionStatement(queue);
     Map<UUID, Boolean> answers = new ConcurrentHashMap<>();
     CountDownLatch bothRunning = new CountDownLatch(2);
     Worker w = start(queue, "batch-b", 2, 0, ctx -> {
@@ -132,8 +126,8 @@ class WorkerBatchingIT {
       awaitLatch(bothRunning);
       answers.put(ctx.job().id(), ctx.complete(null, null));
     });
-    awaitLatch(statementHeld);
-    await().atMost(5, TimeUnit.SECONDS).until(() -> inHeldStatement.get() + pendingOutcomes(w) == 2);
+    awaitLatch(held.reached());
+    await().atMost(5, TimeUnit.SECONDS).until(() -> held.jobs().get() + pendingOutcomes(w) == 2);
     UUID stolen = ids.get(0);
     // the worker looks dead to the rescuer (no heartbeat for an hour): requeued and claimed by a thief
     try (Connection c = pg.superuser().getConnection(); PreparedStatement ps = c.prepareStatement(
@@ -144,13 +138,53 @@ class WorkerBatchingIT {
     assertThat(rescuer.requeueStale(Duration.ofMinutes(1))).extracting(JobQueue.RequeuedJob::jobId).containsExactly(stolen);
     List<JobQueue.ClaimedJob> thief = new PostgresJobQueue(workerDb).claim("thief", List.of(TYPE), List.of(), 1);
     assertThat(thief).extracting(JobQueue.ClaimedJob::id).containsExactly(stolen);
-    holdStatement.countDown();
+    held.release().countDown();
 
     await().atMost(10, TimeUnit.SECONDS).until(() -> answers.size() == 2);
     assertThat(answers).containsEntry(stolen, false).containsEntry(ids.get(1), true);
     assertThat(text("SELECT status || '/' || worker_id || '/' || lease_token FROM public.jobs WHERE id = ?", stolen))
         .isEqualTo("processing/thief/" + thief.getFirst().leaseToken());
     assertThat(text("SELECT status FROM public.jobs WHERE id = ?", ids.get(1))).isEqualTo("completed");
+    assertThat(count("queuepilot.worker.jobs.lease.lost", "job_type", TYPE)).isEqualTo(1);
+  }
+
+  @Test
+  void aLeaseLostBeforeACompleteAndClaimStatementIsFencedWhileTheStatementClaimsAhead() throws Exception {
+    List<UUID> ids = enqueue(2);
+    CountingQueue queue = new CountingQueue(new PostgresJobQueue(workerDb));
+    HeldStatement held = holdFirstCompletionStatement(queue);
+    Map<UUID, Boolean> answers = new ConcurrentHashMap<>();
+    CountDownLatch bothRunning = new CountDownLatch(2);
+    Worker w = start(queue, "batch-refill", 2, 4, ctx -> {
+      bothRunning.countDown();
+      awaitLatch(bothRunning);
+      ctx.completeAsync(null, null).thenAccept(ok -> answers.put(ctx.job().id(), ok));
+    });
+    awaitLatch(held.reached());
+    await().atMost(5, TimeUnit.SECONDS).until(() -> held.jobs().get() + pendingOutcomes(w) == 2);
+    UUID stolen = ids.get(0);
+    // another holder takes the job over before our completion reaches the database (as after the
+    // rescuer's requeue and a new claim; set directly, since this worker's own sweep and its free
+    // local-queue room would otherwise race the thief for it)
+    UUID thiefLease = UUID.randomUUID();
+    try (Connection c = pg.superuser().getConnection(); PreparedStatement ps = c.prepareStatement(
+        "UPDATE public.job_queue SET lease_token = ?, worker_id = 'thief' WHERE id = ? AND status = 'processing'")) {
+      ps.setObject(1, thiefLease);
+      ps.setObject(2, stolen);
+      assertThat(ps.executeUpdate()).isEqualTo(1);
+    }
+    List<UUID> more = enqueue(4); // ready for the claim that rides on the completion statements
+    held.release().countDown();
+
+    await().atMost(20, TimeUnit.SECONDS).until(() -> answers.size() == 6);
+    assertThat(answers).containsEntry(stolen, false);
+    assertThat(answers).containsEntry(ids.get(1), true);
+    assertThat(more).allSatisfy(id -> assertThat(answers).containsEntry(id, true));
+    assertThat(queue.completeAndClaimStatements.get()).isPositive();
+    assertThat(text("SELECT status || '/' || worker_id || '/' || lease_token FROM public.jobs WHERE id = ?", stolen))
+        .isEqualTo("processing/thief/" + thiefLease);
+    assertThat(scalar("SELECT count(*) FROM public.jobs WHERE job_type = ? AND status = 'completed' AND attempt = 1",
+        TYPE)).isEqualTo(5);
     assertThat(count("queuepilot.worker.jobs.lease.lost", "job_type", TYPE)).isEqualTo(1);
   }
 
@@ -257,11 +291,27 @@ class WorkerBatchingIT {
     }
   }
 
+  /** The first completion statement, held before it reaches the database: reached, released by the test, its job count. */
+  private record HeldStatement(CountDownLatch reached, CountDownLatch release, AtomicInteger jobs) {}
+
+  private static HeldStatement holdFirstCompletionStatement(CountingQueue queue) {
+    HeldStatement held = new HeldStatement(new CountDownLatch(1), new CountDownLatch(1), new AtomicInteger());
+    queue.beforeComplete = n -> {
+      if (held.reached().getCount() > 0) {
+        held.jobs().addAndGet(n);
+        held.reached().countDown();
+        awaitLatch(held.release());
+      }
+    };
+    return held;
+  }
+
   /** The real queue client, counting completion statements and able to pause before one. */
   private static final class CountingQueue implements JobQueue {
     private final JobQueue delegate;
     final AtomicInteger completeStatements = new AtomicInteger();
     final AtomicInteger completed = new AtomicInteger();
+    final AtomicInteger completeAndClaimStatements = new AtomicInteger();
     volatile java.util.function.IntConsumer beforeComplete = n -> {};
     /** The job ids of every completion statement sent, in order. */
     final List<List<UUID>> statements = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -278,6 +328,19 @@ class WorkerBatchingIT {
       Set<UUID> fenced = delegate.completeAll(completions);
       completed.addAndGet(completions.size() - fenced.size());
       return fenced;
+    }
+
+    /** The real complete_and_claim_jobs, counted as a completion statement (and in {@link #completeAndClaimStatements}). */
+    @Override
+    public CompletedAndClaimed completeAndClaim(List<Completion> completions, String workerId, List<String> jobTypes,
+        List<String> lanes, int batch) {
+      beforeComplete.accept(completions.size());
+      statements.add(completions.stream().map(Completion::jobId).toList());
+      completeStatements.incrementAndGet();
+      completeAndClaimStatements.incrementAndGet();
+      CompletedAndClaimed done = delegate.completeAndClaim(completions, workerId, jobTypes, lanes, batch);
+      completed.addAndGet(completions.size() - done.fenced().size());
+      return done;
     }
 
     @Override
