@@ -42,12 +42,6 @@ public final class ScalingPolicy {
   /** Prompt scale-down needs the capacity idle over this long (the in-flight maximum of it). */
   static final Duration DRAIN_LOOKBACK = Duration.ofSeconds(15);
 
-  /**
-   * Prompt scale-down needs the arrivals below this share of one replica's slots: a trickle
-   * near one replica's worth is a steady low load (the surplus rule decides), not a drain.
-   */
-  static final double IDLE_ARRIVALS_FRACTION = 0.5;
-
   /** Prompt scale-down needs at least this fraction of the slots free. */
   static final double IDLE_FRACTION = 0.5;
 
@@ -333,11 +327,14 @@ public final class ScalingPolicy {
       busiest = before.ready() > 0 ? Long.MAX_VALUE : Math.max(busiest, before.processing());
     }
     boolean watched = !h.observingSince().isAfter(now.minus(DRAIN_LOOKBACK));
-    if (watched && s.ready() == 0 && arrivingSlots < spec.concurrency() * IDLE_ARRIVALS_FRACTION && busiest != Long.MAX_VALUE
+    if (watched && s.ready() == 0 && arrivingSlots < spec.concurrency() && busiest != Long.MAX_VALUE
         && slots - busiest >= spec.concurrency()
         && slots - busiest >= IDLE_FRACTION * slots) {
       int holding = (int) Math.ceil((double) busiest / spec.concurrency());
-      int target = Math.max(Math.max(rec, holding), spec.minReplicas());
+      // a trickle still arriving keeps the replicas that carry it at no more than IDLE_FRACTION
+      // of their slots: one replica at a trickle of nearly its capacity would queue and come back
+      int carrying = (int) Math.ceil(arrivingSlots / (spec.concurrency() * IDLE_FRACTION) - 1e-9);
+      int target = Math.max(Math.max(rec, Math.max(holding, carrying)), spec.minReplicas());
       // to zero only when no job arrived over the whole lookback: sparse arrivals keep one
       if (target == 0 && workGrew(s, h, now)) target = Math.min(1, current);
       if (target < current) {
@@ -361,10 +358,16 @@ public final class ScalingPolicy {
     // least that long, so a noisy load does not turn it straight back), then to the fewest
     // replicas that carry the higher of the recent and the 5-minute arrival rate at
     // DOWN_UTILIZATION with the queue's predicted wait within DOWN_WAIT_FRACTION of the target.
-    if (h.lastScaleTime() != null && now.isBefore(h.lastScaleTime().plus(window))) {
-      return new ScalingDecision(current, current, rec, LimitedBy.STABILIZATION,
-          why + "; holding " + current + " until " + window.toSeconds() + " s after the last scale ("
-              + h.lastScaleTime().plus(window) + ")", cap, null);
+    if (h.lastScaleTime() != null) {
+      if (scaledUpLast(h, current) && now.isBefore(h.lastScaleTime().plus(window))) {
+        return new ScalingDecision(current, current, rec, LimitedBy.STABILIZATION,
+            why + "; holding " + current + " for " + window.toSeconds() + " s after the scale-up at "
+                + h.lastScaleTime(), cap, null);
+      }
+      if (now.isBefore(h.lastScaleTime().plus(down.period()))) {
+        return new ScalingDecision(current, current, rec, LimitedBy.STABILIZATION,
+            why + "; next step down not before " + h.lastScaleTime().plus(down.period()), cap, null);
+      }
     }
     double lambdaShort = arrivingSlots / d;
     double lambdaLong = longRate(s);
@@ -392,6 +395,20 @@ public final class ScalingPolicy {
     }
     return new ScalingDecision(target, current, rec, limit, why + "; scaling " + current + " → " + target, cap,
         drain(s, spec, current, target, false));
+  }
+
+  /**
+   * Whether the last scale was a scale-up: a scale-up goes to at most its recommendation, so a
+   * recommendation of at least the current count was recorded with it (compaction keeps each
+   * bucket's highest); a step down goes below the recommendations of its time.
+   */
+  static boolean scaledUpLast(ScalingHistory h, int current) {
+    Instant at = h.lastScaleTime();
+    for (ScalingHistory.Recommendation r : h.recommendations()) {
+      Duration apart = Duration.between(at, r.at()).abs();
+      if (apart.compareTo(ScalingHistory.BUCKET) <= 0 && r.replicas() >= current) return true;
+    }
+    return false;
   }
 
   /** Whether ready + processing rose between any two observations of the last {@link #RATE_LOOKBACK} (jobs arrived). */
