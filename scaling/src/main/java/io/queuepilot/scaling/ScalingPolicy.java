@@ -331,10 +331,7 @@ public final class ScalingPolicy {
         && slots - busiest >= spec.concurrency()
         && slots - busiest >= IDLE_FRACTION * slots) {
       int holding = (int) Math.ceil((double) busiest / spec.concurrency());
-      // a trickle still arriving keeps the replicas that carry it at no more than IDLE_FRACTION
-      // of their slots: one replica at a trickle of nearly its capacity would queue and come back
-      int carrying = (int) Math.ceil(arrivingSlots / (spec.concurrency() * IDLE_FRACTION) - 1e-9);
-      int target = Math.max(Math.max(rec, Math.max(holding, carrying)), spec.minReplicas());
+      int target = Math.max(Math.max(rec, holding), spec.minReplicas());
       // to zero only when no job arrived over the whole lookback: sparse arrivals keep one
       if (target == 0 && workGrew(s, h, now)) target = Math.min(1, current);
       if (target < current) {
@@ -377,6 +374,7 @@ public final class ScalingPolicy {
     for (int r = current - 1; r >= Math.max(spec.minReplicas(), 1); r--) {
       if (carried > (double) r * spec.concurrency() * DOWN_UTILIZATION) break;
       if (predictedWait(s, spec, r, lambdaShort, d) > waitAllowed) break;
+      if (longestBacklog(h, now) * d / ((double) r * spec.concurrency()) > waitAllowed) break;
       target = r;
     }
     String surplus = String.format(Locale.ROOT,
@@ -395,6 +393,15 @@ public final class ScalingPolicy {
     }
     return new ScalingDecision(target, current, rec, limit, why + "; scaling " + current + " → " + target, cap,
         drain(s, spec, current, target, false));
+  }
+
+  /** The most jobs ready in any observation of the last {@link #RATE_LOOKBACK} (a surplus must have lasted). */
+  static long longestBacklog(ScalingHistory h, Instant now) {
+    long most = 0;
+    for (ScalingHistory.Observation o : h.observations()) {
+      if (Duration.between(o.at(), now).compareTo(RATE_LOOKBACK) <= 0) most = Math.max(most, o.ready());
+    }
+    return most;
   }
 
   /**
