@@ -42,6 +42,9 @@ public final class ScalingPolicy {
   /** Prompt scale-down needs the capacity idle over this long (the in-flight maximum of it). */
   static final Duration DRAIN_LOOKBACK = Duration.ofSeconds(15);
 
+  /** Arrivals of at least this share of one replica's slots are a trickle a recent scale-up holds for. */
+  static final double TRICKLE_FRACTION = 0.5;
+
   /** Prompt scale-down needs at least this fraction of the slots free. */
   static final double IDLE_FRACTION = 0.5;
 
@@ -128,7 +131,7 @@ public final class ScalingPolicy {
           why + "; running " + current + " exceeds the budget's " + capInForce, capKept,
           drain(snapshot, spec, current, capInForce, false));
     }
-    if (rec > current && current > 0) {
+    if (rec > current && current > 0 && current >= spec.minReplicas()) {
       // Wait slack: the running workers (no start-up) keep the queue within the wait target.
       String held = waitSlackHold(snapshot, spec, current, sizing.arrivalsPerSecond(), d);
       if (held != null) {
@@ -327,7 +330,12 @@ public final class ScalingPolicy {
       busiest = before.ready() > 0 ? Long.MAX_VALUE : Math.max(busiest, before.processing());
     }
     boolean watched = !h.observingSince().isAfter(now.minus(DRAIN_LOOKBACK));
-    if (watched && s.ready() == 0 && arrivingSlots < spec.concurrency() && busiest != Long.MAX_VALUE
+    // a trickle of at least half a replica's worth within the window after a scale-up is a low
+    // steady load, not a drain: the scale-up hold below applies (no 1 ↔ 2 flapping)
+    boolean heldUp = h.lastScaleUpTime() != null
+        && now.isBefore(h.lastScaleUpTime().plus(spec.scaleDown().stabilizationWindow()))
+        && arrivingSlots >= spec.concurrency() * TRICKLE_FRACTION;
+    if (watched && !heldUp && s.ready() == 0 && arrivingSlots < spec.concurrency() && busiest != Long.MAX_VALUE
         && slots - busiest >= spec.concurrency()
         && slots - busiest >= IDLE_FRACTION * slots) {
       int holding = (int) Math.ceil((double) busiest / spec.concurrency());
@@ -351,15 +359,15 @@ public final class ScalingPolicy {
           why + "; holding " + current + " until the " + window.toSeconds()
               + "s scale-down window has been observed", cap, null);
     }
-    // Sustained surplus: no step down within a window of the last scale (a scale-up is held at
-    // least that long, so a noisy load does not turn it straight back), then to the fewest
-    // replicas that carry the higher of the recent and the 5-minute arrival rate at
-    // DOWN_UTILIZATION with the queue's predicted wait within DOWN_WAIT_FRACTION of the target.
+    // Sustained surplus: no step down within a window of the last scale-up (so a noisy load does
+    // not turn it straight back), steps one period apart, to the fewest replicas that carry the
+    // recent arrivals and the 5-minute rate at DOWN_UTILIZATION, with the queue's predicted wait
+    // (now and the most ready of the last minute) within DOWN_WAIT_FRACTION of the target.
     if (h.lastScaleTime() != null) {
-      if (scaledUpLast(h, current) && now.isBefore(h.lastScaleTime().plus(window))) {
+      if (h.lastScaleUpTime() != null && now.isBefore(h.lastScaleUpTime().plus(window))) {
         return new ScalingDecision(current, current, rec, LimitedBy.STABILIZATION,
             why + "; holding " + current + " for " + window.toSeconds() + " s after the scale-up at "
-                + h.lastScaleTime(), cap, null);
+                + h.lastScaleUpTime(), cap, null);
       }
       if (now.isBefore(h.lastScaleTime().plus(down.period()))) {
         return new ScalingDecision(current, current, rec, LimitedBy.STABILIZATION,
@@ -368,18 +376,20 @@ public final class ScalingPolicy {
     }
     double lambdaShort = arrivingSlots / d;
     double lambdaLong = longRate(s);
-    double carried = Math.max(lambdaShort, lambdaLong) * d;
     double waitAllowed = spec.targetQueueWait().toMillis() / 1000.0 * DOWN_WAIT_FRACTION;
     int target = current;
     for (int r = current - 1; r >= Math.max(spec.minReplicas(), 1); r--) {
-      if (carried > (double) r * spec.concurrency() * DOWN_UTILIZATION) break;
+      double rSlots = (double) r * spec.concurrency();
+      // the recent rate (Little's law on a short history: the jobs in flight) must fit the slots,
+      // the 5-minute rate with DOWN_UTILIZATION to spare, so the queue drifts back down
+      if (lambdaShort * d > rSlots || lambdaLong * d > rSlots * DOWN_UTILIZATION) break;
       if (predictedWait(s, spec, r, lambdaShort, d) > waitAllowed) break;
       if (longestBacklog(h, now) * d / ((double) r * spec.concurrency()) > waitAllowed) break;
       target = r;
     }
     String surplus = String.format(Locale.ROOT,
-        "max(recent %.2f/s, 5-min %.2f/s) × %.1f s = %.1f slots at ≤ %.0f%% and predicted wait ≤ %.0f s",
-        lambdaShort, lambdaLong, d, carried, DOWN_UTILIZATION * 100, waitAllowed);
+        "recent %.2f/s × %.1f s = %.1f slots, 5-min %.2f/s × %.1f s = %.1f slots at ≤ %.0f%%, predicted wait ≤ %.0f s",
+        lambdaShort, d, lambdaShort * d, lambdaLong, d, lambdaLong * d, DOWN_UTILIZATION * 100, waitAllowed);
     if (target >= current) {
       return new ScalingDecision(current, current, rec, LimitedBy.STABILIZATION,
           why + "; " + (current - 1) + " would not carry " + surplus + ": holding " + current, cap, null);
@@ -402,20 +412,6 @@ public final class ScalingPolicy {
       if (Duration.between(o.at(), now).compareTo(RATE_LOOKBACK) <= 0) most = Math.max(most, o.ready());
     }
     return most;
-  }
-
-  /**
-   * Whether the last scale was a scale-up: a scale-up goes to at most its recommendation, so a
-   * recommendation of at least the current count was recorded with it (compaction keeps each
-   * bucket's highest); a step down goes below the recommendations of its time.
-   */
-  static boolean scaledUpLast(ScalingHistory h, int current) {
-    Instant at = h.lastScaleTime();
-    for (ScalingHistory.Recommendation r : h.recommendations()) {
-      Duration apart = Duration.between(at, r.at()).abs();
-      if (apart.compareTo(ScalingHistory.BUCKET) <= 0 && r.replicas() >= current) return true;
-    }
-    return false;
   }
 
   /** Whether ready + processing rose between any two observations of the last {@link #RATE_LOOKBACK} (jobs arrived). */

@@ -46,6 +46,11 @@ class ScalingPolicyTest {
     return new Step(t, new QueueSnapshot(ready, 0, processing, 0, 0, 0, 10.0, null, 100), replicas, limit);
   }
 
+  /** Observed 10 s jobs, 600 finished in the 5-minute window (a 2 jobs/s long-run rate). */
+  static Step five(long t, long ready, long processing, int replicas, LimitedBy limit) {
+    return new Step(t, new QueueSnapshot(ready, 0, processing, 0, 0, 0, 10.0, null, 600), replicas, limit);
+  }
+
   /** Observed jobs of {@code seconds} and {@code tokens}, with the shared budget's row {@code row}. */
   static Step rowAt(long t, long ready, long processing, double seconds, Double tokens, BudgetStatus row, int replicas,
       LimitedBy limit) {
@@ -101,6 +106,9 @@ class ScalingPolicyTest {
             obs(0, 0, 20, 5, LimitedBy.NONE),
             // the sizing asks for 11 (3.33/s × 10 s + 40 × 10 / 40 = 43.3 slots), the queue absorbs it within the target
             obs(30, 40, 20, 5, LimitedBy.STABILIZATION))),
+        Arguments.of("no wait slack below minReplicas: a raised minimum applies although the queue is empty",
+            ScalerSpec.of(3, 50, 4).withScaleDown(DOWN_60S_STEP_2).withSizing(TARGET_60, STARTUP_20), 1, List.of(
+            obs(0, 0, 2, 3, LimitedBy.MIN))),
         Arguments.of("no wait slack from zero replicas: 40 ready and nothing running scale up at once",
             waits, 0, List.of(
             obs(0, 40, 0, 3, LimitedBy.NONE))),
@@ -189,14 +197,15 @@ class ScalingPolicyTest {
             // 8 in flight at 46 s and none at 62 s read as 0.35 arrivals/s over the last 32 s → 1
             obs(62, 0, 0, 1, LimitedBy.NONE),
             obs(78, 0, 0, 0, LimitedBy.NONE))),
-        Arguments.of("steady arrivals keep the window: half idle but 2 jobs/s arriving → window, steps of 2 to the 6 that carry 20 slots at ≤ 95 %",
+        Arguments.of("steady arrivals keep the window: half idle but 2 jobs/s arriving → window, steps of 2 to the 5 whose 20 slots carry them",
             waits, 10, List.of(
             obs(0, 0, 20, 10, LimitedBy.STABILIZATION),
             obs(30, 0, 20, 10, LimitedBy.STABILIZATION),
             obs(61, 0, 20, 8, LimitedBy.STABILIZATION),
-            obs(71, 0, 20, 6, LimitedBy.STABILIZATION), // 20 slots ÷ (4 × 0.95) = 5.3 → 6
-            obs(81, 0, 20, 6, LimitedBy.STABILIZATION),
-            obs(91, 0, 20, 6, LimitedBy.STABILIZATION))),
+            // 2/s × 10 s = 20 slots ≤ 5 × 4; the 5-minute rate (100 finished: 0.33/s) is far below
+            obs(71, 0, 20, 6, LimitedBy.STABILIZATION),
+            obs(81, 0, 20, 5, LimitedBy.NONE),
+            obs(91, 0, 20, 5, LimitedBy.NONE))),
         Arguments.of("partial drain: no step down while 20 ready would wait more than a quarter of the target at 9",
             base, 0, List.of(
             at(0, 40, 0, 10, LimitedBy.NONE),
@@ -209,17 +218,18 @@ class ScalingPolicyTest {
             ScalerSpec.of(0, 50, 4).withScaleDown(Behavior.of(Duration.ofSeconds(300), 2, Duration.ofSeconds(10)))
                 .withSizing(TARGET_60, STARTUP_20), 2, List.of(
             // 2 running would see (60 + 1.2/s × 20 s) × 10 s ÷ 8 slots = 105 s: up to 20 + 15 slots → 9
-            obs(300, 60, 20, 9, LimitedBy.NONE),
-            obs(330, 0, 20, 9, LimitedBy.STABILIZATION),
-            obs(345, 0, 20, 9, LimitedBy.STABILIZATION),
-            obs(360, 0, 20, 9, LimitedBy.STABILIZATION),
-            obs(375, 0, 20, 9, LimitedBy.STABILIZATION),
-            obs(390, 0, 20, 9, LimitedBy.STABILIZATION),
-            // 2/s × 10 s = 20 slots need 6 at ≤ 95 %, no backlog for 60 s: only the scale-up hold keeps 9
-            obs(405, 0, 20, 9, LimitedBy.STABILIZATION),
-            obs(601, 0, 20, 7, LimitedBy.STABILIZATION),
-            obs(611, 0, 20, 6, LimitedBy.STABILIZATION),
-            obs(621, 0, 20, 6, LimitedBy.STABILIZATION))),
+            five(300, 60, 20, 9, LimitedBy.NONE),
+            five(330, 0, 20, 9, LimitedBy.STABILIZATION),
+            five(345, 0, 20, 9, LimitedBy.STABILIZATION),
+            five(360, 0, 20, 9, LimitedBy.STABILIZATION),
+            five(375, 0, 20, 9, LimitedBy.STABILIZATION),
+            five(390, 0, 20, 9, LimitedBy.STABILIZATION),
+            // 600 finished in 5 min = 2/s × 10 s = 20 slots need 6 at ≤ 95 %, no backlog for 60 s:
+            // only the scale-up hold keeps 9
+            five(405, 0, 20, 9, LimitedBy.STABILIZATION),
+            five(601, 0, 20, 7, LimitedBy.STABILIZATION),
+            five(611, 0, 20, 6, LimitedBy.STABILIZATION),
+            five(621, 0, 20, 6, LimitedBy.STABILIZATION))),
         Arguments.of("fresh controller does not scale down before it has watched 15 s of idle queue", base, 10, List.of(
             at(0, 0, 0, 10, LimitedBy.STABILIZATION),
             at(10, 0, 0, 10, LimitedBy.STABILIZATION),
