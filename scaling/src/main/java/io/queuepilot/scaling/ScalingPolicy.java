@@ -384,7 +384,7 @@ public final class ScalingPolicy {
       // the 5-minute rate with DOWN_UTILIZATION to spare, so the queue drifts back down
       if (lambdaShort * d > rSlots || lambdaLong * d > rSlots * DOWN_UTILIZATION) break;
       if (predictedWait(s, spec, r, lambdaShort, d) > waitAllowed) break;
-      if (longestBacklog(h, now) * d / ((double) r * spec.concurrency()) > waitAllowed) break;
+      if (longestBacklog(h, now, window) * d / ((double) r * spec.concurrency()) > waitAllowed) break;
       target = r;
     }
     String surplus = String.format(Locale.ROOT,
@@ -405,11 +405,15 @@ public final class ScalingPolicy {
         drain(s, spec, current, target, false));
   }
 
-  /** The most jobs ready in any observation of the last {@link #RATE_LOOKBACK} (a surplus must have lasted). */
-  static long longestBacklog(ScalingHistory h, Instant now) {
+  /**
+   * The most jobs ready in any observation of the last {@link #RATE_LOOKBACK}, or of the
+   * stabilization window when shorter (a surplus must have lasted; a zero window asks for none).
+   */
+  static long longestBacklog(ScalingHistory h, Instant now, Duration window) {
+    Duration lookback = window.compareTo(RATE_LOOKBACK) < 0 ? window : RATE_LOOKBACK;
     long most = 0;
     for (ScalingHistory.Observation o : h.observations()) {
-      if (Duration.between(o.at(), now).compareTo(RATE_LOOKBACK) <= 0) most = Math.max(most, o.ready());
+      if (Duration.between(o.at(), now).compareTo(lookback) <= 0) most = Math.max(most, o.ready());
     }
     return most;
   }
