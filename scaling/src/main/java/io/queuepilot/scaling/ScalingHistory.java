@@ -9,7 +9,7 @@ import java.util.List;
  * What the policy remembers between decisions for one scaler: the replica count currently
  * applied, the recommendations of recent decisions (for stabilization windows), recent queue
  * observations (for the arrival-rate estimate and the drain check), when recording started,
- * when the target was last scaled, the budget cap in force, and the last observed mean job
+ * when the target was last scaled (and last scaled up), the budget cap in force, and the last observed mean job
  * time and tokens per job (so a quiet spell longer than {@code queue_stats}' 5-minute window
  * does not send the next burst back to cold-start estimates). Immutable; each method returns
  * a new history. Kept small enough for a status object: recommendations are compacted to the
@@ -24,7 +24,8 @@ public record ScalingHistory(
     List<Observation> observations,
     Integer budgetCap,
     Double jobSecondsSeen,
-    Double tokensPerJobSeen) {
+    Double tokensPerJobSeen,
+    Instant lastScaleUpTime) {
 
   /** Recommendations and observations closer together than this are compacted. */
   public static final Duration BUCKET = Duration.ofSeconds(5);
@@ -47,7 +48,15 @@ public record ScalingHistory(
   /** A history without observations or budget cap. */
   public ScalingHistory(int currentReplicas, List<Recommendation> recommendations, Instant observingSince,
       Instant lastScaleTime) {
-    this(currentReplicas, recommendations, observingSince, lastScaleTime, List.of(), null, null, null);
+    this(currentReplicas, recommendations, observingSince, lastScaleTime, List.of(), null, null, null, null);
+  }
+
+  /** A history that has not recorded when it last scaled up (stored before that was kept). */
+  public ScalingHistory(int currentReplicas, List<Recommendation> recommendations, Instant observingSince,
+      Instant lastScaleTime, List<Observation> observations, Integer budgetCap, Double jobSecondsSeen,
+      Double tokensPerJobSeen) {
+    this(currentReplicas, recommendations, observingSince, lastScaleTime, observations, budgetCap, jobSecondsSeen,
+        tokensPerJobSeen, null);
   }
 
   /** How long a history must reach back for {@code spec}'s stabilization windows. */
@@ -59,13 +68,13 @@ public record ScalingHistory(
 
   /** A fresh history: nothing recorded yet, the target runs {@code currentReplicas}. */
   public static ScalingHistory start(int currentReplicas, Instant now) {
-    return new ScalingHistory(currentReplicas, List.of(), now, null, List.of(), null, null, null);
+    return new ScalingHistory(currentReplicas, List.of(), now, null, List.of(), null, null, null, null);
   }
 
   /** The same history with the replica count observed on the target. */
   public ScalingHistory withCurrent(int replicas) {
     return new ScalingHistory(replicas, recommendations, observingSince, lastScaleTime, observations, budgetCap,
-        jobSecondsSeen, tokensPerJobSeen);
+        jobSecondsSeen, tokensPerJobSeen, lastScaleUpTime);
   }
 
   /** {@link #record(ScalingDecision, QueueSnapshot, Instant, Duration)} without an observation. */
@@ -110,8 +119,9 @@ public record ScalingHistory(
       seconds = s.avgDurationSeconds();
     }
     if (s != null && s.avgTokensPerJob() != null && s.avgTokensPerJob() > 0) tokens = s.avgTokensPerJob();
+    boolean up = d.changes() && d.replicas() > d.currentReplicas();
     return new ScalingHistory(d.replicas(), compact(recs), observingSince, d.changes() ? now : lastScaleTime, obs, cap,
-        seconds, tokens);
+        seconds, tokens, up ? now : lastScaleUpTime);
   }
 
   /**

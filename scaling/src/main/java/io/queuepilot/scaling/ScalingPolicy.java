@@ -42,11 +42,17 @@ public final class ScalingPolicy {
   /** Prompt scale-down needs the capacity idle over this long (the in-flight maximum of it). */
   static final Duration DRAIN_LOOKBACK = Duration.ofSeconds(15);
 
+  /** Arrivals of at least this share of one replica's slots are a trickle a recent scale-up holds for. */
+  static final double TRICKLE_FRACTION = 0.5;
+
   /** Prompt scale-down needs at least this fraction of the slots free. */
   static final double IDLE_FRACTION = 0.5;
 
-  /** Fraction of the window's highest recommendation a stabilized step down keeps as spare (rounded). */
-  static final double SPARE_FRACTION = 0.1;
+  /** A stabilized step down keeps the arrivals at no more than this share of the remaining slots. */
+  static final double DOWN_UTILIZATION = 0.95;
+
+  /** A stabilized step down keeps the predicted queue wait within this share of the target. */
+  static final double DOWN_WAIT_FRACTION = 0.25;
 
   /**
    * Arrivals a finite-backlog budget allowance counts on top of the ready jobs: the observed rate
@@ -54,6 +60,15 @@ public final class ScalingPolicy {
    * poll re-decides with the then-held tokens, and a smaller cap stops new starts at once).
    */
   static final Duration BACKLOG_ARRIVAL_HORIZON = Duration.ofSeconds(ScalerDefaults.POLL_INTERVAL_SECONDS);
+
+  /** The window {@code queue_stats}' {@code completed_recently} counts over (sql: 5 minutes). */
+  static final Duration RECENT_WINDOW = Duration.ofMinutes(5);
+
+  /** A held count leaves this much of the wait target (after start-up) for noise. */
+  static final Duration HOLD_WAIT_MARGIN = Duration.ofSeconds(5);
+
+  /** A held count's slots must carry the long-run arrivals at no more than this utilization. */
+  static final double HOLD_UTILIZATION = 1.1;
 
   /** A raised budget cap must still fit with tokens per job this much higher (no flipping). */
   static final double CAP_RAISE_MARGIN = 0.05;
@@ -116,6 +131,13 @@ public final class ScalingPolicy {
           why + "; running " + current + " exceeds the budget's " + capInForce, capKept,
           drain(snapshot, spec, current, capInForce, false));
     }
+    if (rec > current && current > 0 && current >= spec.minReplicas()) {
+      // Wait slack: the running workers (no start-up) keep the queue within the wait target.
+      String held = waitSlackHold(snapshot, spec, current, sizing.arrivalsPerSecond(), d);
+      if (held != null) {
+        return new ScalingDecision(current, current, rec, LimitedBy.STABILIZATION, why + "; " + held, capKept, null);
+      }
+    }
     if (rec > current) {
       return scaleUp(spec, history, now, current, rec, limit, why, capKept);
     }
@@ -147,7 +169,7 @@ public final class ScalingPolicy {
 
   /** Whether the recent finishers are enough to trust their mean: at least MIN_SAMPLE and the jobs in flight. */
   public static boolean fullSample(QueueSnapshot s) {
-    return s.completedRecently() >= Math.max(MIN_SAMPLE, s.processing());
+    return s.completedRecently() >= Math.max(MIN_SAMPLE, 2 * s.processing());
   }
 
   /** Replicas for the wait target and the arithmetic behind them. */
@@ -220,6 +242,44 @@ public final class ScalingPolicy {
     return Math.max(0, (growth + busySeconds / d) / seconds);
   }
 
+  /** Long-run arrival rate: jobs finished in {@code queue_stats}' recent window ÷ its length. */
+  static double longRate(QueueSnapshot s) {
+    return s.completedRecently() / (double) RECENT_WINDOW.toSeconds();
+  }
+
+  /**
+   * Seconds the newest ready job waits with {@code replicas} running (all started), the queue
+   * growing meanwhile by the arrivals above their capacity for one pod start-up: a scale-up
+   * decided later still serves from then on.
+   */
+  static double predictedWait(QueueSnapshot s, ScalerSpec spec, int replicas, double lambda, double d) {
+    double slots = (double) replicas * spec.concurrency();
+    if (slots <= 0) return Double.POSITIVE_INFINITY;
+    double startup = spec.podStartup().toMillis() / 1000.0;
+    double growth = Math.max(0, lambda - slots / d) * startup;
+    return (s.ready() + growth) * d / slots;
+  }
+
+  /**
+   * Why the running count can hold although the sizing asks for more (null when it cannot):
+   * the long-run arrivals fit its slots and the predicted wait stays within the target less a
+   * pod start-up (the time a scale-up decided later needs to help).
+   */
+  static String waitSlackHold(QueueSnapshot s, ScalerSpec spec, int current, double lambda, double d) {
+    double target = spec.targetQueueWait().toMillis() / 1000.0;
+    double startup = spec.podStartup().toMillis() / 1000.0;
+    double allowed = target - startup - HOLD_WAIT_MARGIN.toSeconds();
+    double slots = (double) current * spec.concurrency();
+    double longSlots = longRate(s) * d;
+    double wait = predictedWait(s, spec, current, lambda, d);
+    if (allowed <= 0 || wait > allowed || longSlots > slots * HOLD_UTILIZATION) return null;
+    return String.format(Locale.ROOT,
+        "wait slack: %d running hold it (predicted wait (%d ready + %.1f arriving during start-up) × %.1f s ÷ %.0f slots"
+            + " = %.1f s ≤ %.0f s, 5-min rate %.2f/s × %.1f s = %.1f slots ≤ %.0f%%): holding %d",
+        current, s.ready(), predictedWait(s, spec, current, lambda, d) * slots / d - s.ready(), d, slots, wait, allowed,
+        longRate(s), d, longSlots, HOLD_UTILIZATION * 100, current);
+  }
+
   private static ScalingDecision scaleUp(ScalerSpec spec, ScalingHistory h, Instant now, int current,
       int rec, LimitedBy limit, String why, Integer cap) {
     int target = rec;
@@ -270,7 +330,12 @@ public final class ScalingPolicy {
       busiest = before.ready() > 0 ? Long.MAX_VALUE : Math.max(busiest, before.processing());
     }
     boolean watched = !h.observingSince().isAfter(now.minus(DRAIN_LOOKBACK));
-    if (watched && s.ready() == 0 && arrivingSlots < spec.concurrency() && busiest != Long.MAX_VALUE
+    // a trickle of at least half a replica's worth within the window after a scale-up is a low
+    // steady load, not a drain: the scale-up hold below applies (no 1 ↔ 2 flapping)
+    boolean heldUp = h.lastScaleUpTime() != null
+        && now.isBefore(h.lastScaleUpTime().plus(spec.scaleDown().stabilizationWindow()))
+        && arrivingSlots >= spec.concurrency() * TRICKLE_FRACTION;
+    if (watched && !heldUp && s.ready() == 0 && arrivingSlots < spec.concurrency() && busiest != Long.MAX_VALUE
         && slots - busiest >= spec.concurrency()
         && slots - busiest >= IDLE_FRACTION * slots) {
       int holding = (int) Math.ceil((double) busiest / spec.concurrency());
@@ -294,30 +359,43 @@ public final class ScalingPolicy {
           why + "; holding " + current + " until the " + window.toSeconds()
               + "s scale-down window has been observed", cap, null);
     }
-    int highest = rec;
-    for (ScalingHistory.Recommendation r : h.recommendations()) {
-      if (!r.at().isBefore(from)) highest = Math.max(highest, r.replicas());
+    // Sustained surplus: no step down within a window of the last scale-up (so a noisy load does
+    // not turn it straight back), steps one period apart, to the fewest replicas that carry the
+    // recent arrivals and the 5-minute rate at DOWN_UTILIZATION, with the queue's predicted wait
+    // (now and the most ready of the last minute) within DOWN_WAIT_FRACTION of the target.
+    if (h.lastScaleTime() != null) {
+      if (h.lastScaleUpTime() != null && now.isBefore(h.lastScaleUpTime().plus(window))) {
+        return new ScalingDecision(current, current, rec, LimitedBy.STABILIZATION,
+            why + "; holding " + current + " for " + window.toSeconds() + " s after the scale-up at "
+                + h.lastScaleUpTime(), cap, null);
+      }
+      if (now.isBefore(h.lastScaleTime().plus(down.period()))) {
+        return new ScalingDecision(current, current, rec, LimitedBy.STABILIZATION,
+            why + "; next step down not before " + h.lastScaleTime().plus(down.period()), cap, null);
+      }
     }
-    // one spare above the window's maximum: a load that merely repeats its recent peak plus one
-    // replica's noise must not turn a step down straight back into a step up
-    int spareReplicas = (int) Math.round(highest * SPARE_FRACTION);
-    int spare = highest + spareReplicas;
-    if (spare >= current) {
+    double lambdaShort = arrivingSlots / d;
+    double lambdaLong = longRate(s);
+    double waitAllowed = spec.targetQueueWait().toMillis() / 1000.0 * DOWN_WAIT_FRACTION;
+    int target = current;
+    for (int r = current - 1; r >= Math.max(spec.minReplicas(), 1); r--) {
+      double rSlots = (double) r * spec.concurrency();
+      // the recent rate (Little's law on a short history: the jobs in flight) must fit the slots,
+      // the 5-minute rate with DOWN_UTILIZATION to spare, so the queue drifts back down
+      if (lambdaShort * d > rSlots || lambdaLong * d > rSlots * DOWN_UTILIZATION) break;
+      if (predictedWait(s, spec, r, lambdaShort, d) > waitAllowed) break;
+      if (longestBacklog(h, now, window) * d / ((double) r * spec.concurrency()) > waitAllowed) break;
+      target = r;
+    }
+    String surplus = String.format(Locale.ROOT,
+        "recent %.2f/s × %.1f s = %.1f slots, 5-min %.2f/s × %.1f s = %.1f slots at ≤ %.0f%%, predicted wait ≤ %.0f s",
+        lambdaShort, d, lambdaShort * d, lambdaLong, d, lambdaLong * d, DOWN_UTILIZATION * 100, waitAllowed);
+    if (target >= current) {
       return new ScalingDecision(current, current, rec, LimitedBy.STABILIZATION,
-          why + "; the last " + window.toSeconds() + "s recommended up to " + highest + " (+" + spareReplicas
-              + " spare), holding " + current, cap, null);
+          why + "; " + (current - 1) + " would not carry " + surplus + ": holding " + current, cap, null);
     }
-    int windowMax = highest;
-    highest = spare;
-    if (h.lastScaleTime() != null && now.isBefore(h.lastScaleTime().plus(down.period()))) {
-      return new ScalingDecision(current, current, rec, LimitedBy.STABILIZATION,
-          why + "; next step down not before " + h.lastScaleTime().plus(down.period()), cap, null);
-    }
-    int target = highest;
-    if (highest > rec) {
-      limit = LimitedBy.STABILIZATION;
-      why += "; window maximum " + windowMax + " + " + (highest - windowMax) + " spare";
-    }
+    if (target > rec) limit = LimitedBy.STABILIZATION;
+    why += "; surplus: " + target + " carry " + surplus;
     if (down.maxStep().isPresent() && current - target > down.maxStep().getAsInt()) {
       target = current - down.maxStep().getAsInt();
       limit = LimitedBy.STABILIZATION;
@@ -325,6 +403,19 @@ public final class ScalingPolicy {
     }
     return new ScalingDecision(target, current, rec, limit, why + "; scaling " + current + " → " + target, cap,
         drain(s, spec, current, target, false));
+  }
+
+  /**
+   * The most jobs ready in any observation of the last {@link #RATE_LOOKBACK}, or of the
+   * stabilization window when shorter (a surplus must have lasted; a zero window asks for none).
+   */
+  static long longestBacklog(ScalingHistory h, Instant now, Duration window) {
+    Duration lookback = window.compareTo(RATE_LOOKBACK) < 0 ? window : RATE_LOOKBACK;
+    long most = 0;
+    for (ScalingHistory.Observation o : h.observations()) {
+      if (Duration.between(o.at(), now).compareTo(lookback) <= 0) most = Math.max(most, o.ready());
+    }
+    return most;
   }
 
   /** Whether ready + processing rose between any two observations of the last {@link #RATE_LOOKBACK} (jobs arrived). */

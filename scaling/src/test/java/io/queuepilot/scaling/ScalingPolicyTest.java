@@ -46,6 +46,11 @@ class ScalingPolicyTest {
     return new Step(t, new QueueSnapshot(ready, 0, processing, 0, 0, 0, 10.0, null, 100), replicas, limit);
   }
 
+  /** Observed 10 s jobs, 600 finished in the 5-minute window (a 2 jobs/s long-run rate). */
+  static Step five(long t, long ready, long processing, int replicas, LimitedBy limit) {
+    return new Step(t, new QueueSnapshot(ready, 0, processing, 0, 0, 0, 10.0, null, 600), replicas, limit);
+  }
+
   /** Observed jobs of {@code seconds} and {@code tokens}, with the shared budget's row {@code row}. */
   static Step rowAt(long t, long ready, long processing, double seconds, Double tokens, BudgetStatus row, int replicas,
       LimitedBy limit) {
@@ -89,11 +94,28 @@ class ScalingPolicyTest {
             obs(30, 0, 20, 5, LimitedBy.NONE),
             obs(45, 0, 20, 5, LimitedBy.NONE),
             obs(60, 0, 20, 5, LimitedBy.NONE))),
-        Arguments.of("growing backlog counts as arrivals: +40 work in 30 s with 20 in flight = 3.33/s → 34 slots + backlog",
+        Arguments.of("growing backlog counts as arrivals: +80 work in 30 s with 20 in flight = 4.67/s → 46.7 slots + backlog",
             waits, 5, List.of(
             obs(0, 0, 20, 5, LimitedBy.NONE),
-            // 30 s later: 40 ready, 20 in flight: growth 40/30 + 20/10 = 3.33/s × 10 s = 33.3 + 40 × 10/40 = 10 → 44 slots → 11
-            obs(30, 40, 20, 11, LimitedBy.NONE))),
+            // 30 s later: 80 ready, 20 in flight: growth 80/30 + 20/10 = 4.67/s × 10 s = 46.7 + 80 × 10/40 = 20 → 66.7
+            // slots → 17 (5 running would see (80 + 2.67/s × 20 s) × 10 s ÷ 20 slots = 66.7 s of wait: no slack)
+            obs(30, 80, 20, 17, LimitedBy.NONE))),
+        // --- wait slack: the running count holds while its predicted wait stays within the target ---
+        Arguments.of("wait slack holds the running count: (40 ready + 1.33/s × 20 s) × 10 s ÷ 20 slots = 33 s ≤ 60 − 20 − 5",
+            waits, 5, List.of(
+            obs(0, 0, 20, 5, LimitedBy.NONE),
+            // the sizing asks for 11 (3.33/s × 10 s + 40 × 10 / 40 = 43.3 slots), the queue absorbs it within the target
+            obs(30, 40, 20, 5, LimitedBy.STABILIZATION))),
+        Arguments.of("no wait slack below minReplicas: a raised minimum applies although the queue is empty",
+            ScalerSpec.of(3, 50, 4).withScaleDown(DOWN_60S_STEP_2).withSizing(TARGET_60, STARTUP_20), 1, List.of(
+            obs(0, 0, 2, 3, LimitedBy.MIN))),
+        Arguments.of("no wait slack from zero replicas: 40 ready and nothing running scale up at once",
+            waits, 0, List.of(
+            obs(0, 40, 0, 3, LimitedBy.NONE))),
+        Arguments.of("no wait slack when the 5-minute rate exceeds the running slots (900 finished = 3/s × 10 s > 20 × 1.1)",
+            waits, 5, List.of(
+            new Step(0, new QueueSnapshot(0, 0, 20, 0, 0, 0, 10.0, null, 900), 5, LimitedBy.NONE),
+            new Step(30, new QueueSnapshot(10, 0, 20, 0, 0, 0, 10.0, null, 900), 7, LimitedBy.NONE))),
         // --- the budget: headroom, reservation hold, one source of truth, cold start, no flip ---
         Arguments.of("budget cap with the reservation hold: 90 % of 100k ÷ (4 × 2000 × (30 + 60) / 30) = 3 (5 without the hold)",
             base.withBudget(Budget.tokens(100_000, 2_000L)), 0, List.of(
@@ -175,21 +197,39 @@ class ScalingPolicyTest {
             // 8 in flight at 46 s and none at 62 s read as 0.35 arrivals/s over the last 32 s → 1
             obs(62, 0, 0, 1, LimitedBy.NONE),
             obs(78, 0, 0, 0, LimitedBy.NONE))),
-        Arguments.of("steady arrivals keep the window: half idle but 2 jobs/s arriving → window, steps of 2 to max + 10 % spare",
+        Arguments.of("steady arrivals keep the window: half idle but 2 jobs/s arriving → window, steps of 2 to the 5 whose 20 slots carry them",
             waits, 10, List.of(
             obs(0, 0, 20, 10, LimitedBy.STABILIZATION),
             obs(30, 0, 20, 10, LimitedBy.STABILIZATION),
             obs(61, 0, 20, 8, LimitedBy.STABILIZATION),
-            obs(71, 0, 20, 6, LimitedBy.STABILIZATION), // window maximum 5 + round(0.5) = 1 spare
-            obs(81, 0, 20, 6, LimitedBy.STABILIZATION),
-            obs(91, 0, 20, 6, LimitedBy.STABILIZATION))),
-        Arguments.of("partial drain steps to the window maximum plus a 10 % spare", base, 0, List.of(
+            // 2/s × 10 s = 20 slots ≤ 5 × 4; the 5-minute rate (100 finished: 0.33/s) is far below
+            obs(71, 0, 20, 6, LimitedBy.STABILIZATION),
+            obs(81, 0, 20, 5, LimitedBy.NONE),
+            obs(91, 0, 20, 5, LimitedBy.NONE))),
+        Arguments.of("partial drain: no step down while 20 ready would wait more than a quarter of the target at 9",
+            base, 0, List.of(
             at(0, 40, 0, 10, LimitedBy.NONE),
             at(30, 20, 8, 10, LimitedBy.STABILIZATION),
-            // 20 ready + 8 in flight over 40 s: 0.13 arrivals/s × 60 s + 20 → 7; window maximum 7 + 1 spare = 8
-            at(70, 20, 8, 8, LimitedBy.STABILIZATION),
-            at(95, 20, 8, 8, LimitedBy.STABILIZATION),
-            at(200, 20, 8, 8, LimitedBy.STABILIZATION))),
+            // 20 ready × 60 s ÷ 36 slots = 33 s > 15 s: the surplus rule keeps 10 (the sizing says 7)
+            at(70, 20, 8, 10, LimitedBy.STABILIZATION),
+            at(95, 20, 8, 10, LimitedBy.STABILIZATION),
+            at(200, 20, 8, 10, LimitedBy.STABILIZATION))),
+        Arguments.of("a scale-up is held for the whole scale-down window; steps after a step down follow the period",
+            ScalerSpec.of(0, 50, 4).withScaleDown(Behavior.of(Duration.ofSeconds(300), 2, Duration.ofSeconds(10)))
+                .withSizing(TARGET_60, STARTUP_20), 2, List.of(
+            // 2 running would see (60 + 1.2/s × 20 s) × 10 s ÷ 8 slots = 105 s: up to 20 + 15 slots → 9
+            five(300, 60, 20, 9, LimitedBy.NONE),
+            five(330, 0, 20, 9, LimitedBy.STABILIZATION),
+            five(345, 0, 20, 9, LimitedBy.STABILIZATION),
+            five(360, 0, 20, 9, LimitedBy.STABILIZATION),
+            five(375, 0, 20, 9, LimitedBy.STABILIZATION),
+            five(390, 0, 20, 9, LimitedBy.STABILIZATION),
+            // 600 finished in 5 min = 2/s × 10 s = 20 slots need 6 at ≤ 95 %, no backlog for 60 s:
+            // only the scale-up hold keeps 9
+            five(405, 0, 20, 9, LimitedBy.STABILIZATION),
+            five(601, 0, 20, 7, LimitedBy.STABILIZATION),
+            five(611, 0, 20, 6, LimitedBy.STABILIZATION),
+            five(621, 0, 20, 6, LimitedBy.STABILIZATION))),
         Arguments.of("fresh controller does not scale down before it has watched 15 s of idle queue", base, 10, List.of(
             at(0, 0, 0, 10, LimitedBy.STABILIZATION),
             at(10, 0, 0, 10, LimitedBy.STABILIZATION),
@@ -242,6 +282,14 @@ class ScalingPolicyTest {
       assertThat(d.reason()).isNotBlank();
       history = history.record(d, step.snapshot(), now, KEEP);
     }
+  }
+
+  @Test
+  void aJobTimeIsTrustedOnlyWithTwiceTheJobsInFlightFinished() {
+    // the first finishers of a start are its short jobs: 40 finished with 30 in flight is not yet a mean
+    assertThat(ScalingPolicy.fullSample(new QueueSnapshot(0, 0, 30, 0, 0, 0, 6.7, null, 40))).isFalse();
+    assertThat(ScalingPolicy.fullSample(new QueueSnapshot(0, 0, 30, 0, 0, 0, 9.6, null, 60))).isTrue();
+    assertThat(ScalingPolicy.fullSample(new QueueSnapshot(0, 0, 5, 0, 0, 0, 9.6, null, 19))).isFalse();
   }
 
   @Test

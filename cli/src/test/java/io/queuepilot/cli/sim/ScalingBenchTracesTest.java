@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The real scaler on the seeded issue-15 traces (bench world of {@link ScalerBench}): with the
  * scaler's cap alone — the workers not checking the budget — the provider never sees more than
- * the shared budget in any 60 s; on the seeded noisy trace the count does not flap.
+ * the shared budget in any 60 s; on the seeded noisy trace the count does not flap, and the
+ * noisy and ramping traces meet the SLO within 1.1× the oracle schedule's replica-minutes.
  */
 class ScalingBenchTracesTest {
 
@@ -36,15 +37,23 @@ class ScalingBenchTracesTest {
     Comparison.Outcome o = capAlone("noisy-5");
     World.Result qp = o.queuePilot();
     assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isZero();
-    // measured: at most 2 direction changes in any 300 s window (issue 15 asks for 1: not met, see
-    // docs/benchmarks.md section 7); this guards against regressions towards flapping
-    assertThat(qp.maxReversalsPerWindow()).isLessThanOrEqualTo(2);
-    assertThat(qp.reversals()).isLessThanOrEqualTo(8);
+    // issue 15's target: at most 1 direction change in any 300 s window (measured 1, the hour 1)
+    assertThat(qp.maxReversalsPerWindow()).isLessThanOrEqualTo(1);
+    assertThat(qp.reversals()).isLessThanOrEqualTo(2);
     assertThat(qp.replicaSeconds()).isLessThan(o.kedaHpa().replicaSeconds());
-    // against the clairvoyant oracle schedule: measured 1.27× (issue 15 asks for 1.1×: not met,
-    // docs/benchmarks.md section 7); a regression guard, and the oracle itself meets the SLO
+    // issue 15's target against the clairvoyant oracle schedule: ≤ 1.1× (measured 1.03×,
+    // docs/benchmarks.md section 7), and the oracle itself meets the SLO
     assertThat(o.oracle().sloViolations(ScalerBench.SLO_SECONDS)).isZero();
-    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.3);
+    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.1);
+  }
+
+  @Test
+  void theDailyRampMeetsTheSloWithinATenthOfTheOracle() {
+    Comparison.Outcome o = capAlone("daily-ramp");
+    World.Result qp = o.queuePilot();
+    assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isZero();
+    // issue 15's target: ≤ 1.1× the oracle schedule's replica-minutes (measured 1.08×)
+    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.1);
   }
 
   @Test

@@ -21,6 +21,9 @@ public class ScalingState {
   @JsonPropertyDescription("When the scaler last changed the count (RFC 3339).")
   public String lastScaleTime;
 
+  @JsonPropertyDescription("When the scaler last raised the count (RFC 3339): a scale-up is held for the scale-down window.")
+  public String lastScaleUpTime;
+
   @JsonPropertyDescription("Budget replica cap in force (kept so the cap does not flip between two values).")
   public Integer budgetCap;
 

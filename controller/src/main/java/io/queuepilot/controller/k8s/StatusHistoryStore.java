@@ -57,6 +57,7 @@ final class StatusHistoryStore implements ScalingHistoryStore {
     s.currentReplicas = h.currentReplicas();
     s.observingSince = h.observingSince().toString();
     s.lastScaleTime = h.lastScaleTime() == null ? null : h.lastScaleTime().toString();
+    s.lastScaleUpTime = h.lastScaleUpTime() == null ? null : h.lastScaleUpTime().toString();
     s.budgetCap = h.budgetCap();
     s.jobSecondsSeen = h.jobSecondsSeen();
     s.tokensPerJobSeen = h.tokensPerJobSeen();
@@ -93,7 +94,7 @@ final class StatusHistoryStore implements ScalingHistoryStore {
       }
       return Optional.of(new ScalingHistory(s.currentReplicas, recs, Instant.parse(s.observingSince),
           s.lastScaleTime == null ? null : Instant.parse(s.lastScaleTime), obs, s.budgetCap, s.jobSecondsSeen,
-          s.tokensPerJobSeen));
+          s.tokensPerJobSeen, s.lastScaleUpTime == null ? null : Instant.parse(s.lastScaleUpTime)));
     } catch (RuntimeException e) {
       return Optional.empty();
     }
