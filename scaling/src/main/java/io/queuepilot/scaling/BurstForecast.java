@@ -10,7 +10,7 @@ import java.util.Optional;
 /**
  * Recurring-burst forecast (docs/controller.md, "Recurring bursts"): a pure function of the
  * burst history kept in {@link ScalingHistory#bursts()}. A burst is work that lands on a quiet
- * queue (no job ready for {@link #QUIET_BEFORE}) and grows by at least {@link #MIN_BURST_JOBS}
+ * queue (no job ready and at most {@link #QUIET_WORK} in flight for {@link #QUIET_BEFORE}) and grows by at least {@link #MIN_BURST_JOBS}
  * within {@link #BURST_SPAN}. Once {@link #OCCURRENCES} bursts came at a stable period (the
  * intervals agree within {@link #PERIOD_TOLERANCE}, at least {@link #MIN_TOLERANCE}) the next
  * one is predicted one period after the last: the replicas that drain it within the wait target
@@ -25,6 +25,9 @@ public final class BurstForecast {
 
   /** A burst lands on a queue that had no job ready for this long (one rate lookback). */
   static final Duration QUIET_BEFORE = Duration.ofSeconds(60);
+
+  /** A quiet queue has at most this many jobs in flight (a quarter of the smallest burst). */
+  static final long QUIET_WORK = 4;
 
   /** The arrivals of one burst are counted over this long after its onset. */
   static final Duration BURST_SPAN = Duration.ofSeconds(30);
@@ -105,12 +108,16 @@ public final class BurstForecast {
     return now.isBefore(b.at().plus(BURST_SPAN));
   }
 
-  /** No job ready in any observation of the last {@link #QUIET_BEFORE}, and that long observed. */
+  /**
+   * No job ready and at most {@link #QUIET_WORK} in flight in every observation of the last
+   * {@link #QUIET_BEFORE}, and that long observed: a steady load with spare capacity also has
+   * nothing ready, but jobs in flight, and its noise is not a burst.
+   */
   private static boolean quiet(List<ScalingHistory.Observation> observations, Instant observingSince, Instant now) {
     Instant from = now.minus(QUIET_BEFORE);
     if (observingSince.isAfter(from)) return false;
     for (ScalingHistory.Observation o : observations) {
-      if (!o.at().isBefore(from) && o.ready() > 0) return false;
+      if (!o.at().isBefore(from) && (o.ready() > 0 || o.work() > QUIET_WORK)) return false;
     }
     return true;
   }

@@ -122,8 +122,9 @@ public final class ScalingPolicy {
     if (rec > current) {
       return scaleUp(spec, history, now, current, rec, limit, why, capKept);
     }
-    if (forecast.release() != null && rec < current && snapshot.ready() == 0) {
-      // the predicted burst has been started in full (BurstForecast): idle replicas go now
+    if (forecast.release() != null && rec < current && snapshot.ready() == 0
+        && sizing.arrivalsPerSecond() * d < spec.concurrency()) {
+      // the predicted burst has been started in full and arrivals stopped (BurstForecast): idle replicas go now
       int target = Math.max(Math.max(rec, forecast.release()), spec.minReplicas());
       if (target < current) {
         return new ScalingDecision(target, current, rec, limit, why + "; scaling " + current + " → " + target
