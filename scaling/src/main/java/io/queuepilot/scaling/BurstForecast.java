@@ -23,8 +23,8 @@ import java.util.Optional;
  */
 public final class BurstForecast {
 
-  /** A burst lands on a queue that had no job ready for this long (one rate lookback). */
-  static final Duration QUIET_BEFORE = Duration.ofSeconds(60);
+  /** A burst lands on a queue that was quiet for this long (the shortest span the rate estimate uses). */
+  static final Duration QUIET_BEFORE = Duration.ofSeconds(30);
 
   /** A quiet queue has at most this many jobs in flight (a quarter of the smallest burst). */
   static final long QUIET_WORK = 4;

@@ -102,6 +102,25 @@ class BurstForecastTest {
     assertThat(d.replicas()).as(d.reason()).isEqualTo(10);
     assertThat(d.reason()).contains("forecast burst landed");
     assertThat(r.at(1905, 252, 48).replicas()).isEqualTo(10);
+    r.at(1920, 150, 40);
+    r.at(1935, 10, 40);
+    // every job of it has started and nothing more arrives: idle replicas go at once, not after
+    // the idle lookback (which still sees the jobs ready 10 s ago)
+    d = r.at(1945, 0, 30);
+    assertThat(d.reason()).contains("all started", "releasing idle replicas");
+    assertThat(d.replicas()).as(d.reason()).isEqualTo(8);
+    assertThat(d.drain()).isNotNull();
+    assertThat(d.drain().idleScaleDown()).isTrue();
+  }
+
+  @Test
+  void aSteadyLoadWithSpareCapacityIsNotQuiet() {
+    Run r = new Run(SPEC);
+    r.quiet(0, 90);
+    // nothing ever ready (spare capacity), 30–50 jobs in flight, the work jumping by 20 now and then
+    for (int i = 0; i < 300; i++) r.at(90 + 5L * i, 0, i % 6 == 0 ? 50 : 30);
+    assertThat(r.h.bursts()).extracting(b -> Duration.between(T0, b.at()).toSeconds())
+        .as("only the load's start on the quiet queue").containsExactly(90L);
   }
 
   @Test
