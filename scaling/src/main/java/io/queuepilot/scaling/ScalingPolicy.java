@@ -78,8 +78,8 @@ public final class ScalingPolicy {
     double d = jt.seconds();
     boolean observed = jt.observed();
     Sizing sizing = size(snapshot, spec, history, now, d, jt.source());
-    // recurring bursts (BurstForecast): a pre-warm floor before a predicted one, a burst's backlog
-    // sizing while one is served; the budget cap and min/max below apply to it as to the sizing
+    // recurring bursts (BurstForecast): a pre-warm floor before a predicted one, the pre-warmed
+    // replicas kept while it is served; the budget cap and min/max below apply as to the sizing
     BurstForecast.Plan forecast = BurstForecast.plan(snapshot, spec, history, now, d);
     int rec = forecast.replicas(sizing.replicas());
     String why = sizing.explanation() + forecast.explanation();
