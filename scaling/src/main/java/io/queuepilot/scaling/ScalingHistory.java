@@ -14,7 +14,8 @@ import java.util.List;
  * does not send the next burst back to cold-start estimates). Immutable; each method returns
  * a new history. Kept small enough for a status object: recommendations are compacted to the
  * highest and lowest per {@link #BUCKET} (all a window maximum or minimum needs), observations
- * to one per {@link #BUCKET} over the last {@link #OBSERVATIONS_KEPT}.
+ * to one per {@link #BUCKET} over the last {@link #OBSERVATIONS_KEPT}; the recurring-burst
+ * history ({@link BurstForecast}) to the last {@link BurstForecast#KEPT} bursts.
  */
 public record ScalingHistory(
     int currentReplicas,
@@ -25,7 +26,8 @@ public record ScalingHistory(
     Integer budgetCap,
     Double jobSecondsSeen,
     Double tokensPerJobSeen,
-    Instant lastScaleUpTime) {
+    Instant lastScaleUpTime,
+    List<Burst> bursts) {
 
   /** Recommendations and observations closer together than this are compacted. */
   public static final Duration BUCKET = Duration.ofSeconds(5);
@@ -37,26 +39,38 @@ public record ScalingHistory(
   public record Recommendation(Instant at, int replicas) {}
 
   /** The queue counts of one observation. */
-  public record Observation(Instant at, long ready, long processing) {}
+  public record Observation(Instant at, long ready, long processing) {
+    /** Jobs ready plus in flight. */
+    public long work() {
+      return ready + processing;
+    }
+  }
+
+  /**
+   * One burst on a quiet queue ({@link BurstForecast}): its onset, the work (ready + in flight)
+   * just before it, and the most the work grew above that within the burst's span.
+   */
+  public record Burst(Instant at, long base, long jobs) {}
 
   public ScalingHistory {
     if (currentReplicas < 0) throw new IllegalArgumentException("currentReplicas must be >= 0");
     recommendations = List.copyOf(recommendations);
     observations = observations == null ? List.of() : List.copyOf(observations);
+    bursts = bursts == null ? List.of() : List.copyOf(bursts);
   }
 
   /** A history without observations or budget cap. */
   public ScalingHistory(int currentReplicas, List<Recommendation> recommendations, Instant observingSince,
       Instant lastScaleTime) {
-    this(currentReplicas, recommendations, observingSince, lastScaleTime, List.of(), null, null, null, null);
+    this(currentReplicas, recommendations, observingSince, lastScaleTime, List.of(), null, null, null, null, List.of());
   }
 
-  /** A history that has not recorded when it last scaled up (stored before that was kept). */
+  /** A history that has not recorded when it last scaled up nor any burst (stored before those were kept). */
   public ScalingHistory(int currentReplicas, List<Recommendation> recommendations, Instant observingSince,
       Instant lastScaleTime, List<Observation> observations, Integer budgetCap, Double jobSecondsSeen,
       Double tokensPerJobSeen) {
     this(currentReplicas, recommendations, observingSince, lastScaleTime, observations, budgetCap, jobSecondsSeen,
-        tokensPerJobSeen, null);
+        tokensPerJobSeen, null, List.of());
   }
 
   /** How long a history must reach back for {@code spec}'s stabilization windows. */
@@ -68,13 +82,13 @@ public record ScalingHistory(
 
   /** A fresh history: nothing recorded yet, the target runs {@code currentReplicas}. */
   public static ScalingHistory start(int currentReplicas, Instant now) {
-    return new ScalingHistory(currentReplicas, List.of(), now, null, List.of(), null, null, null, null);
+    return new ScalingHistory(currentReplicas, List.of(), now, null, List.of(), null, null, null, null, List.of());
   }
 
   /** The same history with the replica count observed on the target. */
   public ScalingHistory withCurrent(int replicas) {
     return new ScalingHistory(replicas, recommendations, observingSince, lastScaleTime, observations, budgetCap,
-        jobSecondsSeen, tokensPerJobSeen, lastScaleUpTime);
+        jobSecondsSeen, tokensPerJobSeen, lastScaleUpTime, bursts);
   }
 
   /** {@link #record(ScalingDecision, QueueSnapshot, Instant, Duration)} without an observation. */
@@ -120,8 +134,10 @@ public record ScalingHistory(
     }
     if (s != null && s.avgTokensPerJob() != null && s.avgTokensPerJob() > 0) tokens = s.avgTokensPerJob();
     boolean up = d.changes() && d.replicas() > d.currentReplicas();
+    // the burst history sees this observation against the observations before it
+    List<Burst> seen = s == null ? bursts : BurstForecast.observe(bursts, observations, observingSince, s, now);
     return new ScalingHistory(d.replicas(), compact(recs), observingSince, d.changes() ? now : lastScaleTime, obs, cap,
-        seconds, tokens, up ? now : lastScaleUpTime);
+        seconds, tokens, up ? now : lastScaleUpTime, seen);
   }
 
   /**

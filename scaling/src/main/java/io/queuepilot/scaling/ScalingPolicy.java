@@ -93,8 +93,11 @@ public final class ScalingPolicy {
     double d = jt.seconds();
     boolean observed = jt.observed();
     Sizing sizing = size(snapshot, spec, history, now, d, jt.source());
-    int rec = sizing.replicas();
-    String why = sizing.explanation();
+    // recurring bursts (BurstForecast): a pre-warm floor before a predicted one, the pre-warmed
+    // replicas kept while it is served; the budget cap and min/max below apply as to the sizing
+    BurstForecast.Plan forecast = BurstForecast.plan(snapshot, spec, history, now, d);
+    int rec = forecast.replicas(sizing.replicas());
+    String why = sizing.explanation() + forecast.explanation();
     LimitedBy limit = LimitedBy.NONE;
 
     Cap cap = budgetCap(snapshot, spec, history, d, jt.source(), sizing.arrivalsPerSecond());
@@ -140,6 +143,15 @@ public final class ScalingPolicy {
     }
     if (rec > current) {
       return scaleUp(spec, history, now, current, rec, limit, why, capKept);
+    }
+    if (forecast.release() != null && rec < current && snapshot.ready() == 0
+        && sizing.arrivalsPerSecond() * d < spec.concurrency()) {
+      // the predicted burst has been started in full and arrivals stopped (BurstForecast): idle replicas go now
+      int target = Math.max(Math.max(rec, forecast.release()), spec.minReplicas());
+      if (target < current) {
+        return new ScalingDecision(target, current, rec, limit, why + "; scaling " + current + " → " + target
+            + " now, idle workers first", capKept, drain(snapshot, spec, current, target, true));
+      }
     }
     if (rec < current) {
       return scaleDown(snapshot, spec, history, now, current, rec, limit, why, capKept,

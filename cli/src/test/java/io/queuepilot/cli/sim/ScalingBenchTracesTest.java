@@ -69,4 +69,25 @@ class ScalingBenchTracesTest {
     assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.65);
     assertThat(qp.secondsOverTokenBudget()).isZero();
   }
+
+  @Test
+  void recurringSpikesArePreWarmedByTheForecastAndAddNoLateJob() {
+    Comparison.Outcome o = capAlone("spikes-300");
+    World.Result qp = o.queuePilot();
+    // the first spike alone (the same first 600 s): cold, unpredictable, its late jobs are the floor
+    int[] all = BenchTraces.generate("spikes-300", 1).arrivals();
+    LoadTrace first = new LoadTrace("first-spike", java.util.Arrays.copyOf(all, 600));
+    Workload w = Workload.of(first, JobTimes.parse("lognormal:8,0.6"), ScalerBench.TOKENS_PER_JOB, 1);
+    World.Result alone = ScalerCommand.compare(ScalerBench.benchSpec(), 15, w, ScalerBench.CONCURRENCY,
+        ScalerBench.STARTUP_SECONDS, 0.1, ScalerBench.TOKENS_PER_MINUTE, ScalerBench.REQUESTS_PER_MINUTE, false, 0, 1800,
+        ScalerBench.SLO_SECONDS).queuePilot();
+    // measured (seed 1): 160 late jobs either way — spikes 2 and 3 are served reactively in time, 4
+    // to 12 by the forecast's pre-warmed replicas — and 1.37× the oracle schedule (1.64× without
+    // the forecast: each spike then paid its pod start-up after it landed and held its replicas
+    // through the drain-aware lookback); issue 15 asks for 1.1× (not met, docs/benchmarks.md 7.1);
+    // without the forecast this fails (1.64×)
+    assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isLessThanOrEqualTo(alone.sloViolations(ScalerBench.SLO_SECONDS));
+    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.40);
+    assertThat(qp.secondsOverTokenBudget()).isZero();
+  }
 }

@@ -39,6 +39,9 @@ public class ScalingState {
   @JsonPropertyDescription("Recent queue observations (one per 5 s, last 90 s).")
   public List<Observation> observations = new ArrayList<>();
 
+  @JsonPropertyDescription("Recent bursts on a quiet queue, for the recurring-burst forecast (the last 4).")
+  public List<Burst> bursts = new ArrayList<>();
+
   /** One recommendation. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class Recommendation {
@@ -52,5 +55,13 @@ public class ScalingState {
     public String at;
     public Long ready;
     public Long processing;
+  }
+
+  /** One burst on a quiet queue: its onset, the work just before it and how many jobs it brought. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Burst {
+    public String at;
+    public Long base;
+    public Long jobs;
   }
 }

@@ -74,6 +74,13 @@ final class StatusHistoryStore implements ScalingHistoryStore {
       x.processing = o.processing();
       s.observations.add(x);
     }
+    for (ScalingHistory.Burst b : h.bursts()) {
+      ScalingState.Burst x = new ScalingState.Burst();
+      x.at = b.at().toString();
+      x.base = b.base();
+      x.jobs = b.jobs();
+      s.bursts.add(x);
+    }
     return s;
   }
 
@@ -92,9 +99,15 @@ final class StatusHistoryStore implements ScalingHistoryStore {
           obs.add(new ScalingHistory.Observation(Instant.parse(o.at), o.ready, o.processing));
         }
       }
+      List<ScalingHistory.Burst> bursts = new ArrayList<>();
+      if (s.bursts != null) {
+        for (ScalingState.Burst b : s.bursts) {
+          bursts.add(new ScalingHistory.Burst(Instant.parse(b.at), b.base, b.jobs));
+        }
+      }
       return Optional.of(new ScalingHistory(s.currentReplicas, recs, Instant.parse(s.observingSince),
           s.lastScaleTime == null ? null : Instant.parse(s.lastScaleTime), obs, s.budgetCap, s.jobSecondsSeen,
-          s.tokensPerJobSeen, s.lastScaleUpTime == null ? null : Instant.parse(s.lastScaleUpTime)));
+          s.tokensPerJobSeen, s.lastScaleUpTime == null ? null : Instant.parse(s.lastScaleUpTime), bursts));
     } catch (RuntimeException e) {
       return Optional.empty();
     }

@@ -16,7 +16,7 @@ class StatusHistoryStoreStateTest {
   @Test
   void theLastScaleUpSurvivesTheRoundTripThroughStatus() {
     ScalingHistory h = new ScalingHistory(9, List.of(new ScalingHistory.Recommendation(T0.plusSeconds(30), 9)), T0,
-        T0.plusSeconds(40), List.of(), null, 10.0, null, T0.plusSeconds(30));
+        T0.plusSeconds(40), List.of(), null, 10.0, null, T0.plusSeconds(30), List.of());
     ScalingState s = StatusHistoryStore.toState(h);
     assertThat(s.lastScaleUpTime).isEqualTo("2026-01-01T00:00:30Z");
     ScalingHistory back = StatusHistoryStore.fromStatus(s).orElseThrow();

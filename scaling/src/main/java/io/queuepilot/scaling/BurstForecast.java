@@ -1,0 +1,256 @@
+package io.queuepilot.scaling;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Recurring-burst forecast (docs/controller.md, "Recurring bursts"): a pure function of the
+ * burst history kept in {@link ScalingHistory#bursts()}. A burst is work that lands on a quiet
+ * queue (no job ready and at most {@link #QUIET_WORK} in flight for {@link #QUIET_BEFORE}) and grows by at least {@link #MIN_BURST_JOBS}
+ * within {@link #BURST_SPAN}. Once {@link #OCCURRENCES} bursts came at a stable period (the
+ * intervals agree within {@link #PERIOD_TOLERANCE}, at least {@link #MIN_TOLERANCE}) the next
+ * one is predicted one period after the last: the replicas that drain it within the wait target
+ * ({@code jobs × d ÷ (concurrency × target)}) are requested a pod start-up (plus the jitter and
+ * one poll) before it is due, and released when it has not come within the jitter after. While
+ * the predicted burst (no larger than predicted) is served, the pre-warmed replicas are kept
+ * instead of the reactive sizing, which would count the burst twice (as arrival rate and as
+ * backlog) and read its first, short finishers as the job time. Everything it returns goes
+ * through the policy's budget cap and min/max; without a prediction it returns nothing.
+ */
+public final class BurstForecast {
+
+  /** A burst lands on a queue that was quiet for this long (the shortest span the rate estimate uses). */
+  static final Duration QUIET_BEFORE = Duration.ofSeconds(30);
+
+  /** A quiet queue has at most this many jobs in flight (a quarter of the smallest burst). */
+  static final long QUIET_WORK = 4;
+
+  /** The arrivals of one burst are counted over this long after its onset. */
+  static final Duration BURST_SPAN = Duration.ofSeconds(30);
+
+  /** The smallest growth of the work counted as a burst (four replicas' worth at the default concurrency). */
+  static final long MIN_BURST_JOBS = 16;
+
+  /** Bursts at a stable period before one is predicted (two intervals that agree). */
+  static final int OCCURRENCES = 3;
+
+  /** Bursts kept in the history (the occurrences plus the one being counted). */
+  static final int KEPT = OCCURRENCES + 1;
+
+  /** Intervals agree when they differ by at most this fraction of the period ... */
+  static final double PERIOD_TOLERANCE = 0.05;
+
+  /** ... or by at most this much (a NOTIFY-driven onset is seen within a second; a polled one within a poll). */
+  static final Duration MIN_TOLERANCE = Duration.ofSeconds(5);
+
+  /** A burst up to this fraction larger than predicted is the predicted one (sized by what came). */
+  static final double SIZE_TOLERANCE = 0.1;
+
+  /** Shorter periods are a continuous load, left to the reactive sizing. */
+  static final Duration MIN_PERIOD = Duration.ofSeconds(120);
+
+  /** The decision interval without NOTIFY: a pre-warm is requested one poll early, a miss declared one poll late. */
+  static final Duration MISS_GRACE = Duration.ofSeconds(ScalerDefaults.POLL_INTERVAL_SECONDS);
+
+  private BurstForecast() {}
+
+  /** The next burst: when, how many jobs (the most of the occurrences), the period and the jitter seen. */
+  public record Prediction(Instant at, long jobs, Duration period, Duration jitter) {}
+
+  /**
+   * What the forecast asks of the decision: {@code floor} replicas at least (pre-warm), or
+   * {@code burst} replicas instead of the reactive sizing (a burst being served), or, once the
+   * predicted burst has been started in full, {@code release}: scale down at once to the
+   * replicas its jobs in flight need (no more arrivals are expected before the next one); all
+   * null: nothing. {@code explanation} is appended to the reason ("" when nothing).
+   */
+  public record Plan(Integer floor, Integer burst, Integer release, String explanation) {
+    static final Plan NONE = new Plan(null, null, null, "");
+
+    /** The recommendation after the forecast, from the reactive sizing's {@code reactive}. */
+    public int replicas(int reactive) {
+      if (burst != null) return burst;
+      if (floor != null) return Math.max(reactive, floor);
+      return reactive;
+    }
+  }
+
+  /**
+   * The burst history after observing {@code s} at {@code now}: the burst being counted (if
+   * any) grows to the largest growth of the work since its onset; a new one opens when the
+   * work grows on a queue quiet for {@link #QUIET_BEFORE}; a counted one smaller than
+   * {@link #MIN_BURST_JOBS} is dropped once its span is over; at most {@link #KEPT} are kept.
+   * {@code observations} and {@code observingSince} are the history before this observation.
+   */
+  static List<ScalingHistory.Burst> observe(List<ScalingHistory.Burst> bursts,
+      List<ScalingHistory.Observation> observations, Instant observingSince, QueueSnapshot s, Instant now) {
+    List<ScalingHistory.Burst> out = new ArrayList<>(bursts.size() + 1);
+    for (ScalingHistory.Burst b : bursts) {
+      if (open(b, now) || b.jobs() >= MIN_BURST_JOBS) out.add(b);
+    }
+    ScalingHistory.Burst last = out.isEmpty() ? null : out.get(out.size() - 1);
+    if (last != null && open(last, now)) {
+      long grown = Math.max(last.jobs(), s.work() - last.base());
+      if (grown != last.jobs()) out.set(out.size() - 1, new ScalingHistory.Burst(last.at(), last.base(), grown));
+    } else if (!observations.isEmpty() && quiet(observations, observingSince, now)) {
+      long before = observations.get(observations.size() - 1).work();
+      if (s.work() > before) out.add(new ScalingHistory.Burst(now, before, s.work() - before));
+    }
+    while (out.size() > KEPT) out.remove(0);
+    return out;
+  }
+
+  private static boolean open(ScalingHistory.Burst b, Instant now) {
+    return now.isBefore(b.at().plus(BURST_SPAN));
+  }
+
+  /**
+   * No job ready and at most {@link #QUIET_WORK} in flight in every observation of the last
+   * {@link #QUIET_BEFORE}, and that long observed: a steady load with spare capacity also has
+   * nothing ready, but jobs in flight, and its noise is not a burst.
+   */
+  private static boolean quiet(List<ScalingHistory.Observation> observations, Instant observingSince, Instant now) {
+    Instant from = now.minus(QUIET_BEFORE);
+    if (observingSince.isAfter(from)) return false;
+    for (ScalingHistory.Observation o : observations) {
+      if (!o.at().isBefore(from) && (o.ready() > 0 || o.work() > QUIET_WORK)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The next burst predicted from the finished bursts of the history (not one still being
+   * counted at {@code now}): empty unless the last {@link #OCCURRENCES} came at a stable
+   * period of at least {@link #MIN_PERIOD}.
+   */
+  public static Optional<Prediction> predict(List<ScalingHistory.Burst> bursts, Instant now) {
+    List<ScalingHistory.Burst> done = new ArrayList<>();
+    for (ScalingHistory.Burst b : bursts) {
+      if (!open(b, now) && b.jobs() >= MIN_BURST_JOBS) done.add(b);
+    }
+    if (done.size() < OCCURRENCES) return Optional.empty();
+    List<ScalingHistory.Burst> recent = done.subList(done.size() - OCCURRENCES, done.size());
+    long first = recent.get(0).at().toEpochMilli();
+    long lastAt = recent.get(recent.size() - 1).at().toEpochMilli();
+    double period = (lastAt - first) / (double) (OCCURRENCES - 1);
+    double spread = 0;
+    long jobs = 0;
+    for (int i = 0; i < recent.size(); i++) {
+      jobs = Math.max(jobs, recent.get(i).jobs());
+      if (i > 0) {
+        double interval = recent.get(i).at().toEpochMilli() - recent.get(i - 1).at().toEpochMilli();
+        spread = Math.max(spread, Math.abs(interval - period));
+      }
+    }
+    double tolerance = Math.max(MIN_TOLERANCE.toMillis(), PERIOD_TOLERANCE * period);
+    if (period < MIN_PERIOD.toMillis() || 2 * spread > tolerance) return Optional.empty();
+    // the jitter allowed around the predicted onset: what the intervals showed, at least a second
+    long jitter = Math.max(1000, Math.round(spread));
+    return Optional.of(new Prediction(Instant.ofEpochMilli(lastAt + Math.round(period)), jobs,
+        Duration.ofMillis(Math.round(period)), Duration.ofMillis(jitter)));
+  }
+
+  /**
+   * Replicas that drain {@code jobs} of mean time {@code d} within the wait target on pods Ready
+   * when they land: {@code jobs × d ÷ (concurrency × target)}. In expectation the last job would
+   * start within the target on fewer ({@code jobs × d ÷ (concurrency × (target + d))}: the wait
+   * ends at a job's start), but that leaves no room for the spread of job times (the bench's
+   * seed-1 spikes had jobs 1–7 s over 60 s with it); one job time of slack covers it.
+   */
+  static int prewarmReplicas(long jobs, double d, ScalerSpec spec) {
+    double target = seconds(spec.targetQueueWait());
+    return (int) Math.ceil(jobs * d / (spec.concurrency() * target) - 1e-9);
+  }
+
+  /** What the forecast asks of the decision at {@code now} (see {@link Plan}). */
+  public static Plan plan(QueueSnapshot s, ScalerSpec spec, ScalingHistory h, Instant now, double d) {
+    List<ScalingHistory.Burst> bursts = h.bursts();
+    ScalingHistory.Burst last = bursts.isEmpty() ? null : bursts.get(bursts.size() - 1);
+    Optional<Prediction> next = predict(bursts, now);
+    Duration startup = spec.podStartup();
+    if (last != null && !last.at().isAfter(now) && serving(last, s, spec, now)) {
+      // the jobs of this burst so far (the history's count is the last observation's)
+      long soFar = Math.max(last.jobs(), s.work() - last.base());
+      if (next.isPresent() && within(last.at(), next.get(), startup) && asPredicted(soFar, next.get())) {
+        // the predicted burst, no larger than predicted: the pre-warmed replicas drain it; keep
+        // them (a burst's first finishers are its short jobs, so the mean time seen now is low)
+        return landed(last.at(), soFar, next.get(), h, d, spec);
+      }
+      // an unpredicted burst, or one larger than predicted: the reactive sizing decides (a load
+      // that starts on a quiet queue may be a steady one; only a prediction says it is finite)
+      return Plan.NONE;
+    }
+    Instant nextFrom = next.map(p -> p.at().minus(startup).minus(p.jitter()).minus(MISS_GRACE)).orElse(Instant.MAX);
+    if (last != null && s.ready() == 0 && now.isBefore(nextFrom)
+        && now.isBefore(last.at().plus(BURST_SPAN).plus(spec.targetQueueWait().multipliedBy(2)))) {
+      Optional<Prediction> itsForecast = predict(bursts.subList(0, bursts.size() - 1), last.at());
+      if (itsForecast.isPresent() && within(last.at(), itsForecast.get(), startup)
+          && asPredicted(last.jobs(), itsForecast.get())) {
+        // the predicted burst came, as large as predicted, and every job of it has started: no
+        // arrivals are expected before the next one, so idle replicas go now
+        int release = (int) Math.ceil(s.processing() / (double) spec.concurrency() - 1e-9);
+        return new Plan(null, null, release, String.format(Locale.ROOT,
+            "; forecast burst of %s (%d jobs) all started, next due %s: releasing idle replicas to the %d in flight ÷ %d"
+                + " per replica → %d",
+            last.at(), last.jobs(), next.map(p -> p.at().toString()).orElse("not predicted"), s.processing(),
+            spec.concurrency(), release));
+      }
+    }
+    if (next.isEmpty()) return Plan.NONE;
+    Prediction p = next.get();
+    int floor = prewarmReplicas(p.jobs(), d, spec);
+    if (within(now, p, startup) && s.work() > 0 && asPredicted(s.work(), p)) {
+      // the predicted burst lands in this observation (the history counts it from the next)
+      return landed(now, s.work(), p, h, d, spec);
+    }
+    Instant from = p.at().minus(startup).minus(p.jitter()).minus(MISS_GRACE);
+    // released once the burst is a jitter overdue: a burst seen later (by a poll) still finds the
+    // pods, since that decision sees its backlog; a skipped one costs this one pre-warm
+    Instant until = p.at().plus(p.jitter());
+    if (now.isBefore(from) || !now.isBefore(until)) return Plan.NONE;
+    return new Plan(floor, null, null, String.format(Locale.ROOT,
+        "; forecast: a burst of %d jobs every %d s (the last %d), next due %s ± %.0f s: pre-warming %d × %.1f s ÷ (%d"
+            + " per replica × %.0f s target) → %d until %s",
+        p.jobs(), p.period().toSeconds(), OCCURRENCES, p.at(), p.jitter().toMillis() / 1000.0, p.jobs(), d,
+        spec.concurrency(), seconds(spec.targetQueueWait()), floor, until));
+  }
+
+  /**
+   * The predicted burst, no larger than predicted, being served: the pre-warmed replicas drain
+   * it; they are kept (a burst's first finishers are its short jobs, so the mean time seen
+   * during it is low, and its arrival rate is the backlog itself).
+   */
+  private static Plan landed(Instant at, long soFar, Prediction p, ScalingHistory h, double d, ScalerSpec spec) {
+    int planned = Math.max(h.currentReplicas(), prewarmReplicas(Math.max(p.jobs(), soFar), d, spec));
+    return new Plan(null, planned, null, String.format(Locale.ROOT,
+        "; forecast burst landed at %s (%d of %d predicted jobs so far): keeping max(%d running, %d × %.1f s ÷ (%d"
+            + " per replica × %.0f s target)) → %d",
+        at, soFar, p.jobs(), h.currentReplicas(), Math.max(p.jobs(), soFar), d, spec.concurrency(),
+        seconds(spec.targetQueueWait()), planned));
+  }
+
+  /** A burst of {@code jobs} is the predicted one when at most {@link #SIZE_TOLERANCE} larger. */
+  private static boolean asPredicted(long jobs, Prediction p) {
+    return jobs <= p.jobs() * (1 + SIZE_TOLERANCE);
+  }
+
+  /** Whether an onset at {@code at} is the predicted burst (within its pre-warm and miss window). */
+  private static boolean within(Instant at, Prediction p, Duration startup) {
+    return !at.isBefore(p.at().minus(startup).minus(p.jitter()).minus(MISS_GRACE))
+        && at.isBefore(p.at().plus(p.jitter()).plus(MISS_GRACE));
+  }
+
+  /** A burst is served while its arrivals are counted, then while its backlog can still meet the target. */
+  private static boolean serving(ScalingHistory.Burst b, QueueSnapshot s, ScalerSpec spec, Instant now) {
+    if (open(b, now)) return true;
+    return s.ready() > 0 && now.isBefore(b.at().plus(BURST_SPAN).plus(spec.targetQueueWait()));
+  }
+
+  private static double seconds(Duration d) {
+    return d.toMillis() / 1000.0;
+  }
+}

@@ -1,0 +1,238 @@
+package io.queuepilot.scaling;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.queuepilot.scaling.ScalerSpec.Budget;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The recurring-burst forecast: which bursts it learns, when it predicts, what it pre-warms and
+ * for how long, driven through the real {@link ScalingPolicy} and {@link ScalingHistory#record}
+ * as the {@link Scaler} does (15 s polls, a decision on every observation).
+ */
+class BurstForecastTest {
+
+  private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  private static final Duration KEEP = Duration.ofMinutes(30);
+  /** 4 per replica, 60 s wait target, 20 s start-up, no budget. */
+  private static final ScalerSpec SPEC = ScalerSpec.of(0, 50, 4)
+      .withSizing(Duration.ofSeconds(60), Duration.ofSeconds(20));
+  /** Mean job time the snapshots report (a full sample). */
+  private static final double D = 8.0;
+
+  /** The policy and its history over simulated time, one decision per observation. */
+  static final class Run {
+    final ScalerSpec spec;
+    ScalingHistory h = ScalingHistory.start(0, T0);
+    final List<ScalingDecision> decisions = new ArrayList<>();
+    final List<Long> times = new ArrayList<>();
+
+    Run(ScalerSpec spec) {
+      this.spec = spec;
+    }
+
+    ScalingDecision at(long t, long ready, long processing) {
+      return at(t, snapshot(ready, processing, null));
+    }
+
+    ScalingDecision at(long t, QueueSnapshot s) {
+      Instant now = T0.plusSeconds(t);
+      ScalingDecision d = ScalingPolicy.decide(s, spec, h, now);
+      h = h.record(d, s, now, KEEP).withCurrent(d.replicas());
+      decisions.add(d);
+      times.add(t);
+      return d;
+    }
+
+    /** Quiet polls every 15 s from {@code from} (inclusive) to {@code to} (exclusive). */
+    void quiet(long from, long to) {
+      for (long t = from; t < to; t += 15) at(t, 0, 0);
+    }
+
+    /** A 300-job spike at {@code t}: seen at once, drained over a minute, then quiet until {@code next}. */
+    void spike(long t, long jobs, long next) {
+      at(t, jobs, 0);
+      at(t + 5, jobs - 48, 48);
+      at(t + 20, jobs / 2, 48);
+      at(t + 45, 0, 40);
+      quiet(t + 60, next);
+    }
+
+    ScalingDecision last() {
+      return decisions.get(decisions.size() - 1);
+    }
+  }
+
+  static QueueSnapshot snapshot(long ready, long processing, BudgetStatus row) {
+    return new QueueSnapshot(ready, 0, processing, 0, 0, ready > 0 ? 1 : 0, D, 2000.0, 50, row);
+  }
+
+  /** Three 300-job spikes 600 s apart (at 100, 700, 1300) with quiet polls between, until {@code until}. */
+  static Run threeSpikes(ScalerSpec spec, long until) {
+    Run r = new Run(spec);
+    r.quiet(0, 100);
+    r.spike(100, 300, 700);
+    r.spike(700, 300, 1300);
+    r.spike(1300, 300, until);
+    return r;
+  }
+
+  @Test
+  void afterThreeBurstsAtAStablePeriodItPreWarmsTheDrainReplicasAStartUpBeforeTheNext() {
+    Run r = threeSpikes(SPEC, 1855);
+    assertThat(r.h.bursts()).extracting(ScalingHistory.Burst::jobs).containsExactly(300L, 300L, 300L);
+    assertThat(r.last().replicas()).as("outside the pre-warm window: " + r.last().reason()).isZero();
+    // due at 1900 ± 1 s: pods Ready 20 s before, requested up to one 15 s poll earlier → from 1864
+    ScalingDecision d = r.at(1870, 0, 0);
+    // 300 jobs × 8 s ÷ (4 per replica × 60 s target) = 10, not one slot per job (75)
+    assertThat(d.replicas()).as(d.reason()).isEqualTo(10);
+    assertThat(d.reason()).contains("forecast: a burst of 300 jobs every 600 s", "pre-warming", "→ 10");
+    assertThat(r.at(1885, 0, 0).replicas()).as("held until it lands").isEqualTo(10);
+    // it lands as predicted: the pre-warmed replicas drain it, the reactive sizing (λ·d + backlog) does not add more
+    d = r.at(1900, 280, 20);
+    assertThat(d.replicas()).as(d.reason()).isEqualTo(10);
+    assertThat(d.reason()).contains("forecast burst landed");
+    assertThat(r.at(1905, 252, 48).replicas()).isEqualTo(10);
+    r.at(1920, 150, 40);
+    r.at(1935, 10, 40);
+    // every job of it has started and nothing more arrives: idle replicas go at once, not after
+    // the idle lookback (which still sees the jobs ready 10 s ago)
+    d = r.at(1945, 0, 30);
+    assertThat(d.reason()).contains("all started", "releasing idle replicas");
+    assertThat(d.replicas()).as(d.reason()).isEqualTo(8);
+    assertThat(d.drain()).isNotNull();
+    assertThat(d.drain().idleScaleDown()).isTrue();
+  }
+
+  @Test
+  void aSteadyLoadWithSpareCapacityIsNotQuiet() {
+    Run r = new Run(SPEC);
+    r.quiet(0, 90);
+    // nothing ever ready (spare capacity), 30–50 jobs in flight, the work jumping by 20 now and then
+    for (int i = 0; i < 300; i++) r.at(90 + 5L * i, 0, i % 6 == 0 ? 50 : 30);
+    assertThat(r.h.bursts()).extracting(b -> Duration.between(T0, b.at()).toSeconds())
+        .as("only the load's start on the quiet queue").containsExactly(90L);
+  }
+
+  @Test
+  void aSkippedBurstCostsOnePreWarmAndThenThePatternIsNoLongerPredicted() {
+    Run r = threeSpikes(SPEC, 1855);
+    r.quiet(1855, 3200);
+    long on = -1;
+    long off = -1;
+    for (int i = 0; i < r.decisions.size(); i++) {
+      long t = r.times.get(i);
+      if (t < 1800) continue;
+      if (on < 0 && r.decisions.get(i).replicas() > 0) on = t;
+      if (on >= 0 && off < 0 && r.decisions.get(i).replicas() == 0) off = t;
+      if (t > 1900 + 30) {
+        assertThat(r.decisions.get(i).replicas()).as("no pre-warm after the miss, t=" + t + ": "
+            + r.decisions.get(i).reason()).isZero();
+      }
+    }
+    assertThat(on).as("it pre-warmed for the burst due at 1900").isEqualTo(1870);
+    // released at the first decision a jitter (1 s) after the due time: at most start-up + jitter + two polls
+    assertThat(off).isEqualTo(1915);
+    assertThat(off - on).isLessThanOrEqualTo(20 + 1 + 2 * 15);
+  }
+
+  @Test
+  void theFloorGoesThroughTheBudgetCap() {
+    // 100,000 tokens/60 s × 0.9 ÷ (4 × 2000 × (8 + 60) / 8) = 1 replica
+    ScalerSpec spec = SPEC.withBudget(new Budget(OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(), 1.0,
+        8.0).named("openai"));
+    BudgetStatus row = new BudgetStatus("openai", 100_000, 10_000, 60, 0, 0, 0, null);
+    Run r = new Run(spec);
+    for (long t = 0; t < 100; t += 15) r.at(t, snapshot(0, 0, row));
+    for (long start : new long[] {100, 700, 1300}) {
+      r.at(start, snapshot(300, 0, row));
+      r.at(start + 5, snapshot(296, 4, row));
+      for (long t = start + 20; t < start + 600; t += 15) r.at(t, snapshot(0, 0, row));
+    }
+    ScalingDecision d = r.at(1870, snapshot(0, 0, row));
+    assertThat(d.reason()).contains("pre-warming");
+    assertThat(d.replicas()).as(d.reason()).isEqualTo(1);
+    assertThat(d.limitedBy()).isEqualTo(LimitedBy.TOKEN_BUDGET);
+  }
+
+  @Test
+  void aSteadyNoisyQueueIsNeverABurst() {
+    Run r = new Run(SPEC);
+    r.quiet(0, 90);
+    // a noisy load: a few jobs ready in most observations, growing and shrinking
+    long[] ready = {3, 0, 7, 12, 2, 9, 0, 15, 4, 8};
+    for (int i = 0; i < 400; i++) r.at(90 + 5L * i, ready[i % ready.length], 20 + (i * 7) % 9);
+    // only its start on the quiet queue counts as one burst; it is never quiet again, so never another
+    assertThat(r.h.bursts()).extracting(b -> Duration.between(T0, b.at()).toSeconds()).containsExactly(90L);
+    // and without a prediction the forecast adds nothing to any decision
+    assertThat(r.decisions).allSatisfy(d -> assertThat(d.reason()).doesNotContain("forecast", "burst"));
+  }
+
+  @Test
+  void theBurstHistoryStaysBounded() {
+    Run r = new Run(SPEC);
+    r.quiet(0, 100);
+    for (int k = 0; k < 12; k++) r.spike(100 + 600L * k, 300, 700 + 600L * k);
+    assertThat(r.h.bursts()).hasSize(BurstForecast.KEPT);
+  }
+
+  static ScalingHistory.Burst burst(long t, long jobs) {
+    return new ScalingHistory.Burst(T0.plusSeconds(t), 0, jobs);
+  }
+
+  static Stream<Arguments> histories() {
+    return Stream.of(
+        Arguments.of("three at 600 s", List.of(burst(0, 300), burst(600, 300), burst(1200, 300)), 1800L, 300L),
+        Arguments.of("sizes differ: the largest", List.of(burst(0, 250), burst(600, 310), burst(1200, 280)), 1800L, 310L),
+        Arguments.of("within 5 s of each other", List.of(burst(0, 300), burst(602, 300), burst(1200, 300)), 1800L, 300L),
+        Arguments.of("only two", List.of(burst(600, 300), burst(1200, 300)), null, null),
+        Arguments.of("unstable period", List.of(burst(0, 300), burst(600, 300), burst(1000, 300)), null, null),
+        Arguments.of("period under 120 s: a continuous load", List.of(burst(0, 300), burst(90, 300), burst(180, 300)),
+            null, null),
+        Arguments.of("a small one is not a burst", List.of(burst(0, 300), burst(600, 10), burst(1200, 300)), null, null),
+        Arguments.of("the last three decide", List.of(burst(0, 300), burst(500, 300), burst(1100, 300), burst(1700, 300)),
+            2300L, 300L));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("histories")
+  void predictsOnlyAStablePeriod(String name, List<ScalingHistory.Burst> bursts, Long dueAt, Long jobs) {
+    var p = BurstForecast.predict(bursts, T0.plusSeconds(1790));
+    if (dueAt == null) {
+      assertThat(p).isEmpty();
+    } else {
+      assertThat(p).isPresent();
+      assertThat(Duration.between(T0, p.get().at()).toSeconds()).isEqualTo(dueAt);
+      assertThat(p.get().jobs()).isEqualTo(jobs);
+    }
+  }
+
+  @Test
+  void aBurstNeedsAQuietQueueBeforeIt() {
+    Run r = new Run(SPEC);
+    r.quiet(0, 100);
+    r.at(100, 2, 0);
+    r.at(105, 5, 0);
+    // one burst from its onset at 100 (the first growth on the quiet queue), counted over its span
+    r.at(110, 300, 5);
+    r.at(200, 0, 0);
+    assertThat(r.h.bursts()).as("one burst, from 100; none opened while its jobs were ready")
+        .extracting(b -> Duration.between(T0, b.at()).toSeconds()).containsExactly(100L);
+    assertThat(r.h.bursts().get(0).jobs()).isEqualTo(305);
+    r.quiet(215, 300);
+    r.at(300, 0, 0);
+    r.at(305, 8, 0);
+    r.quiet(320, 400);
+    assertThat(r.h.bursts()).as("8 jobs: below the burst size, dropped once its span is over")
+        .extracting(b -> Duration.between(T0, b.at()).toSeconds()).containsExactly(100L);
+  }
+}
