@@ -14,8 +14,9 @@ import java.util.Optional;
  * within {@link #BURST_SPAN}. Once {@link #OCCURRENCES} bursts came at a stable period (the
  * intervals agree within {@link #PERIOD_TOLERANCE}, at least {@link #MIN_TOLERANCE}) the next
  * one is predicted one period after the last: the replicas that drain it within the wait target
- * ({@code jobs × d ÷ (concurrency × target)}) are requested a pod start-up (plus the jitter and
- * one poll) before it is due, and released when it has not come within the jitter after. While
+ * ({@code jobs × d ÷ (concurrency × target)}) are requested a pod start-up plus the jitter
+ * seen before it is due — the decision asks for a cycle at that instant ({@link #prewarmAt}),
+ * so no poll's worth of idle pods is paid for — and released when it has not come within the jitter after. While
  * the predicted burst (no larger than predicted) is served, the pre-warmed replicas are kept
  * instead of the reactive sizing, which would count the burst twice (as arrival rate and as
  * backlog) and read its first, short finishers as the job time. Everything it returns goes
@@ -53,7 +54,7 @@ public final class BurstForecast {
   /** Shorter periods are a continuous load, left to the reactive sizing. */
   static final Duration MIN_PERIOD = Duration.ofSeconds(120);
 
-  /** The decision interval without NOTIFY: a pre-warm is requested one poll early, a miss declared one poll late. */
+  /** The decision interval without NOTIFY: an onset this early or late is still the predicted burst. */
   static final Duration MISS_GRACE = Duration.ofSeconds(ScalerDefaults.POLL_INTERVAL_SECONDS);
 
   private BurstForecast() {}
@@ -184,7 +185,7 @@ public final class BurstForecast {
       // that starts on a quiet queue may be a steady one; only a prediction says it is finite)
       return Plan.NONE;
     }
-    Instant nextFrom = next.map(p -> p.at().minus(startup).minus(p.jitter()).minus(MISS_GRACE)).orElse(Instant.MAX);
+    Instant nextFrom = next.map(p -> prewarmFrom(p, startup)).orElse(Instant.MAX);
     if (last != null && s.ready() == 0 && now.isBefore(nextFrom)
         && now.isBefore(last.at().plus(BURST_SPAN).plus(spec.targetQueueWait().multipliedBy(2)))) {
       Optional<Prediction> itsForecast = predict(bursts.subList(0, bursts.size() - 1), last.at());
@@ -207,7 +208,7 @@ public final class BurstForecast {
       // the predicted burst lands in this observation (the history counts it from the next)
       return landed(now, s.work(), p, h, d, spec);
     }
-    Instant from = p.at().minus(startup).minus(p.jitter()).minus(MISS_GRACE);
+    Instant from = prewarmFrom(p, startup);
     // released once the burst is a jitter overdue: a burst seen later (by a poll) still finds the
     // pods, since that decision sees its backlog; a skipped one costs this one pre-warm
     Instant until = p.at().plus(p.jitter());
@@ -217,6 +218,27 @@ public final class BurstForecast {
             + " per replica × %.0f s target) → %d until %s",
         p.jobs(), p.period().toSeconds(), OCCURRENCES, p.at(), p.jitter().toMillis() / 1000.0, p.jobs(), d,
         spec.concurrency(), seconds(spec.targetQueueWait()), floor, until));
+  }
+
+  /**
+   * When the pre-warm for the predicted burst starts: a pod start-up plus the jitter the
+   * intervals showed (at least a second, which also covers the cycle's observe and scale call)
+   * before it is due.
+   */
+  static Instant prewarmFrom(Prediction p, Duration startup) {
+    return p.at().minus(startup).minus(p.jitter());
+  }
+
+  /**
+   * The instant after {@code now} the decision must be taken again for the predicted burst (its
+   * pre-warm start), or null: every driver schedules a cycle then (docs/controller.md), as a
+   * poll would come up to a poll late and a NOTIFY comes only with the burst.
+   */
+  public static Instant prewarmAt(List<ScalingHistory.Burst> bursts, Duration startup, Instant now) {
+    Optional<Prediction> next = predict(bursts, now);
+    if (next.isEmpty()) return null;
+    Instant from = prewarmFrom(next.get(), startup);
+    return from.isAfter(now) ? from : null;
   }
 
   /**

@@ -53,6 +53,28 @@ public sealed interface CycleOutcome {
     };
   }
 
+  /**
+   * When the policy asked for its next cycle, sooner than the poll (a pre-warm due, a cold
+   * start's first pod Ready); empty when the poll and NOTIFY suffice.
+   */
+  default Optional<Instant> decideAgainAt() {
+    return this instanceof Decided d ? Optional.ofNullable(d.decision().decideAgainAt()) : Optional.empty();
+  }
+
+  /**
+   * The delay until the next cycle from {@code now}: the poll, or sooner when a rate limit
+   * resets or the policy asked; {@code whenPast} for a time already past (soon, not in a loop).
+   */
+  default java.time.Duration nextCycleAfter(Instant now, java.time.Duration poll, java.time.Duration whenPast) {
+    java.time.Duration next = poll;
+    for (Optional<Instant> at : java.util.List.of(retryAt(), decideAgainAt())) {
+      if (at.isEmpty()) continue;
+      java.time.Duration until = java.time.Duration.between(now, at.get());
+      if (until.compareTo(next) < 0) next = until.isNegative() ? whenPast : until;
+    }
+    return next;
+  }
+
   /** This outcome as {@link Decided}, when the cycle got that far. */
   default Optional<Decided> decided() {
     return this instanceof Decided d ? Optional.of(d) : Optional.empty();

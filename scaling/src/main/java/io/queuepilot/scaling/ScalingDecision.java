@@ -4,11 +4,20 @@ package io.queuepilot.scaling;
  * The outcome of one policy evaluation: the replica count to apply, the unconstrained
  * recommendation recorded in the history, what bound the result, a sentence saying why, the
  * budget cap in force (remembered so the cap does not flip between two values; null when no
- * budget applies) and, for a scale-down, how to drain ({@link Drain}, null otherwise).
+ * budget applies), for a scale-down, how to drain ({@link Drain}, null otherwise) and
+ * {@code decideAgainAt}: the instant the policy needs its next decision, sooner than the next
+ * poll (a predicted burst's pre-warm, the first pod's Ready after a cold start); null when the
+ * poll and NOTIFY suffice. Every driver schedules a cycle then.
  */
 public record ScalingDecision(
     int replicas, int currentReplicas, int recommendation, LimitedBy limitedBy, String reason, Integer budgetCap,
-    Drain drain) {
+    Drain drain, java.time.Instant decideAgainAt) {
+
+  /** A decision that needs no cycle before the next poll or NOTIFY. */
+  public ScalingDecision(int replicas, int currentReplicas, int recommendation, LimitedBy limitedBy, String reason,
+      Integer budgetCap, Drain drain) {
+    this(replicas, currentReplicas, recommendation, limitedBy, reason, budgetCap, drain, null);
+  }
 
   /**
    * How a scale-down should pick its victims, for the target to act on: {@code remove}
@@ -33,6 +42,12 @@ public record ScalingDecision(
   /** The same decision with another replica count and reason (e.g. the target clamped it). */
   public ScalingDecision withReplicas(int replicas, int currentReplicas, String reason) {
     return new ScalingDecision(replicas, currentReplicas, recommendation, limitedBy, reason, budgetCap,
-        replicas < currentReplicas ? drain : null);
+        replicas < currentReplicas ? drain : null, decideAgainAt);
+  }
+
+  /** The same decision asking for its next cycle at {@code at} (the earlier of it and one already asked). */
+  public ScalingDecision decidingAgainAt(java.time.Instant at) {
+    if (at == null || (decideAgainAt != null && !at.isBefore(decideAgainAt))) return this;
+    return new ScalingDecision(replicas, currentReplicas, recommendation, limitedBy, reason, budgetCap, drain, at);
   }
 }

@@ -75,8 +75,46 @@ public final class ScalingPolicy {
 
   private ScalingPolicy() {}
 
-  /** Decides the replica count for the target; {@code snapshot == null} means stats were unavailable. */
+  /**
+   * After a scale-up on the cold-start tokens-per-job guess, the next decision comes this long
+   * after the first pod should be Ready: its worker has claimed and reserved by then, so the cap
+   * is recomputed from what the reservations hold rather than at the next poll.
+   */
+  static final Duration FIRST_CLAIM = Duration.ofSeconds(1);
+
+  /**
+   * Decides the replica count for the target; {@code snapshot == null} means stats were
+   * unavailable. The decision asks for its next cycle ({@link ScalingDecision#decideAgainAt})
+   * when a predicted burst's pre-warm is due before then, or when a cold start's first pod
+   * should be Ready.
+   */
   public static ScalingDecision decide(QueueSnapshot snapshot, ScalerSpec spec, ScalingHistory history, Instant now) {
+    ScalingDecision d = decideNow(snapshot, spec, history, now);
+    if (snapshot == null || spec.paused()) return d;
+    d = d.decidingAgainAt(BurstForecast.prewarmAt(history.bursts(), spec.podStartup(), now));
+    if (coldStart(snapshot, spec, history) && snapshot.work() > 0 && d.replicas() > 0) {
+      Instant up = d.replicas() > d.currentReplicas() ? now : history.lastScaleUpTime();
+      Instant firstReady = up == null ? null : up.plus(spec.podStartup()).plus(FIRST_CLAIM);
+      if (firstReady != null && firstReady.isAfter(now)) d = d.decidingAgainAt(firstReady);
+    }
+    return d;
+  }
+
+  /**
+   * Whether the budget cap can only use the cold-start tokens-per-job guess: a budget applies
+   * and no tokens per job are configured, observed, reserved now or seen before.
+   */
+  static boolean coldStart(QueueSnapshot s, ScalerSpec spec, ScalingHistory h) {
+    ScalerSpec.Budget b = spec.budget();
+    BudgetStatus row = s.budget();
+    boolean applies = row != null || b.tokensPerMinute().isPresent() || b.requestsPerMinute().isPresent();
+    return applies && b.tokensPerJob().isEmpty() && !(s.avgTokensPerJob() != null && s.avgTokensPerJob() > 0)
+        && !(row != null && row.tokensPerRequestNow().isPresent() && row.tokensPerRequestNow().getAsDouble() > 0)
+        && h.tokensPerJobSeen() == null;
+  }
+
+  private static ScalingDecision decideNow(QueueSnapshot snapshot, ScalerSpec spec, ScalingHistory history,
+      Instant now) {
     int current = history.currentReplicas();
     if (spec.paused()) {
       return new ScalingDecision(current, current, current, LimitedBy.PAUSED,
@@ -557,7 +595,7 @@ public final class ScalingPolicy {
     // and one that outweighs the steady load (its drain needs more slots than the arrivals do:
     // a spike, not a steady load's noise, which the rate cap alone decides without flapping).
     double target = spec.targetQueueWait().toMillis() / 1000.0;
-    double drainWithin = Math.max(target - spec.podStartup().toMillis() / 1000.0, d);
+    double drainWithin = Math.max(target - spec.podStartup().toMillis() / 1000.0 - s.oldestReadyAgeSeconds(), d);
     boolean sustained = lambda * d / spec.concurrency() <= now && s.ready() * d / drainWithin > lambda * d;
     int rateCap = result;
     // Never on the cold-start guess: it is a bound for the steady rate, not a backlog's size.

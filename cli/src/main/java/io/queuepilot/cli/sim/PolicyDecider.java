@@ -22,8 +22,11 @@ import java.time.ZoneOffset;
  */
 public final class PolicyDecider {
 
-  /** Desired replicas, what limited them ({@code min}, {@code max}, {@code tokenBudget}, ...) and why. */
-  public record Result(int desiredReplicas, String limitedBy, String reason) {}
+  /**
+   * Desired replicas, what limited them ({@code min}, {@code max}, {@code tokenBudget}, ...), why,
+   * and when the policy asks for its next decision (null: the poll and NOTIFY suffice).
+   */
+  public record Result(int desiredReplicas, String limitedBy, String reason, Instant decideAgainAt) {}
 
   private final ScalerSpec spec;
   private final Scaler scaler;
@@ -75,7 +78,7 @@ public final class PolicyDecider {
     CycleOutcome.Decided d = scaler.runOnce().decided()
         .orElseThrow(() -> new IllegalStateException("the simulated target is always readable and unshared"));
     last = d.decision();
-    return new Result(last.replicas(), last.limitedBy().statusValue(), last.reason());
+    return new Result(last.replicas(), last.limitedBy().statusValue(), last.reason(), last.decideAgainAt());
   }
 
   /** The most recent decision, or null before the first. */

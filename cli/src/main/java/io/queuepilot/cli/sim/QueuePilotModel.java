@@ -50,6 +50,8 @@ public final class QueuePilotModel implements World.Model {
             o.budget().requestsPerWindow(), o.budget().windowSeconds(), o.budget().tokensInWindow(),
             o.budget().requestsInWindow(), o.budget().inFlight(), null));
     PolicyDecider.Result r = decider.decide(snapshot, o.currentReplicas(), now);
-    return new Decision(r.desiredReplicas(), r.limitedBy(), r.reason());
+    Double againAt = r.decideAgainAt() == null ? null
+        : o.now() + java.time.Duration.between(now, r.decideAgainAt()).toNanos() / 1e9;
+    return new Decision(r.desiredReplicas(), r.limitedBy(), r.reason(), againAt);
   }
 }

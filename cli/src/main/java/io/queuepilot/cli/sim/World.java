@@ -18,7 +18,9 @@ import java.util.PriorityQueue;
  * {@link Config#workersEnforceBudget()} a start that does not fit waits until enough
  * reservations expire. The scaler reconciles every {@code pollSeconds} and, if the model says
  * so, on NOTIFY (an arrival), at most once per {@link #NOTIFY_MIN_GAP_SECONDS} with the last
- * NOTIFY of a burst always followed by one — as the controller's event source does. A decision
+ * NOTIFY of a burst always followed by one — as the controller's event source does — and at the
+ * instant a decision asks for the next ({@link Model.Decision#againAt()}: the reconciler's
+ * {@code rescheduleAfter}). A decision
  * is applied {@link Config#cycleSeconds()} after the cycle starts (observe + scale call).
  * Simulated time only; deterministic for a given workload and model.
  */
@@ -54,8 +56,15 @@ public final class World {
 
     Decision reconcile(Observation observation);
 
-    /** Desired replicas, the binding limit and the decision's arithmetic. */
-    record Decision(int replicas, String limitedBy, String reason) {}
+    /**
+     * Desired replicas, the binding limit, the decision's arithmetic and when it asks to be
+     * reconciled again (simulated seconds; null: the poll and NOTIFY suffice).
+     */
+    record Decision(int replicas, String limitedBy, String reason, Double againAt) {
+      public Decision(int replicas, String limitedBy, String reason) {
+        this(replicas, limitedBy, reason, null);
+      }
+    }
   }
 
   /**
@@ -109,7 +118,7 @@ public final class World {
     }
   }
 
-  private enum Kind { ARRIVAL, FINISH, READY, POLL, NOTIFY, APPLY, RETRY, TICK }
+  private enum Kind { ARRIVAL, FINISH, READY, POLL, NOTIFY, WAKE, APPLY, RETRY, TICK }
 
   private record Event(double at, long seq, Kind kind, int a, int b) {}
 
@@ -167,6 +176,7 @@ public final class World {
     boolean notifyPending;
     double lastNotifyWake = Double.NEGATIVE_INFINITY;
     boolean retryPending;
+    final java.util.TreeSet<Double> wakes = new java.util.TreeSet<>();
     int desired;
     String limitedBy = "none";
     long completed;
@@ -228,6 +238,10 @@ public final class World {
           case NOTIFY -> {
             notifyPending = false;
             lastNotifyWake = e.at;
+            reconcile(e.at);
+          }
+          case WAKE -> {
+            wakes.remove(e.at);
             reconcile(e.at);
           }
           case APPLY -> apply(e.at, e.a);
@@ -348,6 +362,7 @@ public final class World {
           n == 0 ? null : recentSeconds / n, n == 0 ? null : recentTokens / n, n, liveSpecCount(), budget);
       Model.Decision d = model.reconcile(o);
       limitedBy = d.limitedBy();
+      if (d.againAt() != null && d.againAt() > now && wakes.add(d.againAt())) at(d.againAt(), Kind.WAKE, 0, 0);
       int next = Math.max(0, d.replicas());
       if (next != desired) {
         decisions.add(new Timeline.Decision((int) Math.floor(now), desired, next, d.limitedBy(), d.reason()));

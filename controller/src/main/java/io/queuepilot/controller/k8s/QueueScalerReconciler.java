@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * The JOSDK reconciler of QueueScaler: per reconcile it reads the database Secret, runs
  * {@link Scaler#runOnce()} against the named target with the scaler's history store, and
  * patches status (+ Events). It reconciles every {@code spec.pollIntervalSeconds} and at once
- * when the queue NOTIFYs an enqueue. Only the leader rescues stale jobs, and only those of the
+ * when the queue NOTIFYs an enqueue, sooner when the policy asks (ScalingDecision#decideAgainAt). Only the leader rescues stale jobs, and only those of the
  * QueueScaler's job types and lanes.
  */
 @ControllerConfiguration(name = QueueScalerReconciler.NAME)
@@ -166,12 +166,9 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
         previous, pause, generation, now);
     r = StatusUpdate.withBudget(r, previous, policySpec.budget().name(), o, generation, now);
     r.status().scalingState = store.toStatus();
-    Duration next = poll;
-    if (o.retryAt().isPresent()) {
-      Duration untilRetry = Duration.between(now, o.retryAt().get());
-      if (untilRetry.compareTo(next) < 0) next = untilRetry.isNegative() ? Duration.ofSeconds(1) : untilRetry;
-    }
-    return finish(qs, r, next);
+    // the poll, or sooner: a rate limit's reset, or the instant the policy needs its next decision
+    // (a predicted burst's pre-warm, a cold start's first pod Ready)
+    return finish(qs, r, o.nextCycleAfter(now, poll, Duration.ofSeconds(1)));
   }
 
   private UpdateControl<QueueScaler> unusableSpec(QueueScaler qs, QueueScalerStatus previous, Exception e,

@@ -140,11 +140,9 @@ public final class RenderScaler implements AutoCloseable {
 
   private void loop() {
     CycleOutcome o = runOnce();
-    Duration delay = SpecMapping.pollInterval(spec);
-    if (o != null && o.retryAt().isPresent()) {
-      Duration untilRetry = Duration.between(clock.instant(), o.retryAt().get());
-      if (untilRetry.compareTo(delay) < 0) delay = untilRetry.isNegative() ? MIN_GAP : untilRetry;
-    }
+    Duration poll = SpecMapping.pollInterval(spec);
+    // the poll, or sooner: a rate limit's reset, or the instant the policy needs its next decision
+    Duration delay = o == null ? poll : o.nextCycleAfter(clock.instant(), poll, MIN_GAP);
     synchronized (this) {
       next = null;
     }
