@@ -53,9 +53,18 @@ class BurstForecastTest {
       return d;
     }
 
-    /** Quiet polls every 15 s from {@code from} (inclusive) to {@code to} (exclusive). */
+    /**
+     * Quiet polls every 15 s from {@code from} (inclusive) to {@code to} (exclusive), and a cycle
+     * at the instant a decision asks for one before the next poll, as every driver schedules it.
+     */
     void quiet(long from, long to) {
-      for (long t = from; t < to; t += 15) at(t, 0, 0);
+      for (long t = from; t < to; t += 15) {
+        at(t, 0, 0);
+        java.time.Instant again = last().decideAgainAt();
+        if (again != null && again.isBefore(T0.plusSeconds(Math.min(t + 15, to)))) {
+          at(Duration.between(T0, again).toSeconds(), 0, 0);
+        }
+      }
     }
 
     /** A 300-job spike at {@code t}: seen at once, drained over a minute, then quiet until {@code next}. */
@@ -91,8 +100,13 @@ class BurstForecastTest {
     Run r = threeSpikes(SPEC, 1855);
     assertThat(r.h.bursts()).extracting(ScalingHistory.Burst::jobs).containsExactly(300L, 300L, 300L);
     assertThat(r.last().replicas()).as("outside the pre-warm window: " + r.last().reason()).isZero();
-    // due at 1900 ± 1 s: pods Ready 20 s before, requested up to one 15 s poll earlier → from 1864
-    ScalingDecision d = r.at(1870, 0, 0);
+    // due at 1900 ± 1 s: pods requested a 20 s start-up plus the 1 s jitter before, at 1879 — and the
+    // decision asks for its cycle then, rather than pre-warming up to a poll early
+    assertThat(r.last().decideAgainAt()).isEqualTo(T0.plusSeconds(1879));
+    assertThat(r.at(1870, 0, 0).replicas()).as("not a poll early: " + r.last().reason()).isZero();
+    assertThat(r.last().decideAgainAt()).isEqualTo(T0.plusSeconds(1879));
+    ScalingDecision d = r.at(1879, 0, 0);
+    assertThat(d.decideAgainAt()).as("the pre-warm is in force: the poll and NOTIFY suffice").isNull();
     // 300 jobs × 8 s ÷ (4 per replica × 60 s target) = 10, not one slot per job (75)
     assertThat(d.replicas()).as(d.reason()).isEqualTo(10);
     assertThat(d.reason()).contains("forecast: a burst of 300 jobs every 600 s", "pre-warming", "→ 10");
@@ -139,10 +153,10 @@ class BurstForecastTest {
             + r.decisions.get(i).reason()).isZero();
       }
     }
-    assertThat(on).as("it pre-warmed for the burst due at 1900").isEqualTo(1870);
-    // released at the first decision a jitter (1 s) after the due time: at most start-up + jitter + two polls
+    assertThat(on).as("it pre-warmed for the burst due at 1900, at the cycle it asked for").isEqualTo(1879);
+    // released at the first poll a jitter (1 s) after the due time: at most start-up + jitter + one poll
     assertThat(off).isEqualTo(1915);
-    assertThat(off - on).isLessThanOrEqualTo(20 + 1 + 2 * 15);
+    assertThat(off - on).isLessThanOrEqualTo(20 + 1 + 15);
   }
 
   @Test
@@ -158,7 +172,7 @@ class BurstForecastTest {
       r.at(start + 5, snapshot(296, 4, row));
       for (long t = start + 20; t < start + 600; t += 15) r.at(t, snapshot(0, 0, row));
     }
-    ScalingDecision d = r.at(1870, snapshot(0, 0, row));
+    ScalingDecision d = r.at(1879, snapshot(0, 0, row));
     assertThat(d.reason()).contains("pre-warming");
     assertThat(d.replicas()).as(d.reason()).isEqualTo(1);
     assertThat(d.limitedBy()).isEqualTo(LimitedBy.TOKEN_BUDGET);

@@ -378,4 +378,60 @@ class ScalingPolicyTest {
     assertThatThrownBy(() -> ScalerSpec.of(0, 2, 0)).hasMessageContaining("concurrency must be >= 1");
     assertThatThrownBy(() -> Budget.tokens(-1, null)).hasMessageContaining("tokenBudget.tokensPerMinute must be > 0");
   }
+
+  /** The budget row's spec with the 60 s target and 20 s start-up: cap and sizing at the bench's numbers. */
+  private static final ScalerSpec ROW_WAITS = ScalerSpec.of(0, 50, 4).withSizing(TARGET_60, STARTUP_20)
+      .withBudget(ROW_BUDGET);
+
+  static Stream<Arguments> nextCycles() {
+    // nothing reserved, nothing finished: only the cold-start guess (25,000 tokens/job) caps
+    QueueSnapshot cold = new QueueSnapshot(300, 0, 0, 0, 0, 1, null, null, 0, row(1_000_000, 0, 0));
+    // the first worker has reserved: 2,000 tokens per request are known
+    QueueSnapshot reserved = new QueueSnapshot(296, 0, 4, 0, 0, 21, null, null, 0, row(1_000_000, 8_000, 4));
+    return Stream.of(
+        Arguments.of("a cold start scales to what the guess allows and asks for a cycle when its first pod is Ready"
+            + " (start-up 20 s + 1 s to claim)", cold, 0, 1, 81L),
+        Arguments.of("once a reservation shows the tokens per job, the poll and NOTIFY suffice", reserved, 1, 20, null),
+        Arguments.of("a cold start already scaled up (at 60 s by the history) waits for the same instant", cold, 1, 1,
+            81L));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("nextCycles")
+  void asksForItsNextCycleWhenTheColdStartCapCanBeCorrected(String name, QueueSnapshot s, int current, int expect,
+      Long againAtSecond) {
+    ScalingHistory h = ScalingHistory.start(current, T0);
+    if (current > 0) {
+      // the scale-up 0 → current happened at 60 s
+      ScalingDecision up = new ScalingDecision(current, 0, current, LimitedBy.NONE, "up");
+      h = ScalingHistory.start(0, T0).record(up, QueueSnapshot.of(300, 0), T0.plusSeconds(60), KEEP).withCurrent(current);
+    }
+    Instant now = T0.plusSeconds(current > 0 ? 70 : 60);
+    ScalingDecision d = ScalingPolicy.decide(s, ROW_WAITS, h, now);
+    assertThat(d.replicas()).as(d.reason()).isEqualTo(expect);
+    assertThat(d.decideAgainAt()).as(d.reason())
+        .isEqualTo(againAtSecond == null ? null : T0.plusSeconds(againAtSecond));
+  }
+
+  /**
+   * A backlog whose tokens fit is allowed the replicas that start it within what is left of the
+   * target: its oldest job has waited already (the cold first spike's 21 s to the first pod), so
+   * it drains over 60 − 20 − 21 = 19 s, not 40 — else its last jobs miss the SLO.
+   */
+  @Test
+  void theBacklogAllowanceCountsTheWaitTheBacklogHasAlreadyHad() {
+    ScalingHistory h = ScalingHistory.start(1, T0);
+    QueueSnapshot empty = new QueueSnapshot(0, 0, 0, 0, 0, 0, 10.0, 2000.0, 100, row(1_000_000, 0, 0));
+    h = h.record(ScalingPolicy.decide(empty, ROW_WAITS, h, T0), empty, T0, KEEP).withCurrent(1);
+    Instant now = T0.plusSeconds(60);
+    QueueSnapshot fresh = new QueueSnapshot(296, 0, 4, 0, 0, 0, 10.0, 2000.0, 100, row(1_000_000, 8_000, 4));
+    QueueSnapshot aged = new QueueSnapshot(296, 0, 4, 0, 0, 21, 10.0, 2000.0, 100, row(1_000_000, 8_000, 4));
+    ScalingDecision f = ScalingPolicy.decide(fresh, ROW_WAITS, h, now);
+    ScalingDecision a = ScalingPolicy.decide(aged, ROW_WAITS, h, now);
+    // (4 in flight + 296 × 10 s / 40 s) ÷ 4 = 20 for a fresh backlog
+    assertThat(f.replicas()).as(f.reason()).isEqualTo(20);
+    assertThat(f.limitedBy()).isEqualTo(LimitedBy.TOKEN_BUDGET);
+    // (4 + 296 × 10 s / 19 s) ÷ 4 = 40 allowed; the sizing's (52 + 74 slots) ÷ 4 = 32 is not cut
+    assertThat(a.replicas()).as(a.reason()).isEqualTo(32);
+  }
 }

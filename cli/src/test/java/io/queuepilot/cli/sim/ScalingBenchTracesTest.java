@@ -81,13 +81,14 @@ class ScalingBenchTracesTest {
     World.Result alone = ScalerCommand.compare(ScalerBench.benchSpec(), 15, w, ScalerBench.CONCURRENCY,
         ScalerBench.STARTUP_SECONDS, 0.1, ScalerBench.TOKENS_PER_MINUTE, ScalerBench.REQUESTS_PER_MINUTE, false, 0, 1800,
         ScalerBench.SLO_SECONDS).queuePilot();
-    // measured (seed 1): 160 late jobs either way — spikes 2 and 3 are served reactively in time, 4
-    // to 12 by the forecast's pre-warmed replicas — and 1.37× the oracle schedule (1.64× without
-    // the forecast: each spike then paid its pod start-up after it landed and held its replicas
-    // through the drain-aware lookback); issue 15 asks for 1.1× (not met, docs/benchmarks.md 7.1);
-    // without the forecast this fails (1.64×)
+    // measured (seed 1, 2026-12-01): no late job — the cold first spike's cap is corrected when its
+    // first pod is Ready (a cycle asked for then) and its backlog allowance counts the wait it has
+    // had; spikes 4 to 12 are pre-warmed at the cycle the forecast asks for — and 1.27× the oracle
+    // schedule (1.37× with the pre-warm a poll early, 1.64× without the forecast); issue 15 asks
+    // for 1.1× (not met, docs/benchmarks.md 7.1)
+    assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isZero();
     assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isLessThanOrEqualTo(alone.sloViolations(ScalerBench.SLO_SECONDS));
-    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.40);
+    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.30);
     assertThat(qp.secondsOverTokenBudget()).isZero();
   }
 }

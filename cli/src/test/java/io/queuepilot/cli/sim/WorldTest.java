@@ -172,4 +172,35 @@ class WorldTest {
     assertThat(BenchTraces.generate("spikes-300", 1).total()).isEqualTo(12 * 300);
     assertThat(BenchTraces.generate("burst-2000", 1).total()).isEqualTo(2000);
   }
+
+  @Test
+  void aDecisionThatAsksForItsNextCycleIsReconciledThenNotAtTheNextPoll() {
+    // polls at 0, 60, 120; the first decision asks for a cycle at 42.5 s (a pre-warm due then)
+    List<Double> seen = new ArrayList<>();
+    World.Model asks = new World.Model() {
+      @Override
+      public String name() {
+        return "asks";
+      }
+
+      @Override
+      public double pollSeconds() {
+        return 60;
+      }
+
+      @Override
+      public boolean wakesOnNotify() {
+        return false;
+      }
+
+      @Override
+      public Decision reconcile(World.Observation o) {
+        seen.add(o.now());
+        return new Decision(o.now() >= 42.5 ? 1 : 0, "none", "scripted", o.now() == 0 ? 42.5 : null);
+      }
+    };
+    World.Result r = world(0, null, null, false).run(jobs(100.0, 1.0), asks, 0);
+    assertThat(seen).startsWith(0.0, 42.5, 60.0);
+    assertThat(r.timeline().decisions()).first().extracting(Timeline.Decision::t).isEqualTo(42);
+  }
 }
