@@ -229,4 +229,20 @@ class ScalerTest {
     assertThat(d.apply()).isEqualTo(new ApplyStep.Applied(1, 3));
     assertThat(d.rescue()).isEqualTo(new RescueStep.NotRun("no stale-job rescuer configured"));
   }
+
+  @Test
+  void theNextCycleIsThePollUnlessTheDecisionAsksSoonerAndNeverInThePast() {
+    Instant now = Instant.parse("2026-01-01T00:00:00Z");
+    Duration poll = Duration.ofSeconds(15);
+    java.util.function.Function<Instant, CycleOutcome> decidedAskingFor = at -> new CycleOutcome.Decided(0,
+        new QueueStep.QueueUnavailable("not read"), new RescueStep.NotRun("none"),
+        new ScalingDecision(0, 0, 0, LimitedBy.NONE, "test", null, null, at), new ApplyStep.Unchanged());
+    assertThat(decidedAskingFor.apply(null).nextCycleAfter(now, poll, Duration.ofSeconds(1))).isEqualTo(poll);
+    assertThat(decidedAskingFor.apply(now.plusMillis(4_200)).nextCycleAfter(now, poll, Duration.ofSeconds(1)))
+        .as("a pre-warm due in 4.2 s").isEqualTo(Duration.ofMillis(4_200));
+    assertThat(decidedAskingFor.apply(now.plusSeconds(40)).nextCycleAfter(now, poll, Duration.ofSeconds(1)))
+        .as("after the poll: the poll comes first").isEqualTo(poll);
+    assertThat(decidedAskingFor.apply(now.minusSeconds(3)).nextCycleAfter(now, poll, Duration.ofSeconds(1)))
+        .as("already past: soon, not a loop").isEqualTo(Duration.ofSeconds(1));
+  }
 }

@@ -23,6 +23,8 @@ class WorldTest {
     final boolean notify;
     final double poll;
     final List<Double> reconciles = new ArrayList<>();
+    /** When each decision asks to be reconciled again (null: the poll and NOTIFY suffice). */
+    java.util.function.Function<World.Observation, Double> againAt = o -> null;
 
     Scripted(boolean notify, double poll, ToIntFunction<World.Observation> replicas) {
       this.notify = notify;
@@ -48,7 +50,7 @@ class WorldTest {
     @Override
     public Decision reconcile(World.Observation o) {
       reconciles.add(o.now());
-      return new Decision(replicas.applyAsInt(o), "none", "scripted");
+      return new Decision(replicas.applyAsInt(o), "none", "scripted", againAt.apply(o));
     }
   }
 
@@ -176,31 +178,10 @@ class WorldTest {
   @Test
   void aDecisionThatAsksForItsNextCycleIsReconciledThenNotAtTheNextPoll() {
     // polls at 0, 60, 120; the first decision asks for a cycle at 42.5 s (a pre-warm due then)
-    List<Double> seen = new ArrayList<>();
-    World.Model asks = new World.Model() {
-      @Override
-      public String name() {
-        return "asks";
-      }
-
-      @Override
-      public double pollSeconds() {
-        return 60;
-      }
-
-      @Override
-      public boolean wakesOnNotify() {
-        return false;
-      }
-
-      @Override
-      public Decision reconcile(World.Observation o) {
-        seen.add(o.now());
-        return new Decision(o.now() >= 42.5 ? 1 : 0, "none", "scripted", o.now() == 0 ? 42.5 : null);
-      }
-    };
+    Scripted asks = new Scripted(false, 60, o -> o.now() >= 42.5 ? 1 : 0);
+    asks.againAt = o -> o.now() == 0 ? 42.5 : null;
     World.Result r = world(0, null, null, false).run(jobs(100.0, 1.0), asks, 0);
-    assertThat(seen).startsWith(0.0, 42.5, 60.0);
+    assertThat(asks.reconciles).startsWith(0.0, 42.5, 60.0);
     assertThat(r.timeline().decisions()).first().extracting(Timeline.Decision::t).isEqualTo(42);
   }
 }
