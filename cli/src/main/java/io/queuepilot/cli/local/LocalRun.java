@@ -116,8 +116,13 @@ public final class LocalRun {
 
   /** How often the display redraws. */
   static final Duration FRAME = Duration.ofMillis(250);
-  /** How long the run waits after the last document for the controller to scale back down. */
-  static final Duration SCALE_DOWN_WAIT = Duration.ofSeconds(8);
+  /**
+   * How long the run waits after the last document for the controller to scale back down: the
+   * policy removes the last replica only after its slots were idle over its 15 s drain lookback
+   * ({@code ScalingPolicy.DRAIN_LOOKBACK}; the sustained-surplus rule keeps one replica while the
+   * 5-minute rate is above zero), plus a few 1 s polls.
+   */
+  static final Duration SCALE_DOWN_WAIT = Duration.ofSeconds(22);
 
   private final Options options;
   private final PrintWriter out;

@@ -82,7 +82,7 @@ class LocalModeTest {
     assertThat(s.scaling()).isNotEmpty();
     assertThat(s.scaling().get(0).from()).isZero();
     assertThat(s.scaling().get(0).to()).isPositive();
-    assertThat(s.scaling().get(s.scaling().size() - 1).to()).isZero();
+    assertThat(s.scaling().get(s.scaling().size() - 1).to()).as(s.scaling().toString()).isZero();
     assertThat(s.peakReplicas()).isBetween(1, 3);
 
     // uploads were made by the patient's own user through register_shell_file, and audited
