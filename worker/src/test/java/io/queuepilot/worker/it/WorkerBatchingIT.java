@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.queuepilot.queue.JobQueue;
 import io.queuepilot.queue.PostgresJobQueue;
 import io.queuepilot.queue.testing.PostgresExtension;
+import io.queuepilot.worker.JobContext;
 import io.queuepilot.worker.JobHandler;
 import io.queuepilot.worker.Worker;
 import io.queuepilot.worker.WorkerMetrics;
@@ -116,18 +117,11 @@ class WorkerBatchingIT {
 
   @Test
   void aLeaseLostBetweenFinishAndTheBatchedCompleteIsFencedAndTheNewHolderKeepsTheJob() throws Exception {
-    List<UUID> ids = enqueue(2);
-    CountingQueue queue = new CountingQueue(new PostgresJobQueue(workerDb));
-    HeldStatement held = holdFirstCompletionStatement(queue);
-    Map<UUID, Boolean> answers = new ConcurrentHashMap<>();
-    CountDownLatch bothRunning = new CountDownLatch(2);
-    Worker w = start(queue, "batch-b", 2, 0, ctx -> {
-      bothRunning.countDown();
-      awaitLatch(bothRunning);
-      answers.put(ctx.job().id(), ctx.complete(null, null));
-    });
-    awaitLatch(held.reached());
-    await().atMost(5, TimeUnit.SECONDS).until(() -> held.jobs().get() + pendingOutcomes(w) == 2);
+    TwoFinishedHeld t = twoFinishedBehindAHeldStatement("batch-b", 0,
+        (ctx, answers) -> answers.put(ctx.job().id(), ctx.complete(null, null)));
+    List<UUID> ids = t.ids();
+    HeldStatement held = t.held();
+    Map<UUID, Boolean> answers = t.answers();
     UUID stolen = ids.get(0);
     // the worker looks dead to the rescuer (no heartbeat for an hour): requeued and claimed by a thief
     try (Connection c = pg.superuser().getConnection(); PreparedStatement ps = c.prepareStatement(
@@ -150,18 +144,12 @@ class WorkerBatchingIT {
 
   @Test
   void aLeaseLostBeforeACompleteAndClaimStatementIsFencedWhileTheStatementClaimsAhead() throws Exception {
-    List<UUID> ids = enqueue(2);
-    CountingQueue queue = new CountingQueue(new PostgresJobQueue(workerDb));
-    HeldStatement held = holdFirstCompletionStatement(queue);
-    Map<UUID, Boolean> answers = new ConcurrentHashMap<>();
-    CountDownLatch bothRunning = new CountDownLatch(2);
-    Worker w = start(queue, "batch-refill", 2, 4, ctx -> {
-      bothRunning.countDown();
-      awaitLatch(bothRunning);
-      ctx.completeAsync(null, null).thenAccept(ok -> answers.put(ctx.job().id(), ok));
-    });
-    awaitLatch(held.reached());
-    await().atMost(5, TimeUnit.SECONDS).until(() -> held.jobs().get() + pendingOutcomes(w) == 2);
+    TwoFinishedHeld t = twoFinishedBehindAHeldStatement("batch-refill", 4,
+        (ctx, answers) -> ctx.completeAsync(null, null).thenAccept(ok -> answers.put(ctx.job().id(), ok)));
+    List<UUID> ids = t.ids();
+    CountingQueue queue = t.queue();
+    HeldStatement held = t.held();
+    Map<UUID, Boolean> answers = t.answers();
     UUID stolen = ids.get(0);
     // another holder takes the job over before our completion reaches the database (as after the
     // rescuer's requeue and a new claim; set directly, since this worker's own sweep and its free
@@ -292,6 +280,35 @@ class WorkerBatchingIT {
   }
 
   /** The first completion statement, held before it reaches the database: reached, released by the test, its job count. */
+  /** Two jobs of this run finished together, their completion held in its statement (not yet at the database). */
+  private record TwoFinishedHeld(List<UUID> ids, CountingQueue queue, HeldStatement held, Map<UUID, Boolean> answers) {}
+
+  /** How a job thread settles its job, recording whether the completion kept its lease. */
+  private interface Settle {
+    void settle(JobContext ctx, Map<UUID, Boolean> answers) throws Exception;
+  }
+
+  /**
+   * Starts a worker of concurrency 2 whose two jobs finish together and settle through {@code settle};
+   * returns once their completion statement is held before it reaches the database.
+   */
+  private TwoFinishedHeld twoFinishedBehindAHeldStatement(String workerId, int localQueue, Settle settle)
+      throws Exception {
+    List<UUID> ids = enqueue(2);
+    CountingQueue queue = new CountingQueue(new PostgresJobQueue(workerDb));
+    HeldStatement held = holdFirstCompletionStatement(queue);
+    Map<UUID, Boolean> answers = new ConcurrentHashMap<>();
+    CountDownLatch bothRunning = new CountDownLatch(2);
+    Worker w = start(queue, workerId, 2, localQueue, ctx -> {
+      bothRunning.countDown();
+      awaitLatch(bothRunning);
+      settle.settle(ctx, answers);
+    });
+    awaitLatch(held.reached());
+    await().atMost(5, TimeUnit.SECONDS).until(() -> held.jobs().get() + pendingOutcomes(w) == 2);
+    return new TwoFinishedHeld(ids, queue, held, answers);
+  }
+
   private record HeldStatement(CountDownLatch reached, CountDownLatch release, AtomicInteger jobs) {}
 
   private static HeldStatement holdFirstCompletionStatement(CountingQueue queue) {
