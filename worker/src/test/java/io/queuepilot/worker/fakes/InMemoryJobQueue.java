@@ -39,7 +39,7 @@ public final class InMemoryJobQueue implements JobQueue {
   }
 
   private final Map<UUID, Row> rows = new LinkedHashMap<>();
-  public final List<Integer> claimBatches = new ArrayList<>();
+  public final List<Integer> claimBatches = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** The thread of every claim, in call order. */
   public final List<Thread> claimThreads = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** The most jobs ever processing (leased) right after a claim. */
