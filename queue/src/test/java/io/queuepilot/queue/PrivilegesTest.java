@@ -88,6 +88,9 @@ class PrivilegesTest {
       assertThat((boolean) su.value("SELECT has_function_privilege(?, 'public.job_queue_backoff(integer)', 'EXECUTE')", role))
           .isFalse();
       assertThat((boolean) su.value(
+              "SELECT has_function_privilege(?, 'public.job_queue_new_id(timestamptz, integer)', 'EXECUTE')", role))
+          .as("%s may execute the id helper (V110)", role).isFalse();
+      assertThat((boolean) su.value(
               "SELECT has_function_privilege(?, 'public.job_queue_check_batch(text, uuid[], uuid[], integer[])', 'EXECUTE')", role))
           .isFalse();
     }

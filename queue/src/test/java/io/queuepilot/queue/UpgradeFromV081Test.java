@@ -28,7 +28,8 @@ class UpgradeFromV081Test {
 
   @RegisterExtension static PostgresExtension pg = new PostgresExtension(false);
 
-  private static final String EVERY_FIELD = """
+  /** Every field of every job, live or finished (the upgrade tests compare it before and after). */
+  static final String EVERY_FIELD = """
       SELECT id::text, concat_ws('|', job_type, job_lane, payload, status, priority, scheduled_at, created_at,
              updated_at, started_at, completed_at, heartbeat_at, dead_letter_at, attempt, max_attempts, worker_id,
              lease_token, error, error_history, idempotency_key, patient_id, shell_file_id, correlation_id,

@@ -156,6 +156,7 @@ class AccessMatrixTest {
       log_audit_event                   call    denied denied denied denied denied denied denied  denied  denied   denied ok
       job_queue_bounded_error           call    denied denied denied denied denied denied denied  denied  denied   denied denied
       job_queue_backoff                 call    denied denied denied denied denied denied denied  denied  denied   denied denied
+      job_queue_new_id                  call    denied denied denied denied denied denied denied  denied  denied   denied denied
       """;
 
   static SecurityWorld world;
@@ -569,6 +570,7 @@ class AccessMatrixTest {
         "SELECT public.log_audit_event('matrix', '1', 'PROBE', NULL, NULL, 'matrix probe')"));
     m.put("job_queue_bounded_error call", (a, c) -> call(c, "SELECT public.job_queue_bounded_error('{}'::jsonb)"));
     m.put("job_queue_backoff call", (a, c) -> call(c, "SELECT public.job_queue_backoff(1)"));
+    m.put("job_queue_new_id call", (a, c) -> call(c, "SELECT public.job_queue_new_id(now(), 1)"));
     return m;
   }
 

@@ -250,6 +250,32 @@ class PgTempShadowingTest {
   }
 
   /**
+   * V110's id helper is the one function of ours that a definer function inlines (plain SQL, no
+   * SET clause, so no search_path of its own): it names every type by its schema, so even a
+   * session whose search_path puts pg_temp first, with domains shadowing the types it casts to
+   * (each rejecting every value), gets a real version 7 uuid from it. An unqualified cast would
+   * resolve to the domain and fail the call.
+   */
+  @Test
+  void theInlinedJobIdHelperNamesEveryTypeByItsSchema() throws SQLException {
+    try (Connection c = pg.superuser().getConnection(); Statement s = c.createStatement()) {
+      c.setAutoCommit(false);  // the domains and the setting go with the rollback
+      for (String type : List.of("uuid", "text", "int8", "int4", "numeric", "timestamptz")) {
+        s.execute("CREATE DOMAIN pg_temp." + type + " AS pg_catalog.text CHECK (VALUE IS NULL)");
+      }
+      s.execute("SET LOCAL search_path = pg_temp, pg_catalog");
+      try (ResultSet rs = s.executeQuery("SELECT public.job_queue_new_id(pg_catalog.now(), 1)::pg_catalog.text")) {
+        rs.next();
+        UUID id = UUID.fromString(rs.getString(1));
+        assertThat(id.version()).isEqualTo(7);
+        assertThat(id.variant()).isEqualTo(2);
+      } finally {
+        c.rollback();
+      }
+    }
+  }
+
+  /**
    * The same attack against a definer function with the old {@code search_path = ''}: the
    * attack test's detector fires, the attacker reads a patient's document text as the owner,
    * and the catalog test lists the function.
