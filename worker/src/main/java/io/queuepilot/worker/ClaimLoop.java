@@ -81,7 +81,9 @@ final class ClaimLoop {
     }
     List<ClaimedJob> got = List.of();
     try {
+      long sent = System.nanoTime();
       got = state.queue.claim(state.settings.workerId(), state.settings.jobTypes(), state.settings.lanes(), wanted);
+      state.metrics.statement("claim", System.nanoTime() - sent);
       countClaimed(got);
     } catch (RuntimeException e) {
       state.metrics.claimError();

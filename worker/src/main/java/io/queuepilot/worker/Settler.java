@@ -299,7 +299,9 @@ final class Settler {
         rows.add(new Completion(c.job().id(), c.job().leaseToken(), c.resultJson(), c.tokensUsed()));
       }
       try {
+        long sent = System.nanoTime();
         Set<UUID> fenced = completions.write(rows, handedOverWithoutWaiting(completes));
+        metrics.statement("complete", System.nanoTime() - sent);
         metrics.batch("complete", completes.size());
         completes.forEach(c -> c.done().complete(!fenced.contains(c.job().id())));
       } catch (RuntimeException e) {

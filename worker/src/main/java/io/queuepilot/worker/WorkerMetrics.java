@@ -22,6 +22,7 @@ public final class WorkerMetrics {
   private final ConcurrentHashMap<String, PerJobType> perJobType = new ConcurrentHashMap<>();
   /** {@code queuepilot_worker_batch_jobs} per statement. */
   private final ConcurrentHashMap<String, DistributionSummary> batchSizes = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Timer> statementTimes = new ConcurrentHashMap<>();
 
   public WorkerMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -232,6 +233,15 @@ public final class WorkerMetrics {
         .tags("statement", s)
         .register(registry))
         .record(jobs);
+  }
+
+  /** How long one claim or completion statement took, from the call to its answer ({@code statement}: claim, complete). */
+  public void statement(String statement, long nanos) {
+    statementTimes.computeIfAbsent(statement, s -> Timer.builder("queuepilot.worker.statement.duration")
+        .description("Time from sending one claim or completion statement to its answer")
+        .tags("statement", s)
+        .register(registry))
+        .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
   private void duration(String jobType, String outcome, Duration took) {
