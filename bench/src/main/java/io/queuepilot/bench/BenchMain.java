@@ -40,6 +40,16 @@ public final class BenchMain implements Callable<Integer> {
   @Option(names = "--pool", defaultValue = "25", description = "connections per worker process (Graphile perfTest: concurrency + 1)")
   int pool;
 
+  @Option(names = "--warmup-jobs", defaultValue = "0",
+      description = "throughput: every system's own processes first burn this many extra jobs of the same burn-down"
+          + " (inserted with the measured ones); the figures are the last --jobs, warm, with the first --jobs of the"
+          + " same run beside them as the cold figure (default ${DEFAULT-VALUE}: cold only, as before)")
+  int warmupJobs;
+
+  @Option(names = "--diagnose",
+      description = "QueuePilot worker processes also report where their pipeline waits: local queue empty share, batch and statement figures (stderr log)")
+  boolean diagnose;
+
   @Option(names = "--batch-size", defaultValue = "20", description = "pg-boss batchSize when batching")
   int batchSize;
 
@@ -215,13 +225,13 @@ public final class BenchMain implements Callable<Integer> {
     List<QueueSystem> list = new ArrayList<>();
     for (String s : systems) {
       switch (s) {
-        case "queuepilot" -> list.add(new QueuePilotSystem(logDir));
+        case "queuepilot" -> list.add(new QueuePilotSystem(logDir).diagnosing(diagnose));
         case "queuepilot_baseline" -> {
           if (baselineJar == null || !java.nio.file.Files.isRegularFile(baselineJar)) {
             throw new CommandLine.ParameterException(new CommandLine(this),
                 "system queuepilot_baseline needs --baseline-jar naming an existing jar, got " + baselineJar);
           }
-          list.add(QueuePilotSystem.baseline(logDir, baselineJar, baselineLabel));
+          list.add(QueuePilotSystem.baseline(logDir, baselineJar, baselineLabel).diagnosing(diagnose));
         }
         case "graphile" -> list.add(NodePeer.graphileWorker(peersDir, logDir));
         case "pgboss" -> list.add(NodePeer.pgBoss(peersDir, logDir));
@@ -257,9 +267,17 @@ public final class BenchMain implements Callable<Integer> {
     report.format("Burn-down of %,d no-op jobs inserted up front; %d worker processes x %d concurrent jobs, %d connections each; "
         + "%d rounds, each round every mode and system once, in this order (interleaved).",
         jobs, spec.processes(), spec.concurrency(), spec.pool(), repeat);
+    if (warmupJobs > 0) {
+      report.format("Warm-up: %,d + %,d jobs in the table; the same processes burn through all of them without a pause."
+          + " Warm = the last %,d (from the moment the processes had handled %,d, as their 100 ms counters report, to the"
+          + " database showing none unfinished); cold = the first %,d of the same run (first handler start to the counters"
+          + " reaching %,d).", warmupJobs, jobs, jobs, warmupJobs, jobs, jobs);
+    }
     report.line("");
-    report.line("| round | system | version | mode | jobs | seconds | jobs/s | CPU s per 1,000 jobs: workers / PostgreSQL | bulk enqueue jobs/s | load before | load after |");
-    report.line("|---:|---|---|---|---:|---:|---:|---|---:|---|---|");
+    String coldColumns = warmupJobs > 0 ? " cold jobs/s | cold CPU s per 1,000: workers / PostgreSQL |" : "";
+    report.line("| round | system | version | mode | jobs | seconds | jobs/s | CPU s per 1,000 jobs: workers / PostgreSQL |"
+        + coldColumns + " bulk enqueue jobs/s | load before | load after |");
+    report.line("|---:|---|---|---|---:|---:|---:|---|" + (warmupJobs > 0 ? "---:|---|" : "") + "---:|---|---|");
     java.util.Map<String, List<BurnDown.Result>> runs = new java.util.LinkedHashMap<>();
     java.util.Map<String, List<Double>> inserts = new java.util.LinkedHashMap<>();
     for (int round = 1; round <= repeat; round++) {
@@ -268,27 +286,41 @@ public final class BenchMain implements Callable<Integer> {
           WorkerSpec s = spec.withBatching(batching);
           String db = "tp_" + system.name() + (batching ? "_batched" : "_single");
           BenchServer.Db d = server.freshDatabase(db);
-          double insertSeconds = system.setup(d, jobs);
+          int inserted = warmupJobs + jobs;
+          double insertSeconds = system.setup(d, inserted);
           if (!Double.isNaN(insertSeconds)) {
-            inserts.computeIfAbsent(system.name(), k -> new ArrayList<>()).add(jobs / insertSeconds);
+            inserts.computeIfAbsent(system.name(), k -> new ArrayList<>()).add(inserted / insertSeconds);
           }
           d.execute("VACUUM ANALYZE");
-          BurnDown.Result r = BurnDown.run(system, mode(system, s), d, s, jobs, Duration.ofMinutes(20));
+          BurnDown.Result r = BurnDown.run(system, mode(system, s), d, s, warmupJobs, jobs, Duration.ofMinutes(20));
           runs.computeIfAbsent(system.name() + "|" + r.mode(), k -> new ArrayList<>()).add(r);
-          report.format("| %d | %s | %s | %s | %,d | %.2f | %,.0f | %s | %,.0f | %s | %s |",
+          String cold = r.cold() == null ? "" : " %,.0f | %s |".formatted(r.cold().jobsPerSecond(), r.cold().cpuPerThousand());
+          report.format("| %d | %s | %s | %s | %,d | %.2f | %,.0f | %s |%s %,.0f | %s | %s |",
               round, r.system(), system.version(), r.mode(), r.jobs(), r.seconds(), r.jobsPerSecond(), r.cpuPerThousand(),
-              jobs / insertSeconds, r.loadBefore(), r.loadAfter());
+              cold, inserted / insertSeconds, r.loadBefore(), r.loadAfter());
         }
       }
     }
     report.line("");
     report.line("Summary (median of the rounds, min–max in brackets):");
     report.line("");
-    report.line("| system | mode | jobs/s | PostgreSQL CPU ms per job |");
-    report.line("|---|---|---:|---:|");
-    runs.forEach((key, list) -> report.format("| %s | %s | %s | %s |", list.getFirst().system(), list.getFirst().mode(),
-        Spread.of(list.stream().mapToDouble(BurnDown.Result::jobsPerSecond).toArray()).format("%,.0f"),
-        Spread.of(list.stream().mapToDouble(r -> r.postgresCpuSeconds() * 1000 / r.jobs()).toArray()).format("%.3f")));
+    report.line(warmupJobs > 0
+        ? "| system | mode | warm jobs/s | warm PostgreSQL CPU ms per job | warm workers' CPU ms per job | cold jobs/s | cold PostgreSQL CPU ms per job | cold workers' CPU ms per job |"
+        : "| system | mode | jobs/s | PostgreSQL CPU ms per job | workers' CPU ms per job |");
+    report.line(warmupJobs > 0 ? "|---|---|---:|---:|---:|---:|---:|---:|" : "|---|---|---:|---:|---:|");
+    runs.forEach((key, list) -> {
+      String row = "| %s | %s | %s | %s | %s |".formatted(list.getFirst().system(), list.getFirst().mode(),
+          Spread.of(list.stream().mapToDouble(BurnDown.Result::jobsPerSecond).toArray()).format("%,.0f"),
+          Spread.of(list.stream().mapToDouble(r -> r.postgresCpuSeconds() * 1000 / r.jobs()).toArray()).format("%.3f"),
+          Spread.of(list.stream().mapToDouble(r -> r.workerCpuSeconds() * 1000 / r.jobs()).toArray()).format("%.3f"));
+      if (warmupJobs > 0) {
+        row += " %s | %s | %s |".formatted(
+            Spread.of(list.stream().mapToDouble(r -> r.cold().jobsPerSecond()).toArray()).format("%,.0f"),
+            Spread.of(list.stream().mapToDouble(r -> r.cold().postgresCpuSeconds() * 1000 / r.cold().jobs()).toArray()).format("%.3f"),
+            Spread.of(list.stream().mapToDouble(r -> r.cold().workerCpuSeconds() * 1000 / r.cold().jobs()).toArray()).format("%.3f"));
+      }
+      report.line(row);
+    });
     report.line("");
     report.line("| system | bulk enqueue jobs/s (50,000 per statement; median, min–max) |");
     report.line("|---|---:|");

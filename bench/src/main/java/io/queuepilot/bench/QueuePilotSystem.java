@@ -27,6 +27,8 @@ public final class QueuePilotSystem implements QueueSystem {
   /** The worker JVMs' class path: this bench's own, or an earlier revision's bench jar. */
   private final String workerClassPath;
   private final String version;
+  /** Whether the worker processes also sample where their pipeline waits (BenchMain --diagnose). */
+  private final boolean diagnose;
 
   public QueuePilotSystem(Path logDir) {
     this(logDir, "queuepilot", System.getProperty("java.class.path"), "QueuePilot "
@@ -35,10 +37,20 @@ public final class QueuePilotSystem implements QueueSystem {
   }
 
   private QueuePilotSystem(Path logDir, String name, String workerClassPath, String version) {
+    this(logDir, name, workerClassPath, version, false);
+  }
+
+  private QueuePilotSystem(Path logDir, String name, String workerClassPath, String version, boolean diagnose) {
     this.logDir = logDir;
     this.name = name;
     this.workerClassPath = workerClassPath;
     this.version = version;
+    this.diagnose = diagnose;
+  }
+
+  /** The same system whose worker processes also report where their pipeline waits. */
+  QueuePilotSystem diagnosing(boolean on) {
+    return new QueuePilotSystem(logDir, name, workerClassPath, version, on);
   }
 
   /**
@@ -120,7 +132,8 @@ public final class QueuePilotSystem implements QueueSystem {
             .put("pool", spec.pool())
             .put("batching", spec.batching())
             .put("batchSize", spec.batchSize())
-            .put("localQueueSize", spec.localQueueSize());
+            .put("localQueueSize", spec.localQueueSize())
+            .put("diagnose", diagnose);
     return start(name() + "-worker-" + index, "work", config);
   }
 

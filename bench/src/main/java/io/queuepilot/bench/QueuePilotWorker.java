@@ -158,9 +158,29 @@ public final class QueuePilotWorker {
     AtomicBoolean stopping = new AtomicBoolean();
     WorkerApp app = WorkerApp.builder(WorkerConfig.from(env)).handler(noop).withoutHttpServer().start();
     Thread reporter = progress.reporter(stopping);
+    boolean diagnose = config.path("diagnose").asBoolean(false);
+    long[] emptySamples = new long[3];
+    Thread sampler = !diagnose ? null : Thread.ofPlatform().daemon().name("diag").start(() -> {
+      while (!stopping.get()) {
+        if (progress.handled.get() > 0) {
+          emptySamples[0]++;
+          if (app.worker().waiting() == 0) {
+            emptySamples[1]++;
+          }
+          emptySamples[2] += app.worker().inFlight();
+        }
+        LockSupport.parkNanos(1_000_000L);
+      }
+    });
     OUT.println("READY");
     awaitStdinClosed();
     stopping.set(true);
+    if (diagnose) {
+      System.err.printf("DIAG pid %d samples %d localQueueEmpty %.3f avgHeld %.1f%n", ProcessHandle.current().pid(),
+          emptySamples[0], emptySamples[1] / (double) Math.max(1, emptySamples[0]), emptySamples[2] / (double) Math.max(1, emptySamples[0]));
+      app.registry().scrape().lines().filter(l -> !l.startsWith("#") && (l.contains("batch_jobs") || l.contains("statement_duration")))
+          .forEach(l -> System.err.println("DIAG " + l));
+    }
     int released = app.shutdown();
     reporter.join();
     progress.report();

@@ -29,13 +29,19 @@ class BenchSmokeTest {
    */
   @BeforeAll
   static void serviceLogin() throws Exception {
+    serviceLogin(pg);
+  }
+
+  static void serviceLogin(PostgresExtension pg) throws Exception {
     pg.loginAs(QueuePilotSystem.SERVICE_USER, "service_role");
   }
 
   @Test
   void burnDownDrainsEveryJobThroughWorkerProcesses() throws Exception {
     BenchServer.Db db = new BenchServer.Db(pg.databaseName(), pg.port());
-    QueuePilotSystem system = new QueuePilotSystem(logs);
+    // --diagnose on: the processes also report where their pipeline waited (their stderr log)
+    QueuePilotSystem system = new QueuePilotSystem(logs).diagnosing(true);
+    long completedBefore = completedOnce(db);
     system.setup(db, 300);
     assertThat(db.queryLong(system.unfinishedJobsSql())).isEqualTo(300);
 
@@ -44,9 +50,17 @@ class BenchSmokeTest {
 
     assertThat(r.jobs()).isEqualTo(300);
     assertThat(r.seconds()).isPositive();
+    assertThat(r.warmupJobs()).isZero();
+    assertThat(r.cold()).as("no warm-up: the whole burn-down is the cold figure").isNull();
     assertThat(db.queryLong(system.unfinishedJobsSql())).isZero();
-    assertThat(db.queryLong("SELECT count(*) FROM public.jobs WHERE job_type = 'noop' AND status = 'completed' AND attempt = 1"))
-        .as("each job claimed once and completed under its lease").isEqualTo(300);
+    assertThat(completedOnce(db) - completedBefore).as("each job claimed once and completed under its lease").isEqualTo(300);
+    assertThat(Files.readAllLines(logs.resolve("queuepilot.stderr.log")).stream().filter(l -> l.startsWith("DIAG pid ")))
+        .as("one diagnostics line per worker process").hasSize(2);
+  }
+
+  /** Jobs of the burn-downs completed at their first attempt (claimed once, completed under that lease). */
+  static long completedOnce(BenchServer.Db db) {
+    return db.queryLong("SELECT count(*) FROM public.jobs WHERE job_type = 'noop' AND status = 'completed' AND attempt = 1");
   }
 
   @Test
