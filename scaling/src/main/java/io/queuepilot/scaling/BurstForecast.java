@@ -54,6 +54,14 @@ public final class BurstForecast {
   /** Shorter periods are a continuous load, left to the reactive sizing. */
   static final Duration MIN_PERIOD = Duration.ofSeconds(120);
 
+  /**
+   * While a burst is served and its fleet released, the decision asks for its next cycle this
+   * soon: no NOTIFY comes once its arrivals stop, so without it the instant its last job starts
+   * and each later finish (a pod to let go) would be seen only at the next poll — up to a poll of
+   * every pre-warmed or reactive replica idle (docs/benchmarks.md §7.1.2).
+   */
+  static final Duration FOLLOW = Duration.ofSeconds(2);
+
   /** The decision interval without NOTIFY: an onset this early or late is still the predicted burst. */
   static final Duration MISS_GRACE = Duration.ofSeconds(ScalerDefaults.POLL_INTERVAL_SECONDS);
 
@@ -66,11 +74,17 @@ public final class BurstForecast {
    * What the forecast asks of the decision: {@code floor} replicas at least (pre-warm), or
    * {@code burst} replicas instead of the reactive sizing (a burst being served), or, once the
    * predicted burst has been started in full, {@code release}: scale down at once to the
-   * replicas its jobs in flight need (no more arrivals are expected before the next one); all
-   * null: nothing. {@code explanation} is appended to the reason ("" when nothing).
+   * replicas its jobs in flight need (no more arrivals are expected before the next one) — also
+   * for an unpredicted burst once the work has not grown since its span ({@code
+   * arrivalsStopped}: every job of it started, nothing else came); all null: nothing. {@code
+   * explanation} is appended to the reason ("" when nothing).
    */
-  public record Plan(Integer floor, Integer burst, Integer release, String explanation) {
-    static final Plan NONE = new Plan(null, null, null, "");
+  public record Plan(Integer floor, Integer burst, Integer release, String explanation, boolean arrivalsStopped) {
+    static final Plan NONE = new Plan(null, null, null, "", false);
+
+    Plan(Integer floor, Integer burst, Integer release, String explanation) {
+      this(floor, burst, release, explanation, false);
+    }
 
     /** The recommendation after the forecast, from the reactive sizing's {@code reactive}. */
     public int replicas(int reactive) {
@@ -189,16 +203,21 @@ public final class BurstForecast {
     if (last != null && s.ready() == 0 && now.isBefore(nextFrom)
         && now.isBefore(last.at().plus(BURST_SPAN).plus(spec.targetQueueWait().multipliedBy(2)))) {
       Optional<Prediction> itsForecast = predict(bursts.subList(0, bursts.size() - 1), last.at());
-      if (itsForecast.isPresent() && within(last.at(), itsForecast.get(), startup)
-          && asPredicted(last.jobs(), itsForecast.get())) {
+      boolean predicted = itsForecast.isPresent() && within(last.at(), itsForecast.get(), startup)
+          && asPredicted(last.jobs(), itsForecast.get());
+      boolean stopped = !workGrewSince(h.observations(), last.at().plus(BURST_SPAN), s);
+      if (predicted || stopped) {
         // the predicted burst came, as large as predicted, and every job of it has started: no
-        // arrivals are expected before the next one, so idle replicas go now
+        // arrivals are expected before the next one, so idle replicas go now. Likewise any burst
+        // on a quiet queue whose work has only shrunk since its span: all of it has started and
+        // nothing else came (a load that goes on grows the work, and keeps the reactive path)
         int release = (int) Math.ceil(s.processing() / (double) spec.concurrency() - 1e-9);
         return new Plan(null, null, release, String.format(Locale.ROOT,
-            "; forecast burst of %s (%d jobs) all started, next due %s: releasing idle replicas to the %d in flight ÷ %d"
+            "; %s of %s (%d jobs) all started%s, next due %s: releasing idle replicas to the %d in flight ÷ %d"
                 + " per replica → %d",
-            last.at(), last.jobs(), next.map(p -> p.at().toString()).orElse("not predicted"), s.processing(),
-            spec.concurrency(), release));
+            predicted ? "forecast burst" : "burst", last.at(), last.jobs(),
+            stopped ? ", no arrival since" : "", next.map(p -> p.at().toString()).orElse("not predicted"),
+            s.processing(), spec.concurrency(), release), stopped);
       }
     }
     if (next.isEmpty()) return Plan.NONE;
@@ -230,15 +249,59 @@ public final class BurstForecast {
   }
 
   /**
-   * The instant after {@code now} the decision must be taken again for the predicted burst (its
-   * pre-warm start), or null: every driver schedules a cycle then (docs/controller.md), as a
-   * poll would come up to a poll late and a NOTIFY comes only with the burst.
+   * The instant after {@code now} the decision must be taken again for the predicted burst, or
+   * null: its pre-warm start, and, while the pre-warm is in force, its end (a jitter after the
+   * burst is due): every driver schedules a cycle then (docs/controller.md), as a poll would
+   * come up to a poll late and a NOTIFY comes only with the burst — so a burst that does not
+   * come is let go at once rather than a poll of pre-warmed replicas later.
    */
   public static Instant prewarmAt(List<ScalingHistory.Burst> bursts, Duration startup, Instant now) {
     Optional<Prediction> next = predict(bursts, now);
     if (next.isEmpty()) return null;
     Instant from = prewarmFrom(next.get(), startup);
-    return from.isAfter(now) ? from : null;
+    if (from.isAfter(now)) return from;
+    Instant until = next.get().at().plus(next.get().jitter());
+    return until.isAfter(now) ? until : null;
+  }
+
+  /**
+   * Whether the work ({@code ready + processing}) rose between two observations at or after
+   * {@code from}, or from the last of them to {@code s}; true (unknown) with none since then.
+   * One observation per 5 s: a job arriving while another finishes within one can hide, but a
+   * load that goes on shows; and a new arrival wakes the scaler by NOTIFY anyway.
+   */
+  static boolean workGrewSince(List<ScalingHistory.Observation> observations, Instant from, QueueSnapshot s) {
+    long prev = -1;
+    for (ScalingHistory.Observation o : observations) {
+      if (o.at().isBefore(from)) continue;
+      if (prev >= 0 && o.work() > prev) return true;
+      prev = o.work();
+    }
+    return prev < 0 || s.work() > prev;
+  }
+
+  /**
+   * The instant after {@code now} the decision must be taken again to follow a burst, or null:
+   * from its onset until its release window closes ({@code onset + BURST_SPAN + 2 × target}),
+   * while there is work or a replica runs. With jobs ready, once every replica asked for is
+   * Ready ({@code podsReadyAt}, the last scale-up plus a start-up, has passed: no cycle is added
+   * while a scale-up is under way, whose decisions stay the poll's and NOTIFY's), when the
+   * {@code current} replicas' slots would have started them ({@code ready × d ÷ (current ×
+   * concurrency)}, at least {@link #FOLLOW}); with none ready, {@link #FOLLOW} after {@code now},
+   * so each pod whose jobs ended is let go within it.
+   */
+  public static Instant followAt(List<ScalingHistory.Burst> bursts, QueueSnapshot s, ScalerSpec spec, int current,
+      double d, Instant podsReadyAt, Instant now) {
+    if (bursts.isEmpty()) return null;
+    ScalingHistory.Burst last = bursts.get(bursts.size() - 1);
+    if (last.at().isAfter(now) || !now.isBefore(last.at().plus(BURST_SPAN).plus(spec.targetQueueWait().multipliedBy(2)))) {
+      return null;
+    }
+    if (s.work() == 0 && current == 0) return null;
+    if (s.ready() == 0) return now.plus(FOLLOW);
+    if (podsReadyAt != null && podsReadyAt.isAfter(now)) return null;
+    double emptiesIn = s.ready() * d / ((double) Math.max(1, current) * spec.concurrency());
+    return now.plus(Duration.ofMillis(Math.max(FOLLOW.toMillis(), Math.round(emptiesIn * 1000))));
   }
 
   /**

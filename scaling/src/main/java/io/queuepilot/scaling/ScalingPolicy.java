@@ -92,6 +92,9 @@ public final class ScalingPolicy {
     ScalingDecision d = decideNow(snapshot, spec, history, now);
     if (snapshot == null || spec.paused()) return d;
     d = d.decidingAgainAt(BurstForecast.prewarmAt(history.bursts(), spec.podStartup(), now));
+    Instant lastUp = d.replicas() > d.currentReplicas() ? now : history.lastScaleUpTime();
+    d = d.decidingAgainAt(BurstForecast.followAt(history.bursts(), snapshot, spec, d.replicas(),
+        jobTime(snapshot, spec, history).seconds(), lastUp == null ? null : lastUp.plus(spec.podStartup()), now));
     if (coldStart(snapshot, spec, history) && snapshot.work() > 0 && d.replicas() > 0) {
       Instant up = d.replicas() > d.currentReplicas() ? now : history.lastScaleUpTime();
       Instant firstReady = up == null ? null : up.plus(spec.podStartup()).plus(FIRST_CLAIM);
@@ -171,6 +174,19 @@ public final class ScalingPolicy {
       return new ScalingDecision(capInForce, current, rec, LimitedBy.TOKEN_BUDGET,
           why + "; running " + current + " exceeds the budget's " + capInForce, capKept,
           drain(snapshot, spec, current, capInForce, false));
+    }
+    if (forecast.release() != null && forecast.arrivalsStopped() && snapshot.ready() == 0) {
+      // a burst started in full whose work has only shrunk since (BurstForecast): the jobs in flight
+      // decide, not the rate estimate, whose lookback still holds the burst's growth (it would
+      // scale 0 → 1 → 0 for a rate that is the burst's own); idle workers first
+      int target = Math.max(forecast.release(), spec.minReplicas());
+      if (target < current) {
+        return new ScalingDecision(target, current, rec, limit, why + "; scaling " + current + " → " + target
+            + " now, idle workers first", capKept, drain(snapshot, spec, current, target, true));
+      }
+      if (target == current) {
+        return new ScalingDecision(current, current, rec, limit, why + "; keeping " + current, capKept, null);
+      }
     }
     if (rec > current && current > 0 && current >= spec.minReplicas()) {
       // Wait slack: the running workers (no start-up) keep the queue within the wait target.

@@ -120,9 +120,12 @@ public final class LocalRun {
    * How long the run waits after the last document for the controller to scale back down: the
    * policy removes the last replica only after its slots were idle over its 15 s drain lookback
    * ({@code ScalingPolicy.DRAIN_LOOKBACK}; the sustained-surplus rule keeps one replica while the
-   * 5-minute rate is above zero), plus a few 1 s polls.
+   * 5-minute rate is above zero), plus a few 1 s polls; on a loaded machine (a 1-minute load of
+   * 26 on 2 cores was seen) those polls and the last jobs' write-back stretch, and 22 s was once
+   * too short. The run ends as soon as the count reaches 0, so the longer bound costs nothing when
+   * the scale-down comes.
    */
-  static final Duration SCALE_DOWN_WAIT = Duration.ofSeconds(22);
+  static final Duration SCALE_DOWN_WAIT = Duration.ofSeconds(40);
 
   private final Options options;
   private final PrintWriter out;

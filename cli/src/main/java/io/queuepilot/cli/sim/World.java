@@ -176,6 +176,10 @@ public final class World {
     boolean notifyPending;
     double lastNotifyWake = Double.NEGATIVE_INFINITY;
     boolean retryPending;
+    /** A decision's scale call is on its way (cycleSeconds): the controller runs one cycle at a time. */
+    boolean cycleInFlight;
+    /** A reconcile asked for while a cycle was in flight: it runs once that cycle's scale call is made. */
+    boolean reconcileQueued;
     final java.util.TreeSet<Double> wakes = new java.util.TreeSet<>();
     int desired;
     String limitedBy = "none";
@@ -244,7 +248,14 @@ public final class World {
             wakes.remove(e.at);
             reconcile(e.at);
           }
-          case APPLY -> apply(e.at, e.a);
+          case APPLY -> {
+            apply(e.at, e.a);
+            cycleInFlight = false;
+            if (reconcileQueued) {
+              reconcileQueued = false;
+              reconcile(e.at);
+            }
+          }
           case RETRY -> {
             retryPending = false;
             dispatch(e.at);
@@ -262,8 +273,13 @@ public final class World {
       return result();
     }
 
+    /**
+     * The run ends after the trace once nothing is queued or running, no pod drains, the fleet is
+     * back at {@code minReplicas} — and the model asked for no later cycle: a pre-warm the
+     * forecast plans after the trace (for a burst that never comes) is run and billed, not cut off.
+     */
     boolean done(double t) {
-      if (t < w.traceSeconds() || !readyQueue.isEmpty() || processing > 0) return false;
+      if (t < w.traceSeconds() || !readyQueue.isEmpty() || processing > 0 || !wakes.isEmpty()) return false;
       for (Pod p : pods) {
         if (!p.gone && p.draining) return false;
       }
@@ -345,6 +361,14 @@ public final class World {
     }
 
     void reconcile(double now) {
+      // The controller's cycles are serialized (one reconcile per QueueScaler at a time, the
+      // Render scaler's runOnce synchronized): a poll, NOTIFY or wake-up during a cycle's scale
+      // call is queued until the call is made, and then reads the replica count it set, not the
+      // one before it.
+      if (cycleInFlight) {
+        reconcileQueued = true;
+        return;
+      }
       while (!recent.isEmpty() && recent.peekFirst()[0] <= now - RECENT_WINDOW_SECONDS) {
         double[] r = recent.pollFirst();
         recentSeconds -= r[1];
@@ -367,6 +391,7 @@ public final class World {
       if (next != desired) {
         decisions.add(new Timeline.Decision((int) Math.floor(now), desired, next, d.limitedBy(), d.reason()));
         at(now + cfg.cycleSeconds(), Kind.APPLY, next, 0);
+        cycleInFlight = true;
         desired = next;
       }
     }

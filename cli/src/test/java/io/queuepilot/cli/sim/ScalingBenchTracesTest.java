@@ -83,12 +83,16 @@ class ScalingBenchTracesTest {
         ScalerBench.SLO_SECONDS).queuePilot();
     // measured (seed 1, 2026-12-01): no late job — the cold first spike's cap is corrected when its
     // first pod is Ready (a cycle asked for then) and its backlog allowance counts the wait it has
-    // had; spikes 4 to 12 are pre-warmed at the cycle the forecast asks for — and 1.27× the oracle
-    // schedule (1.37× with the pre-warm a poll early, 1.64× without the forecast); issue 15 asks
-    // for 1.1× (not met, docs/benchmarks.md 7.1)
+    // had; spikes 4 to 12 are pre-warmed at the cycle the forecast asks for, every burst (predicted
+    // or not) is released to its jobs in flight once all of it started, followed every 2 s — and
+    // 1.16× the oracle schedule counting the pre-warm for the 13th spike the forecast expects after
+    // the trace (1.27× before, without that pre-warm billed; 1.64× without the forecast); issue 15
+    // asks for 1.1× (not met, docs/benchmarks.md 7.1.2)
     assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isZero();
     assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isLessThanOrEqualTo(alone.sloViolations(ScalerBench.SLO_SECONDS));
-    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.30);
+    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.17);
+    // the after-trace pre-warm is simulated and billed: the run goes on past the trace's 7,200 s
+    assertThat(qp.simulatedSeconds()).isGreaterThan(7200 + ScalerBench.STARTUP_SECONDS);
     assertThat(qp.secondsOverTokenBudget()).isZero();
   }
 }

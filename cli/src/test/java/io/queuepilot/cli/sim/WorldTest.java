@@ -184,4 +184,36 @@ class WorldTest {
     assertThat(asks.reconciles).startsWith(0.0, 42.5, 60.0);
     assertThat(r.timeline().decisions()).first().extracting(Timeline.Decision::t).isEqualTo(42);
   }
+  @Test
+  void aPreWarmAskedForAfterTheTraceIsRunAndBilledNotCutOffWhenTheFleetIsIdle() {
+    // one 1 s job at t=1, done by 2.1; the trace ends at 2 s with the fleet idle. The model then
+    // asks for a cycle at 30 s (a predicted burst's pre-warm) and holds 3 pods from 30 to 45 for a
+    // burst that never comes: those 3 × 15 s are billed, as a real fleet would pay them.
+    Scripted preWarm = new Scripted(true, 15, o -> o.ready() + o.processing() > 0 ? 1
+        : o.now() >= 30 && o.now() < 45 ? 3 : 0);
+    preWarm.againAt = o -> o.now() < 30 ? Double.valueOf(30) : null;
+    World.Result r = world(0, null, null, false).run(jobs(1.0, 1.0), preWarm, 0);
+    assertThat(preWarm.reconciles).contains(30.0, 45.0);
+    // the job's pod 1.1 → 15.1 (the poll at 15 asks for 0), the pre-warm 3 × (30.1 → 45.1)
+    assertThat(r.replicaSeconds()).isCloseTo((15.1 - 1.1) + 3 * 15, within(1e-6));
+    assertThat(r.simulatedSeconds()).isGreaterThanOrEqualTo(45.1);
+  }
+
+  @Test
+  void aNotifyDuringACyclesScaleCallWaitsForItAndReadsTheNewCountNotTheOld() {
+    // 2 pods; the poll at 0 scales to 1 (the call lands at 0.1). A job arriving at 0.05 sends a
+    // NOTIFY during that call. The controller runs one cycle at a time, so that reconcile runs
+    // after the call and sees 1; a model that holds what it sees (as the policy's step-down
+    // period does) must then not scale 1 -> 2 -> 1 on the count from before its own call.
+    List<Integer> seen = new ArrayList<>();
+    Scripted holds = new Scripted(true, 15, o -> {
+      seen.add(o.currentReplicas());
+      return o.now() == 0 ? 1 : o.currentReplicas();
+    });
+    World.Result r = world(0, null, null, false).run(jobs(0.05, 1.0), holds, 2);
+    assertThat(holds.reconciles).startsWith(0.0, 0.1);
+    assertThat(seen).startsWith(2, 1);
+    assertThat(r.timeline().decisions()).extracting(d -> d.from() + "->" + d.to()).containsExactly("2->1");
+    assertThat(r.reversals()).isZero();
+  }
 }
