@@ -12,6 +12,12 @@ public sealed interface ApplyStep {
   /** Scaling failed; the target keeps its count. {@code retryAt}: when a rate limit resets. */
   record ApplyFailed(String message, Optional<Instant> retryAt) implements ApplyStep {}
 
+  /**
+   * The target deferred the change to {@code at} (not a failure; {@code reason} says why): the
+   * count is unchanged this cycle and the next cycle runs then.
+   */
+  record Deferred(String reason, Instant at) implements ApplyStep {}
+
   /** The decision keeps the current count: nothing was sent to the target. */
   record Unchanged() implements ApplyStep {}
 }

@@ -44,12 +44,19 @@ public sealed interface CycleOutcome {
     };
   }
 
-  /** When to run again at the latest because a rate limit resets; empty when no limit was hit. */
+  /**
+   * When to run again at the latest because a rate limit resets or the target deferred the change;
+   * empty when neither happened.
+   */
   default Optional<Instant> retryAt() {
     return switch (this) {
       case TargetUnavailable t -> t.retryAt();
       case Conflicting c -> Optional.empty();
-      case Decided d -> d.apply() instanceof ApplyStep.ApplyFailed f ? f.retryAt() : Optional.empty();
+      case Decided d -> switch (d.apply()) {
+        case ApplyStep.ApplyFailed f -> f.retryAt();
+        case ApplyStep.Deferred df -> Optional.of(df.at());
+        default -> Optional.empty();
+      };
     };
   }
 

@@ -20,7 +20,13 @@ public class ScaleTargetException extends Exception {
     /** The API rate limit is exhausted until {@link #retryAt()}. */
     RATE_LIMITED,
     /** Any other API failure. */
-    FAILED
+    FAILED,
+    /**
+     * Not a failure: the target asks for this change in a later cycle, at {@link #retryAt()}
+     * (a Deployment whose pods' deletion costs were just set, so that the ReplicaSet controller
+     * sees them before it picks the pods to delete).
+     */
+    DEFERRED
   }
 
   private final Kind kind;

@@ -109,6 +109,11 @@ public final class Scaler {
           decision.replicas(), decision.limitedBy().statusValue(), decision.reason());
       return new ApplyStep.Applied(current, decision.replicas());
     } catch (ScaleTargetException e) {
+      if (e.kind() == ScaleTargetException.Kind.DEFERRED && e.retryAt() != null) {
+        log.info("scaler {}: scaling {} from {} to {} deferred to {}: {}", name, target.describe(), current,
+            decision.replicas(), e.retryAt(), e.getMessage());
+        return new ApplyStep.Deferred(e.getMessage(), e.retryAt());
+      }
       log.warn("scaler {}: scaling {} to {} failed, keeping {}: {}", name, target.describe(),
           decision.replicas(), current, e.getMessage());
       return new ApplyStep.ApplyFailed(e.getMessage(), Optional.ofNullable(e.retryAt()));

@@ -152,6 +152,15 @@ class ScalerTest {
         .isEqualTo(new ApplyStep.ApplyFailed("rate limit until reset", Optional.of(reset)));
     assertThat(limited.retryAt()).contains(reset);
 
+    World deferred = new World();
+    Instant due = T0.plusSeconds(2);
+    deferred.target.failNextScale(new ScaleTargetException(Kind.DEFERRED, "costs just set", due, null));
+    CycleOutcome waiting = deferred.scaler().runOnce();
+    assertThat(((CycleOutcome.Decided) waiting).apply()).as("a deferral is not a failure")
+        .isEqualTo(new ApplyStep.Deferred("costs just set", due));
+    assertThat(waiting.retryAt()).as("the next cycle runs when the target asked").contains(due);
+    assertThat(waiting.replicasAfter()).hasValue(((CycleOutcome.Decided) waiting).currentReplicas());
+
     World gone = new World();
     gone.target.failNextRead(new ScaleTargetException(Kind.FORBIDDEN, "may not read deployment ns/w", reset, null));
     gone.queue.unavailable("database Secret ns/db not readable");

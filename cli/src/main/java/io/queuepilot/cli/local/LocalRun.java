@@ -387,6 +387,7 @@ public final class LocalRun {
             peakReplicas.accumulateAndGet(a.to(), Math::max);
           }
           case ApplyStep.ApplyFailed f -> log.warn("controller cycle: scaling failed: {}", f.message());
+          case ApplyStep.Deferred df -> log.info("controller cycle: scaling deferred to {}: {}", df.at(), df.reason());
           case ApplyStep.Unchanged u -> { }
         }
       }

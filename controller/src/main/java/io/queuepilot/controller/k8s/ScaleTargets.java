@@ -7,6 +7,7 @@ import io.queuepilot.controller.db.DatabaseConfigException;
 import io.queuepilot.controller.core.SpecMapping;
 import io.queuepilot.controller.target.KubernetesDeploymentScaleTarget;
 import io.queuepilot.controller.target.PodDeletionCosts;
+import io.queuepilot.controller.target.DeletionCostSettling;
 import io.queuepilot.queue.WorkerOccupancy;
 import io.queuepilot.controller.target.RenderApi;
 import io.queuepilot.controller.target.RenderScaleTarget;
@@ -27,12 +28,15 @@ public final class ScaleTargets {
   private final URI renderApiUrl;
   private final Clock clock;
   private final Map<String, RenderApi> renderApis = new ConcurrentHashMap<>();
+  /** One per controller: a deferred scale-down is remembered across reconciles. */
+  private final DeletionCostSettling settling;
 
   public ScaleTargets(KubernetesClient client, URI renderApiUrl, Clock clock) {
     this.client = client;
     this.secrets = new SecretReader(client);
     this.renderApiUrl = renderApiUrl;
     this.clock = clock;
+    this.settling = new DeletionCostSettling(clock);
   }
 
   /**
@@ -48,7 +52,7 @@ public final class ScaleTargets {
     if (ScaleTargetRef.DEPLOYMENT.equals(kind)) {
       PodDeletionCosts costs = occupancy == null ? null
           : new PodDeletionCosts(client, occupancy, SpecMapping.heartbeatTimeout(qs.getSpec()));
-      return new KubernetesDeploymentScaleTarget(client, ns, ref.name, qs.getMetadata().getName(), costs);
+      return new KubernetesDeploymentScaleTarget(client, ns, ref.name, qs.getMetadata().getName(), costs, settling);
     }
     if (ScaleTargetRef.RENDER_SERVICE.equals(kind)) {
       String key = secrets.renderApiKey(ns, ref.apiKeySecretRef);

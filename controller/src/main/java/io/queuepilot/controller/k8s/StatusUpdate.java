@@ -202,6 +202,11 @@ public final class StatusUpdate {
           : "keeping " + d.currentReplicas() + " replicas: " + f.message();
       if (turned(previous, SCALING_ACTIVE, "False", activeReason)) events.add(new PendingEvent("Warning", activeReason, activeMessage));
       set(s, previous, SCALING_ACTIVE, "False", activeReason, activeMessage, now, generation);
+    } else if (o.apply() instanceof ApplyStep.Deferred df) {
+      // not a failure: the scale-down waits for the pod-deletion costs just set (no Warning)
+      set(s, previous, SCALING_ACTIVE, "True", "ScaleDownDeferred", "keeping " + d.currentReplicas()
+          + " replicas until " + DateTimeFormatter.ISO_INSTANT.format(df.at().truncatedTo(ChronoUnit.MILLIS)) + ": "
+          + df.reason(), now, generation);
     } else if (d.limitedBy() == LimitedBy.PAUSED) {
       set(s, previous, SCALING_ACTIVE, "False", "Paused", d.reason(), now, generation);
     } else if (o.queue() instanceof QueueStep.QueueUnavailable) {

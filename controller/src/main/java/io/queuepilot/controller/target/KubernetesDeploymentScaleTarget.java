@@ -33,13 +33,15 @@ public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
   private final String name;
   private final String scalerName;
   private final PodDeletionCosts deletionCosts;
+  /** Null: scale down right after marking (no cache to wait for, e.g. tools). */
+  private final DeletionCostSettling settling;
   private volatile String scaleDownWithheld;
   private static volatile boolean warnedForbidden;
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(KubernetesDeploymentScaleTarget.class);
 
   /** A target without pod-deletion costs or QueueScaler peers (RBAC tests, tools). */
   public KubernetesDeploymentScaleTarget(KubernetesClient client, String namespace, String name) {
-    this(client, namespace, name, null, null);
+    this(client, namespace, name, null, null, null);
   }
 
   /**
@@ -47,12 +49,13 @@ public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
    * conflicts when they are older); {@code deletionCosts} null: scale-down without marking pods.
    */
   public KubernetesDeploymentScaleTarget(KubernetesClient client, String namespace, String name, String scalerName,
-      PodDeletionCosts deletionCosts) {
+      PodDeletionCosts deletionCosts, DeletionCostSettling settling) {
     this.client = client;
     this.namespace = namespace;
     this.name = name;
     this.scalerName = scalerName;
     this.deletionCosts = deletionCosts;
+    this.settling = settling;
   }
 
   @Override
@@ -183,11 +186,18 @@ public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
       Integer now = d.getSpec().getReplicas();
       if (now == null || replicas < now) {
         // Mark first: a refusal here leaves the count alone, busy pods are never picked blindly.
+        PodDeletionCosts.Marking marking;
         try {
-          deletionCosts.mark(namespace, name, d.getSpec().getSelector());
+          marking = deletionCosts.mark(namespace, name, d.getSpec().getSelector());
         } catch (ScaleTargetException e) {
           scaleDownWithheld = "not scaling down from " + now + " to " + replicas + ": " + e.getMessage();
           throw new ScaleTargetException(e.kind(), scaleDownWithheld, e.retryAt(), e);
+        }
+        java.time.Instant at = settling == null ? null : settling.deferUntil(namespace + "/" + name, marking.patched().size());
+        if (at != null) {
+          throw new ScaleTargetException(ScaleTargetException.Kind.DEFERRED, "scaling down from " + now + " to " + replicas
+              + " once the pod-deletion costs just set on " + marking.patched() + " have reached the ReplicaSet controller",
+              at, null);
         }
       }
     }

@@ -203,7 +203,8 @@ class RbacRefusalIT {
       return idle;
     };
     KubernetesDeploymentScaleTarget target = new KubernetesDeploymentScaleTarget(limited, NS, "allowed-worker",
-        "allowed", new io.queuepilot.controller.target.PodDeletionCosts(limited, everyPodIdle, java.time.Duration.ofSeconds(60)));
+        "allowed", new io.queuepilot.controller.target.PodDeletionCosts(limited, everyPodIdle, java.time.Duration.ofSeconds(60)),
+        new io.queuepilot.controller.target.DeletionCostSettling(java.time.Clock.systemUTC()));
     admin.apps().deployments().inNamespace(NS).withName("allowed-worker").scale(3);
 
     assertThatThrownBy(() -> target.scale(1)).isInstanceOfSatisfying(ScaleTargetException.class, e -> {

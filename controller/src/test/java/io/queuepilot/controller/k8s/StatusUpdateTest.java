@@ -51,6 +51,24 @@ class StatusUpdateTest {
   }
 
   @Test
+  void aDeferredScaleDownIsActiveNotFailedAndWarnsNothing() {
+    QueueScalerStatus before = StatusUpdate.next(null, scaled(4, 4, LimitedBy.NONE), "deployment/w", 1L, T0).status();
+    CycleOutcome deferred = new CycleOutcome.Decided(4, new QueueStep.Observed(QueueSnapshot.of(0, 2)),
+        new RescueStep.Rescued(List.of()), new ScalingDecision(2, 4, 2, LimitedBy.NONE, "idle"),
+        new ApplyStep.Deferred("costs just set on [w-a]", T0.plusSeconds(17)));
+
+    StatusUpdate.Result r = StatusUpdate.next(before, deferred, "deployment/w", 1L, T0.plusSeconds(15));
+
+    assertThat(r.events()).as("neither Scaled nor a Warning").isEmpty();
+    Condition active = condition(r.status(), "ScalingActive");
+    assertThat(active.getStatus()).isEqualTo("True");
+    assertThat(active.getReason()).isEqualTo("ScaleDownDeferred");
+    assertThat(active.getMessage()).isEqualTo("keeping 4 replicas until 2026-01-01T00:00:17Z: costs just set on [w-a]");
+    assertThat(condition(r.status(), "Ready").getStatus()).isEqualTo("True");
+    assertThat(r.status().lastScaleTime).isNull();
+  }
+
+  @Test
   void failedQueryTurnsConditionsAndWarnsOnce() {
     QueueScalerStatus ok = StatusUpdate.next(null, scaled(5, 5, LimitedBy.NONE), "deployment/w", 1L, T0).status();
     CycleOutcome failed = new CycleOutcome.Decided(5, new QueueStep.QueueUnavailable("queue_stats failed: connection refused"),
