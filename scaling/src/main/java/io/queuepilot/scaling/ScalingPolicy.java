@@ -516,7 +516,8 @@ public final class ScalingPolicy {
    * the cap is the budget less headroom divided by that. Tokens per job: configured, else
    * observed from completed jobs, else what the live reservations hold per request, else
    * {@code coldStartTokensPerJob} — never "no cap". The cap falls at once but rises only when
-   * it would still fit with {@link #CAP_RAISE_MARGIN} more tokens per job.
+   * it would still fit with {@link #CAP_RAISE_MARGIN} more tokens per job. A finite backlog whose
+   * whole reservation fits may be allowed more (below); {@code at} is the decision's instant.
    */
   static Cap budgetCap(QueueSnapshot s, ScalerSpec spec, ScalingHistory h, double d, String dSource, double lambda,
       Instant at) {
@@ -620,8 +621,8 @@ public final class ScalingPolicy {
     // load that starts cold and goes on (the noisy trace's first minute) would be cut back to a
     // rate cap that is still the expected time's, and that cap rises as the estimate matures —
     // up, down, up within a window (docs/benchmarks.md §7.1.3); the rate cap carries such a load.
-    boolean jobTimeKnown = dSource.isEmpty() || BurstForecast.serving(h.bursts(), s, spec, at);
-    if (row != null && s.ready() > 0 && sustained && !tpjSource.equals("cold-start estimate") && jobTimeKnown) {
+    boolean observedOrBurst = dSource.isEmpty() || BurstForecast.serving(h.bursts(), s, spec, at);
+    if (row != null && s.ready() > 0 && sustained && !tpjSource.equals("cold-start estimate") && observedOrBurst) {
       long horizon = BACKLOG_ARRIVAL_HORIZON.toSeconds();
       double comingJobs = s.ready() + lambda * horizon;
       double tokensNeeded = row.tokensInWindow() + comingJobs * tokensPerJob;
