@@ -329,6 +329,16 @@ public final class BurstForecast {
         && at.isBefore(p.at().plus(p.jitter()).plus(MISS_GRACE));
   }
 
+  /**
+   * Whether the newest burst of the history (one that landed on a quiet queue) is being served at
+   * {@code now}: its backlog is the burst itself, not a load that goes on.
+   */
+  static boolean serving(List<ScalingHistory.Burst> bursts, QueueSnapshot s, ScalerSpec spec, Instant now) {
+    if (bursts.isEmpty()) return false;
+    ScalingHistory.Burst last = bursts.get(bursts.size() - 1);
+    return !last.at().isAfter(now) && serving(last, s, spec, now);
+  }
+
   /** A burst is served while its arrivals are counted, then while its backlog can still meet the target. */
   private static boolean serving(ScalingHistory.Burst b, QueueSnapshot s, ScalerSpec spec, Instant now) {
     if (open(b, now)) return true;

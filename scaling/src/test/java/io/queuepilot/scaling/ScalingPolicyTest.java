@@ -166,6 +166,25 @@ class ScalingPolicyTest {
                 .named("openai")), 0, List.of(
             new Step(0, new QueueSnapshot(2_000, 0, 0, 0, 0, 0, null, null, 0, row(1_000_000, 40_000, 20)), 20,
                 LimitedBy.MAX))),
+        // --- the allowance on an unobserved job time (docs/benchmarks.md §7.1.3): the expected 10 s,
+        //     2000 tokens/job observed; rate cap 900000 ÷ (4 × 2000 × (10 + 60) / 10) = 16 ---
+        Arguments.of("a cold load, job time not yet observed: no allowance (600000 would fit), the rate cap 16 — the"
+                + " allowance would be cut back to a cap that rises as the estimate matures (up, down, up)",
+            waits.withBudget(ROW_BUDGET), 0, List.of(
+            new Step(0, new QueueSnapshot(300, 0, 0, 0, 0, 0, null, 2_000.0, 0, row(1_000_000, 0, 0)), 16,
+                LimitedBy.TOKEN_BUDGET))),
+        Arguments.of("a burst on a quiet queue, job time not yet observed: the allowance stands (the backlog is the"
+                + " burst, not a load that goes on): 0 held + (300 + 5.9/s × 15 s) × 2000 = 777000 → 75 slots → 19",
+            waits.withBudget(ROW_BUDGET), 0, List.of(
+            new Step(0, new QueueSnapshot(0, 0, 0, 0, 0, 0, null, 2_000.0, 0, row(1_000_000, 0, 0)), 0, LimitedBy.NONE),
+            new Step(15, new QueueSnapshot(0, 0, 0, 0, 0, 0, null, 2_000.0, 0, row(1_000_000, 0, 0)), 0, LimitedBy.NONE),
+            new Step(30, new QueueSnapshot(0, 0, 0, 0, 0, 0, null, 2_000.0, 0, row(1_000_000, 0, 0)), 0, LimitedBy.NONE),
+            // the burst's first observation: 300 ready at once read as 9.7/s (> the cap's 16 × 4 ÷ 10 s): the rate cap
+            new Step(31, new QueueSnapshot(300, 0, 0, 0, 0, 0, null, 2_000.0, 0, row(1_000_000, 0, 0)), 16,
+                LimitedBy.TOKEN_BUDGET),
+            // 20 s on (pods starting): 300 over 51 s = 5.9/s, within the rate cap; the burst is served
+            new Step(51, new QueueSnapshot(300, 0, 0, 0, 0, 0, null, 2_000.0, 0, row(1_000_000, 0, 0)), 19,
+                LimitedBy.TOKEN_BUDGET))),
         Arguments.of("the cap rises only with a 5 % margin and falls only when half the headroom no longer holds it",
             ScalerSpec.of(0, 20, 4).withBudget(Budget.tokens(100_000, null)), 0, List.of(
             statsAt(0, 200, 0, 30, 2_000, 3, LimitedBy.TOKEN_BUDGET),
@@ -390,21 +409,32 @@ class ScalingPolicyTest {
     QueueSnapshot reserved = new QueueSnapshot(296, 0, 4, 0, 0, 21, null, null, 0, row(1_000_000, 8_000, 4));
     return Stream.of(
         Arguments.of("a cold start scales to what the guess allows and asks for a cycle when its first pod is Ready"
-            + " (start-up 20 s + 1 s to claim)", cold, 0, 1, 81L),
-        Arguments.of("once a reservation shows the tokens per job, the poll and NOTIFY suffice", reserved, 1, 20, null),
-        Arguments.of("a cold start already scaled up (at 60 s by the history) waits for the same instant", cold, 1, 1,
-            81L));
+            + " (start-up 20 s + 1 s to claim)", cold, 0, false, 1, 81L),
+        Arguments.of("once a reservation shows the tokens per job, the poll and NOTIFY suffice; the burst landed on a"
+            + " quiet queue, so its backlog is allowed (4 + 296 × 10 s / 19 s) ÷ 4 = 40: the sizing's (50.3 + 74) ÷ 4 = 32",
+            reserved, 1, true, 32, null),
+        Arguments.of("the same backlog of a load that started cold (no quiet queue before it), job time unobserved:"
+            + " the rate cap 16, not the (4 + 296 × 10 s / 40 s) ÷ 4 = 20 the sizing asks", reserved, 1, false, 16, null),
+        Arguments.of("a cold start already scaled up (at 60 s by the history) waits for the same instant", cold, 1, false,
+            1, 81L));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("nextCycles")
-  void asksForItsNextCycleWhenTheColdStartCapCanBeCorrected(String name, QueueSnapshot s, int current, int expect,
-      Long againAtSecond) {
+  void asksForItsNextCycleWhenTheColdStartCapCanBeCorrected(String name, QueueSnapshot s, int current,
+      boolean quietBefore, int expect, Long againAtSecond) {
     ScalingHistory h = ScalingHistory.start(current, T0);
     if (current > 0) {
-      // the scale-up 0 → current happened at 60 s
+      // the scale-up 0 → current happened at 60 s; with quietBefore the queue was observed empty from 0 s
+      h = ScalingHistory.start(0, T0);
+      if (quietBefore) {
+        QueueSnapshot empty = QueueSnapshot.of(0, 0);
+        for (long t : new long[] {0, 10, 20, 30, 40, 50}) {
+          h = h.record(new ScalingDecision(0, 0, 0, LimitedBy.NONE, "idle"), empty, T0.plusSeconds(t), KEEP);
+        }
+      }
       ScalingDecision up = new ScalingDecision(current, 0, current, LimitedBy.NONE, "up");
-      h = ScalingHistory.start(0, T0).record(up, QueueSnapshot.of(300, 0), T0.plusSeconds(60), KEEP).withCurrent(current);
+      h = h.record(up, QueueSnapshot.of(300, 0), T0.plusSeconds(60), KEEP).withCurrent(current);
     }
     Instant now = T0.plusSeconds(current > 0 ? 70 : 60);
     ScalingDecision d = ScalingPolicy.decide(s, ROW_WAITS, h, now);

@@ -16,8 +16,13 @@ import org.junit.jupiter.api.Test;
 class ScalingBenchTracesTest {
 
   static Comparison.Outcome capAlone(String trace) {
+    return capAlone(trace, 1);
+  }
+
+  static Comparison.Outcome capAlone(String trace, long seed) {
     ScalerSpec spec = ScalerBench.benchSpec();
-    Workload w = Workload.of(BenchTraces.generate(trace, 1), JobTimes.parse("lognormal:8,0.6"), ScalerBench.TOKENS_PER_JOB, 1);
+    Workload w = Workload.of(BenchTraces.generate(trace, seed), JobTimes.parse("lognormal:8,0.6"),
+        ScalerBench.TOKENS_PER_JOB, seed);
     return ScalerCommand.compare(spec, 15, w, ScalerBench.CONCURRENCY, ScalerBench.STARTUP_SECONDS, 0.1,
         ScalerBench.TOKENS_PER_MINUTE, ScalerBench.REQUESTS_PER_MINUTE, false, 0, 1800, ScalerBench.SLO_SECONDS);
   }
@@ -45,6 +50,24 @@ class ScalingBenchTracesTest {
     // docs/benchmarks.md section 7), and the oracle itself meets the SLO
     assertThat(o.oracle().sloViolations(ScalerBench.SLO_SECONDS)).isZero();
     assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.1);
+  }
+
+  /**
+   * Seeds 2 and 3 of the noisy trace: their cold start (a load that goes on, job time not yet
+   * observed) once got the budget's backlog allowance, was cut back to the expected time's rate
+   * cap and raised again as the estimate matured — 2 direction changes within 300 s, seed 2 at
+   * 1.11× (docs/benchmarks.md 7.1.3; measured after: 1 and 1, 1.09× and 1.07×).
+   */
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {2, 3})
+  void noisyLoadOnOtherSeedsChangesDirectionAtMostOncePerWindow(long seed) {
+    Comparison.Outcome o = capAlone("noisy-5", seed);
+    World.Result qp = o.queuePilot();
+    assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isZero();
+    assertThat(qp.maxReversalsPerWindow()).isLessThanOrEqualTo(1);
+    assertThat(o.oracle().sloViolations(ScalerBench.SLO_SECONDS)).isZero();
+    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.1);
+    assertThat(qp.secondsOverTokenBudget()).isZero();
   }
 
   @Test
