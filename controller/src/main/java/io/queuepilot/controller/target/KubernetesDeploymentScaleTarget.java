@@ -195,9 +195,10 @@ public final class KubernetesDeploymentScaleTarget implements ScaleTarget {
         }
         java.time.Instant at = settling == null ? null : settling.deferUntil(namespace + "/" + name, marking.patched().size());
         if (at != null) {
+          String costs = marking.patched().isEmpty() ? "the pod-deletion costs set by the cycle before"
+              : "the pod-deletion costs just set on " + marking.patched();
           throw new ScaleTargetException(ScaleTargetException.Kind.DEFERRED, "scaling down from " + now + " to " + replicas
-              + " once the pod-deletion costs just set on " + marking.patched() + " have reached the ReplicaSet controller",
-              at, null);
+              + " once " + costs + " have reached the ReplicaSet controller", at, null);
         }
       }
     }
