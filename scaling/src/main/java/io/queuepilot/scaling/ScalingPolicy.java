@@ -642,11 +642,17 @@ public final class ScalingPolicy {
       // that come after the ones already starting — §7.1.4, spike 2: 17 → 22 at the 15 s poll)
       Instant lastUp = h.lastScaleUpTime();
       int current = h.currentReplicas();
+      String underWay = "";
       if (lastUp != null && current > 0 && lastUp.plus(spec.podStartup()).isAfter(at)) {
         double untilReady = Duration.between(at, lastUp.plus(spec.podStartup())).toMillis() / 1000.0;
         double within = target - s.oldestReadyAgeSeconds() - untilReady;
-        if (within > 0 && (double) current * spec.concurrency() >= s.processing() + s.ready() * d / (within + firstRound)) {
-          drainReplicas = Math.min(drainReplicas, current);
+        double slotsFromReady = s.processing() + s.ready() * d / (within + firstRound);
+        if (within > 0 && (double) current * spec.concurrency() >= slotsFromReady && drainReplicas > current) {
+          underWay = String.format(Locale.ROOT,
+              " (a scale-up under way: its %d × %d slots ≥ %d in flight + %d ready × %.1f s / (%.0f s from their Ready"
+                  + " in %.0f s + %.1f s first round), so none added)",
+              current, spec.concurrency(), s.processing(), s.ready(), d, within, untilReady, firstRound);
+          drainReplicas = current;
         }
       }
       // and no cut of the running replicas while jobs wait: their backlog fits, so a cut would only
@@ -655,10 +661,10 @@ public final class ScalingPolicy {
       if (tokensNeeded <= tokensPerWindow * keep && requestsNeeded <= requestsPerWindow * keep && allWork > result) {
         how.append(String.format(Locale.ROOT,
             "; backlog fits: %d held + (%d ready + %.2f/s × %d s) × %.0f tokens/job = %.0f ≤ %.0f,"
-                + " so max((%d in flight + %d ready × %.1f s / (%.0f s + %.1f s first round)) ÷ %d = %d, %d running) = %d",
+                + " so max((%d in flight + %d ready × %.1f s / (%.0f s + %.1f s first round)) ÷ %d = %d%s, %d running) = %d",
             row.tokensInWindow(), s.ready(), lambda, horizon, tokensPerJob, tokensNeeded, tokensPerWindow * keep,
-            s.processing(), s.ready(), d, drainWithin, firstRound, spec.concurrency(), drainReplicas, h.currentReplicas(),
-            allWork));
+            s.processing(), s.ready(), d, drainWithin, firstRound, spec.concurrency(), drainReplicas, underWay,
+            h.currentReplicas(), allWork));
         result = allWork;
       }
     }

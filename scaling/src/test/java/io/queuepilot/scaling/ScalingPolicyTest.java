@@ -369,6 +369,21 @@ class ScalingPolicyTest {
   }
 
   @Test
+  void theReasonShowsWhyAScaleUpUnderWayAddsNoReplica() {
+    ScalerSpec spec = ScalerSpec.of(0, 50, 4).withSizing(TARGET_60, STARTUP_20).withBudget(ROW_BUDGET);
+    ScalingHistory h = ScalingHistory.start(0, T0);
+    QueueSnapshot first = new QueueSnapshot(400, 0, 0, 0, 0, 0, 10.0, 2_000.0, 100, row(1_000_000, 0, 0));
+    ScalingDecision up = ScalingPolicy.decide(first, spec, h, T0);
+    h = h.record(up, first, T0, KEEP);
+    QueueSnapshot aged = new QueueSnapshot(400, 0, 0, 0, 0, 15, 10.0, 2_000.0, 100, row(1_000_000, 0, 0));
+    ScalingDecision d = ScalingPolicy.decide(aged, spec, h, T0.plusSeconds(15));
+    assertThat(d.replicas()).as(d.reason()).isEqualTo(20);
+    assertThat(d.reason()).contains("400 ready × 10.0 s / (25 s + 10.0 s first round)) ÷ 4 = 20 (a scale-up under way:"
+        + " its 20 × 4 slots ≥ 0 in flight + 400 ready × 10.0 s / (40 s from their Ready in 5 s + 10.0 s first round),"
+        + " so none added), 20 running) = 20");
+  }
+
+  @Test
   void theReasonShowsTheWaitAndBudgetArithmetic() {
     ScalerSpec spec = ScalerSpec.of(0, 20, 4).withBudget(Budget.tokens(100_000, 2_000L))
         .withSizing(TARGET_60, STARTUP_20);
