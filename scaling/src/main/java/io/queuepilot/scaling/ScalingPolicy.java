@@ -629,18 +629,42 @@ public final class ScalingPolicy {
       double requestsNeeded = row.requestsInWindow() + comingJobs * b.requestsPerJob();
       // the replicas that keep the running jobs going and drain the backlog within the target
       // (the sizing's backlog term; the arrivals that formed the backlog are not counted twice)
-      double drainSlots = s.processing() + s.ready() * d / drainWithin;
+      // A slot starts its first job the moment its pod is Ready and one more each job time, so
+      // within w it starts 1 + w ÷ d jobs (FIFO-start) — on an observed job time only: the spec's
+      // expected time is a guess (the bench's 8 s is the median of jobs whose mean is 9.6 s), and
+      // the continuous drain's extra slots are its margin (docs/benchmarks.md §7.1.4)
+      double firstRound = dSource.contains("expected") ? 0 : d;
+      double drainSlots = s.processing() + s.ready() * d / (drainWithin + firstRound);
       int drainReplicas = (int) Math.min(Integer.MAX_VALUE, Math.ceil(drainSlots / spec.concurrency() - 1e-9));
+      // a scale-up under way: the replicas it asked for are Ready at its instant plus a start-up,
+      // not now plus one; when they start the backlog in time from then, none is added (a later
+      // cycle would otherwise read the backlog's growing age as a shorter horizon and add pods
+      // that come after the ones already starting — §7.1.4, spike 2: 17 → 22 at the 15 s poll)
+      Instant lastUp = h.lastScaleUpTime();
+      int current = h.currentReplicas();
+      String underWay = "";
+      if (lastUp != null && current > 0 && lastUp.plus(spec.podStartup()).isAfter(at)) {
+        double untilReady = Duration.between(at, lastUp.plus(spec.podStartup())).toMillis() / 1000.0;
+        double within = target - s.oldestReadyAgeSeconds() - untilReady;
+        double slotsFromReady = s.processing() + s.ready() * d / (within + firstRound);
+        if (within > 0 && (double) current * spec.concurrency() >= slotsFromReady && drainReplicas > current) {
+          underWay = String.format(Locale.ROOT,
+              " (a scale-up under way: its %d × %d slots ≥ %d in flight + %d ready × %.1f s / (%.0f s from their Ready"
+                  + " in %.0f s + %.1f s first round), so none added)",
+              current, spec.concurrency(), s.processing(), s.ready(), d, within, untilReady, firstRound);
+          drainReplicas = current;
+        }
+      }
       // and no cut of the running replicas while jobs wait: their backlog fits, so a cut would only
       // slow the drain (the jobs waiting have less of the target left than a fresh backlog)
       int allWork = Math.max(drainReplicas, h.currentReplicas());
       if (tokensNeeded <= tokensPerWindow * keep && requestsNeeded <= requestsPerWindow * keep && allWork > result) {
         how.append(String.format(Locale.ROOT,
             "; backlog fits: %d held + (%d ready + %.2f/s × %d s) × %.0f tokens/job = %.0f ≤ %.0f,"
-                + " so max((%d in flight + %d ready × %.1f s / %.0f s) ÷ %d = %d, %d running) = %d",
+                + " so max((%d in flight + %d ready × %.1f s / (%.0f s + %.1f s first round)) ÷ %d = %d%s, %d running) = %d",
             row.tokensInWindow(), s.ready(), lambda, horizon, tokensPerJob, tokensNeeded, tokensPerWindow * keep,
-            s.processing(), s.ready(), d, drainWithin, spec.concurrency(), drainReplicas, h.currentReplicas(),
-            allWork));
+            s.processing(), s.ready(), d, drainWithin, firstRound, spec.concurrency(), drainReplicas, underWay,
+            h.currentReplicas(), allWork));
         result = allWork;
       }
     }

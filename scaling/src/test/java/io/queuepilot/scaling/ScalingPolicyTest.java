@@ -52,6 +52,11 @@ class ScalingPolicyTest {
   }
 
   /** Observed jobs of {@code seconds} and {@code tokens}, with the shared budget's row {@code row}. */
+  /** An empty queue (tokens per job observed, no job time) with the 1,000,000-token row. */
+  static Step quietAt(long t) {
+    return new Step(t, new QueueSnapshot(0, 0, 0, 0, 0, 0, null, 2_000.0, 0, row(1_000_000, 0, 0)), 0, LimitedBy.NONE);
+  }
+
   static Step rowAt(long t, long ready, long processing, double seconds, Double tokens, BudgetStatus row, int replicas,
       LimitedBy limit) {
     return new Step(t, new QueueSnapshot(ready, 0, processing, 0, 0, 0, seconds, tokens, 100, row), replicas, limit);
@@ -142,9 +147,34 @@ class ScalingPolicyTest {
         // --- a finite backlog whose whole reservation fits the budget (spikes) ---
         //     row: 1,000,000 tokens/60 s; observed 10 s jobs of 2000 tokens; rate cap
         //     900000 ÷ (4 × 2000 × (10 + 60) / 10) = 900000 ÷ 56000 = 16.07 → 16
-        Arguments.of("backlog fits: 0 held + (300 ready + 0/s × 15 s) × 2000 = 600000 ≤ 900000 → 75 slots → 19 above the rate cap 16",
+        Arguments.of("backlog fits: 0 held + (400 ready + 0/s × 15 s) × 2000 = 800000 ≤ 900000 → 400 × 10 s ÷ (40 s + 10 s"
+                + " first round) = 80 slots → 20 above the rate cap 16 (the sizing's 25 would start them in 40 − 10 s)",
             waits.withBudget(ROW_BUDGET), 0, List.of(
-            rowAt(0, 300, 0, 10, 2_000.0, row(1_000_000, 0, 0), 19, LimitedBy.NONE))),
+            rowAt(0, 400, 0, 10, 2_000.0, row(1_000_000, 0, 0), 20, LimitedBy.TOKEN_BUDGET))),
+        // --- a scale-up under way (docs/benchmarks.md §7.1.4): the 20 replicas asked for at t=0 are
+        //     Ready at 20 s; at t=15 the backlog has waited 15 s, so a pod asked for now would leave
+        //     60 − 20 − 15 = 25 s (400 × 10 ÷ 35 = 115 slots → 29), but the 20 starting ones have
+        //     60 − 15 − 5 = 40 s from their Ready: 80 slots × (1 + 40 ÷ 10) ≥ 400, none is added ---
+        Arguments.of("scale-up under way: the replicas already starting count from their Ready instant, not now + start-up",
+            waits.withBudget(ROW_BUDGET), 0, List.of(
+            rowAt(0, 400, 0, 10, 2_000.0, row(1_000_000, 0, 0), 20, LimitedBy.TOKEN_BUDGET),
+            new Step(15, new QueueSnapshot(400, 0, 0, 0, 0, 15, 10.0, 2_000.0, 100, row(1_000_000, 0, 0)), 20,
+                LimitedBy.TOKEN_BUDGET))),
+        // --- a burst on a quiet queue on the spec's expected job time (10 s, not observed): no
+        //     first-round credit — the expected time is a guess (a lognormal's median is below its
+        //     mean), the continuous drain's extra slots are its margin: aged 1 s, 300 × 10 ÷ 39 = 77
+        //     slots → 20, not 300 × 10 ÷ (39 + 10) = 61 → 16 (the running 16) ---
+        Arguments.of("a burst on an expected job time: the allowance drains it over the horizon without the first-round credit",
+            waits.withBudget(ROW_BUDGET), 0, List.of(
+            // a minute quiet, so the burst's growth over the rate lookback (300 ÷ 60 s × 10 s ÷ 4 = 12.5)
+            // stays within the rate cap's throughput (the allowance's precondition)
+            quietAt(0), quietAt(5), quietAt(10), quietAt(15), quietAt(20), quietAt(25), quietAt(30), quietAt(35),
+            quietAt(40), quietAt(45), quietAt(50), quietAt(55), quietAt(60),
+            // the burst's first observation: not yet in the history, so no allowance on an unobserved time
+            new Step(61, new QueueSnapshot(300, 0, 0, 0, 0, 0, null, 2_000.0, 0, row(1_000_000, 0, 0)), 16,
+                LimitedBy.TOKEN_BUDGET),
+            new Step(62, new QueueSnapshot(300, 0, 0, 0, 0, 1, null, 2_000.0, 0, row(1_000_000, 0, 0)), 20,
+                LimitedBy.TOKEN_BUDGET))),
         Arguments.of("backlog does not fit: 400000 held + 300 × 2000 = 1000000 > 900000 → the rate cap 16",
             waits.withBudget(ROW_BUDGET), 0, List.of(
             rowAt(0, 300, 0, 10, 2_000.0, row(1_000_000, 400_000, 200), 16, LimitedBy.TOKEN_BUDGET))),
@@ -329,13 +359,28 @@ class ScalingPolicyTest {
   void theReasonShowsTheBacklogAllowanceArithmetic() {
     ScalerSpec spec = ScalerSpec.of(0, 50, 4).withSizing(TARGET_60, STARTUP_20).withBudget(ROW_BUDGET);
     ScalingDecision d = ScalingPolicy.decide(
-        new QueueSnapshot(300, 0, 0, 0, 0, 0, 10.0, 2_000.0, 100, row(1_000_000, 0, 0)), spec,
+        new QueueSnapshot(400, 0, 0, 0, 0, 0, 10.0, 2_000.0, 100, row(1_000_000, 0, 0)), spec,
         ScalingHistory.start(0, T0), T0);
-    assertThat(d.replicas()).isEqualTo(19);
+    assertThat(d.replicas()).isEqualTo(20);
     assertThat(d.reason())
-        .contains("0 held + (300 ready + 0.00/s × 15 s) × 2000 tokens/job = 600000 ≤ 900000")
-        .contains("max((0 in flight + 300 ready × 10.0 s / 40 s) ÷ 4 = 19, 0 running) = 19");
+        .contains("0 held + (400 ready + 0.00/s × 15 s) × 2000 tokens/job = 800000 ≤ 900000")
+        .contains("max((0 in flight + 400 ready × 10.0 s / (40 s + 10.0 s first round)) ÷ 4 = 20, 0 running) = 20");
     assertThat(d.budgetCap()).as("the history keeps the rate cap, not the allowance").isEqualTo(16);
+  }
+
+  @Test
+  void theReasonShowsWhyAScaleUpUnderWayAddsNoReplica() {
+    ScalerSpec spec = ScalerSpec.of(0, 50, 4).withSizing(TARGET_60, STARTUP_20).withBudget(ROW_BUDGET);
+    ScalingHistory h = ScalingHistory.start(0, T0);
+    QueueSnapshot first = new QueueSnapshot(400, 0, 0, 0, 0, 0, 10.0, 2_000.0, 100, row(1_000_000, 0, 0));
+    ScalingDecision up = ScalingPolicy.decide(first, spec, h, T0);
+    h = h.record(up, first, T0, KEEP);
+    QueueSnapshot aged = new QueueSnapshot(400, 0, 0, 0, 0, 15, 10.0, 2_000.0, 100, row(1_000_000, 0, 0));
+    ScalingDecision d = ScalingPolicy.decide(aged, spec, h, T0.plusSeconds(15));
+    assertThat(d.replicas()).as(d.reason()).isEqualTo(20);
+    assertThat(d.reason()).contains("400 ready × 10.0 s / (25 s + 10.0 s first round)) ÷ 4 = 20 (a scale-up under way:"
+        + " its 20 × 4 slots ≥ 0 in flight + 400 ready × 10.0 s / (40 s from their Ready in 5 s + 10.0 s first round),"
+        + " so none added), 20 running) = 20");
   }
 
   @Test
@@ -458,10 +503,10 @@ class ScalingPolicyTest {
     QueueSnapshot aged = new QueueSnapshot(296, 0, 4, 0, 0, 21, 10.0, 2000.0, 100, row(1_000_000, 8_000, 4));
     ScalingDecision f = ScalingPolicy.decide(fresh, ROW_WAITS, h, now);
     ScalingDecision a = ScalingPolicy.decide(aged, ROW_WAITS, h, now);
-    // (4 in flight + 296 × 10 s / 40 s) ÷ 4 = 20 for a fresh backlog
-    assertThat(f.replicas()).as(f.reason()).isEqualTo(20);
+    // (4 in flight + 296 × 10 s / (40 s + 10 s first round)) ÷ 4 = 16 for a fresh backlog: the rate cap's 16
+    assertThat(f.replicas()).as(f.reason()).isEqualTo(16);
     assertThat(f.limitedBy()).isEqualTo(LimitedBy.TOKEN_BUDGET);
-    // (4 + 296 × 10 s / 19 s) ÷ 4 = 40 allowed; the sizing's (52 + 74 slots) ÷ 4 = 32 is not cut
-    assertThat(a.replicas()).as(a.reason()).isEqualTo(32);
+    // (4 + 296 × 10 s / (19 s + 10 s)) ÷ 4 = 27 allowed, below the sizing's (52 + 74 slots) ÷ 4 = 32
+    assertThat(a.replicas()).as(a.reason()).isEqualTo(27);
   }
 }

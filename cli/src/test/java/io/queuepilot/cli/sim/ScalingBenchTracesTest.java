@@ -109,11 +109,14 @@ class ScalingBenchTracesTest {
     // had; spikes 4 to 12 are pre-warmed at the cycle the forecast asks for, every burst (predicted
     // or not) is released to its jobs in flight once all of it started, followed every 2 s — and
     // 1.16× the oracle schedule counting the pre-warm for the 13th spike the forecast expects after
-    // the trace (1.27× before, without that pre-warm billed; 1.64× without the forecast); issue 15
-    // asks for 1.1× (not met, docs/benchmarks.md 7.1.2)
+    // the trace (1.27× before, without that pre-warm billed; 1.64× without the forecast); 1.14×
+    // (227.5 replica-minutes, 2026-12-02) since the backlog allowance credits each slot's first job
+    // and adds no pod while a scale-up under way starts the backlog in time (1.16× before: the
+    // reactive spikes 2 and 3 on 21 replicas instead of 17); issue 15 asks for 1.1× (not met,
+    // docs/benchmarks.md 7.1.4)
     assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isZero();
     assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isLessThanOrEqualTo(alone.sloViolations(ScalerBench.SLO_SECONDS));
-    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.17);
+    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.14);
     // the after-trace pre-warm is simulated and billed: the run goes on past the trace's 7,200 s
     assertThat(qp.simulatedSeconds()).isGreaterThan(7200 + ScalerBench.STARTUP_SECONDS);
     assertThat(qp.secondsOverTokenBudget()).isZero();
