@@ -160,8 +160,11 @@ class ChartInstallIT {
   @Test
   @Order(5)
   void realControllerWithTheChartsServiceAccountScalesTheWorkersAndIsNeverRefused() throws Exception {
-    // after test 4 patched the status by hand, start from a known count
+    // after test 4 patched the status by hand (desiredReplicas 3, the count this test expects),
+    // start from a known count in both places, so that only this controller can make them agree
     admin.apps().deployments().inNamespace(NAMESPACE).withName(WORKER).scale(1);
+    admin.genericKubernetesResources("queuepilot.io/v1alpha1", "QueueScaler").inNamespace(NAMESPACE).withName(WORKER)
+        .subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"desiredReplicas\":1}}");
     try (ControllerProcess controller = ControllerProcess.start(admin, NAMESPACE, CONTROLLER, CONTROLLER,
         CONTROLLER + "-0", logs)) {
       Awaitility.await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
