@@ -105,7 +105,11 @@ class WorkerThroughPgBouncerIT {
   void withTheProbeSwitchedOffJobsFailOnPreparedStatements() throws Exception {
     world = new Pipeline(pg, "bouncer_worker");
     storage = new FakeStorage(Pipeline.SERVICE_KEY).bucket(Pipeline.BUCKET, false);
-    upload(40, "nb");
+    // pgjdbc names a statement on its fifth run on one connection (prepareThreshold 5), and each
+    // job thread keeps its pooled connection: 40 jobs over 8 threads is five per thread, so a run
+    // could finish before any named statement met another backend (a CI run did). 240 jobs give
+    // each thread ~30 runs of every job statement; the wait ends at the first failure.
+    upload(240, "nb");
     for (int w = 0; w < 2; w++) {
       Map<String, String> env = throughBouncer("unprobed-" + w);
       env.put("QUEUEPILOT_DB_TRANSACTION_POOLER", "false");
