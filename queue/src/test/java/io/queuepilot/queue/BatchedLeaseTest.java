@@ -70,6 +70,38 @@ class BatchedLeaseTest {
   }
 
   @Test
+  void theJobsOfOneClaimShareOneTokenAndEachIsFencedOnItsOwn() {
+    List<ClaimedJob> jobs = claimed("batch_shared_token", 3);
+    UUID token = jobs.get(0).leaseToken();
+    assertThat(jobs).as("one token per claim statement (V112)").extracting(ClaimedJob::leaseToken).containsOnly(token);
+    assertThat(claimed("batch_shared_token_other", 2).get(0).leaseToken()).as("the next claim draws its own")
+        .isNotEqualTo(token);
+
+    // job 0 is requeued and claimed by another worker: a new statement, a new token
+    ClaimedJob stolen = steal(jobs.get(0));
+    assertThat(stolen.leaseToken()).isNotEqualTo(token);
+    Map<String, Object> thiefs = row(stolen.id());
+
+    // the old token still opens the claim-mates, never job 0 again
+    assertThat(worker.heartbeatAll(jobs.stream().map(j -> new Lease(j.id(), token)).toList()))
+        .containsExactly(stolen.id());
+    assertThat(worker.completeAll(List.of(new Completion(jobs.get(0).id(), token, "{\"stale\":true}", 9),
+        new Completion(jobs.get(1).id(), token, null, 1)))).containsExactly(stolen.id());
+    assertThat(row(stolen.id())).as("the new holder's job, byte for byte").isEqualTo(thiefs);
+    assertThat(worker.fail(jobs.get(0).id(), token, "{\"message\":\"stale\"}", true)).isEmpty();
+    assertThat(worker.release(jobs.get(0).id(), token, Duration.ZERO)).isFalse();
+    assertThat(row(stolen.id())).isEqualTo(thiefs);
+    assertThat(row(jobs.get(1).id())).containsEntry("status", "completed");
+
+    // nor does another claim's token open a job it did not take
+    assertThat(worker.complete(jobs.get(2).id(), stolen.leaseToken(), null, null)).isFalse();
+    assertThat(thief.complete(jobs.get(2).id(), stolen.leaseToken(), null, null)).isFalse();
+    assertThat(row(jobs.get(2).id())).containsEntry("status", "processing").containsEntry("lease_token", token);
+    assertThat(worker.complete(jobs.get(2).id(), token, null, 2)).isTrue();
+    assertThat(thief.complete(stolen.id(), stolen.leaseToken(), null, 3)).isTrue();
+  }
+
+  @Test
   void completeAllCompletesEveryHeldJobAndReportsTheFencedOne() {
     List<ClaimedJob> jobs = claimed("batch_complete", 4);
     ClaimedJob stolen = steal(jobs.get(2));

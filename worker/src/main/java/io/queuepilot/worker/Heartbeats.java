@@ -83,7 +83,8 @@ final class Heartbeats {
     if (leaseToken == null) {
       return;
     }
-    JobRun rj = jobs.runOf(leaseToken);
+    Lease lease = new Lease(jobId, leaseToken);
+    JobRun rj = jobs.runOf(lease);
     if (rj != null) {
       if (!rj.settled.get()) {
         state.metrics.heartbeatFailure("lease_lost");
@@ -92,7 +93,7 @@ final class Heartbeats {
       }
       return;
     }
-    ClaimedJob waiting = jobs.removeWaiting(leaseToken);
+    ClaimedJob waiting = jobs.removeWaiting(lease);
     if (waiting != null) {
       state.metrics.heartbeatFailure("lease_lost");
       state.metrics.leaseLost(waiting.jobType());
@@ -104,7 +105,7 @@ final class Heartbeats {
     List<ClaimedJob> expired = new ArrayList<>();
     for (JobThreads.Waiting w : jobs.waitingJobs()) {
       if (Duration.between(w.claimedAt(), now).compareTo(state.settings.localQueueTtl()) > 0
-          && jobs.removeWaiting(w.job().leaseToken()) != null) {
+          && jobs.removeWaiting(Settler.lease(w.job())) != null) {
         expired.add(w.job());
       }
     }

@@ -2,6 +2,7 @@ package io.queuepilot.worker;
 
 import io.queuepilot.queue.JobQueue.ClaimedJob;
 import io.queuepilot.queue.JobQueue.JobStatus;
+import io.queuepilot.queue.JobQueue.Lease;
 import io.queuepilot.worker.FailureDecider.Decision;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,7 +12,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -44,8 +44,11 @@ final class JobThreads {
   private final JobHandler handler;
   private final Settler settler;
   private final FailureDecider decider;
-  /** Keyed by lease token: the same job may come back to this worker under a new lease. */
-  private final Map<UUID, JobRun> running = new ConcurrentHashMap<>();
+  /**
+   * Keyed by job and lease token together: the same job may come back to this worker under a new
+   * lease, and the jobs of one claim share one lease token (V112), so neither alone names a run.
+   */
+  private final Map<Lease, JobRun> running = new ConcurrentHashMap<>();
   private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
   private final Object lock = new Object();
   private ClaimLoop claims;
@@ -107,11 +110,11 @@ final class JobThreads {
   }
 
   /** Removes a waiting job (expired, or its lease lost); null if it has started or is gone already. */
-  ClaimedJob removeWaiting(UUID leaseToken) {
+  ClaimedJob removeWaiting(Lease lease) {
     synchronized (lock) {
       for (Iterator<Waiting> it = waiting.iterator(); it.hasNext(); ) {
         Waiting w = it.next();
-        if (w.job().leaseToken().equals(leaseToken)) {
+        if (Settler.lease(w.job()).equals(lease)) {
           it.remove();
           return w.job();
         }
@@ -130,8 +133,8 @@ final class JobThreads {
     }
   }
 
-  JobRun runOf(UUID leaseToken) {
-    return running.get(leaseToken);
+  JobRun runOf(Lease lease) {
+    return running.get(lease);
   }
 
   /**
@@ -373,7 +376,7 @@ final class JobThreads {
     busy++;
     JobRun run = new JobRun(w.job(), state.clock.instant(), state, settler, this);
     run.bindThread(Thread.currentThread());
-    running.put(w.job().leaseToken(), run);
+    running.put(Settler.lease(w.job()), run);
     return run;
   }
 
@@ -459,7 +462,7 @@ final class JobThreads {
       if (allocatedBefore >= 0 && allocatedAfter >= allocatedBefore) {
         state.metrics.allocated(job.jobType(), allocatedAfter - allocatedBefore);
       }
-      running.remove(job.leaseToken());
+      running.remove(Settler.lease(job));
       rj.finish();
       MDC.clear();
     }

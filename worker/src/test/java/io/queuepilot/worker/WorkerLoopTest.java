@@ -178,6 +178,50 @@ class WorkerLoopTest {
   }
 
   @Test
+  void jobsOfOneClaimShareALeaseTokenAndLosingOneCancelsOnlyThatJob() {
+    InMemoryJobQueue.Row first = queue.add("document_extraction", "{\"n\":1}");
+    InMemoryJobQueue.Row second = queue.add("document_extraction", "{\"n\":2}");
+    CountDownLatch gate = new CountDownLatch(1);
+    Map<java.util.UUID, CompletableFuture<Boolean>> commits = new ConcurrentHashMap<>();
+    Map<java.util.UUID, AtomicBoolean> interrupted = new ConcurrentHashMap<>();
+    commits.put(first.id, new CompletableFuture<>());
+    commits.put(second.id, new CompletableFuture<>());
+    interrupted.put(first.id, new AtomicBoolean());
+    interrupted.put(second.id, new AtomicBoolean());
+    start(2, ctx -> {
+      try {
+        gate.await();
+      } catch (InterruptedException e) {
+        interrupted.get(ctx.job().id()).set(true);
+      }
+      commits.get(ctx.job().id()).complete(
+          ctx.commit(() -> queue.complete(ctx.job().id(), ctx.job().leaseToken(), null, null)));
+    });
+    await().atMost(5, TimeUnit.SECONDS).until(() -> worker.inFlight() == 2);
+    assertThat(queue.claimBatches).as("one claim statement took both").startsWith(2);
+    assertThat(first.lease).as("one lease token per claim statement").isEqualTo(second.lease);
+
+    worker.heartbeatTick();
+    assertThat(first.heartbeats).as("both runs are tracked, though their tokens are equal").isEqualTo(1);
+    assertThat(second.heartbeats).isEqualTo(1);
+
+    queue.stealLease(first.id);
+    worker.heartbeatTick();
+    await().atMost(5, TimeUnit.SECONDS).until(() -> commits.get(first.id).isDone());
+    assertThat(commits.get(first.id).join()).as("the lost job writes nothing").isFalse();
+    assertThat(interrupted.get(first.id)).isTrue();
+    assertThat(commits.get(second.id)).as("its claim-mate keeps running").isNotDone();
+    assertThat(interrupted.get(second.id)).isFalse();
+
+    gate.countDown();
+    await().atMost(5, TimeUnit.SECONDS).until(() -> commits.get(second.id).isDone());
+    assertThat(commits.get(second.id).join()).isTrue();
+    assertThat(second.status).isEqualTo(JobStatus.COMPLETED);
+    assertThat(first.status).isEqualTo(JobStatus.PROCESSING); // the other holder's
+    assertThat(count("queuepilot.worker.heartbeat.failures", "kind", "lease_lost")).isEqualTo(1);
+  }
+
+  @Test
   void jobPastMaxRuntimeIsCancelledAndFailedAsRetryable() throws Exception {
     MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
     InMemoryJobQueue.Row row = queue.add("document_extraction", "{}");

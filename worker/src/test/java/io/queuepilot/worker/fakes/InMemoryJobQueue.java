@@ -11,8 +11,9 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * A hand-written in-memory {@link JobQueue} with the contract's lease semantics (new lease per
- * claim, lease-guarded writes, release gives the attempt back), recording every call for asserts.
+ * A hand-written in-memory {@link JobQueue} with the contract's lease semantics (one new lease token
+ * per claim statement, shared by the jobs it takes, as V112's claim_next_job does; writes guarded by
+ * job id and lease together; release gives the attempt back), recording every call for asserts.
  */
 public final class InMemoryJobQueue implements JobQueue {
 
@@ -93,13 +94,14 @@ public final class InMemoryJobQueue implements JobQueue {
       claimThreads.add(Thread.currentThread());
       claimBatches.add(batch);
       List<ClaimedJob> out = new ArrayList<>();
+      UUID lease = UUID.randomUUID();
       for (Row r : rows.values()) {
         if (out.size() == batch) {
           break;
         }
         if (r.status == JobStatus.PENDING && (jobTypes.isEmpty() || jobTypes.contains(r.jobType))) {
           r.status = JobStatus.PROCESSING;
-          r.lease = UUID.randomUUID();
+          r.lease = lease;
           r.attempt++;
           out.add(new ClaimedJob(r.id, r.jobType, r.lane, r.payload, r.lease, r.attempt, r.maxAttempts, null, null,
               UUID.randomUUID(), null, r.createdAt));
