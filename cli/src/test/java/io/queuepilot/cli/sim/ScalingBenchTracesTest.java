@@ -93,6 +93,31 @@ class ScalingBenchTracesTest {
     assertThat(qp.secondsOverTokenBudget()).isZero();
   }
 
+  /**
+   * The cold first spike when the tokens per job are known from its first second (the spec's
+   * {@code tokenBudget.tokensPerJob}, as an estimate at enqueue would make them): its 300 jobs
+   * over 5 s read as 6.4–8.6 arrivals/s, λ × d ÷ 4 above the rate cap of 13, and the budget's
+   * backlog allowance was refused for a "load the cap cannot sustain" — held at 13 replicas, 40
+   * of its jobs waited past 60 s (seed 1; 18 and 44 on seeds 2 and 3). A burst that landed on a
+   * quiet queue is a spike by construction: the allowance stands when its tokens fit
+   * (docs/benchmarks.md 7.1.5; measured after: 0 late, 18 replicas at 35 s).
+   */
+  @Test
+  void aColdSpikeWithKnownTokensPerJobGetsItsBacklogAllowanceAndNoJobIsLate() {
+    ScalerSpec bench = ScalerBench.benchSpec();
+    ScalerSpec spec = bench.withBudget(new ScalerSpec.Budget(java.util.OptionalLong.empty(),
+        java.util.OptionalLong.empty(), java.util.OptionalLong.of(ScalerBench.TOKENS_PER_JOB), 1.0, 8.0).named("openai"));
+    int[] all = BenchTraces.generate("spikes-300", 1).arrivals();
+    LoadTrace first = new LoadTrace("first-spike", java.util.Arrays.copyOf(all, 600));
+    Workload w = Workload.of(first, JobTimes.parse("lognormal:8,0.6"), ScalerBench.TOKENS_PER_JOB, 1);
+    Comparison.Outcome o = ScalerCommand.compare(spec, 15, w, ScalerBench.CONCURRENCY, ScalerBench.STARTUP_SECONDS,
+        0.1, ScalerBench.TOKENS_PER_MINUTE, ScalerBench.REQUESTS_PER_MINUTE, false, 0, 1800, ScalerBench.SLO_SECONDS);
+    World.Result qp = o.queuePilot();
+    assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isZero();
+    assertThat(qp.secondsOverTokenBudget()).isZero();
+    assertThat(qp.secondsOverRequestBudget()).isZero();
+  }
+
   @Test
   void recurringSpikesArePreWarmedByTheForecastAndAddNoLateJob() {
     Comparison.Outcome o = capAlone("spikes-300");
@@ -112,11 +137,13 @@ class ScalingBenchTracesTest {
     // the trace (1.27× before, without that pre-warm billed; 1.64× without the forecast); 1.14×
     // (227.5 replica-minutes, 2026-12-02) since the backlog allowance credits each slot's first job
     // and adds no pod while a scale-up under way starts the backlog in time (1.16× before: the
-    // reactive spikes 2 and 3 on 21 replicas instead of 17); issue 15 asks for 1.1× (not met,
-    // docs/benchmarks.md 7.1.4)
+    // reactive spikes 2 and 3 on 21 replicas instead of 17); 1.1349 (227.3, 2026-12-02, 1.1360
+    // before) since a quiet-queue burst keeps the allowance while its own arrival reads as a rate
+    // above the cap (the cold first spike keeps its 27 until 92 s instead of being cut at 90 s with
+    // 9 still ready); issue 15 asks for 1.1× (not met, docs/benchmarks.md 7.1.5)
     assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isZero();
     assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isLessThanOrEqualTo(alone.sloViolations(ScalerBench.SLO_SECONDS));
-    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.14);
+    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.135);
     // the after-trace pre-warm is simulated and billed: the run goes on past the trace's 7,200 s
     assertThat(qp.simulatedSeconds()).isGreaterThan(7200 + ScalerBench.STARTUP_SECONDS);
     assertThat(qp.secondsOverTokenBudget()).isZero();
