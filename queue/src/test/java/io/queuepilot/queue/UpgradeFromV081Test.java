@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -39,9 +38,7 @@ class UpgradeFromV081Test {
 
   @Test
   void aV081DatabaseWithJobsInFlightUpgradesInPlace() throws Exception {
-    Flyway toV081 = Flyway.configure().configuration(Migrations.flyway(pg.migrationRole()).getConfiguration())
-        .target("81").load();
-    assertThat(Integer.parseInt(toV081.migrate().targetSchemaVersion)).isEqualTo(81);
+    pg.migrateTo("81");
 
     PostgresJobQueue worker = new PostgresJobQueue(pg.loginAs("v081_worker", "queue_worker"));
     Db su = new Db(pg.superuser());

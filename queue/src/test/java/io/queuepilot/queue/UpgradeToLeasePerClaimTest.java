@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.IntStream;
-import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -27,9 +26,7 @@ class UpgradeToLeasePerClaimTest {
 
   @Test
   void aV111DatabaseWithLeasesInFlightUpgradesInPlace() throws Exception {
-    Flyway toV111 = Flyway.configure().configuration(Migrations.flyway(pg.migrationRole()).getConfiguration())
-        .target("111").load();
-    assertThat(Integer.parseInt(toV111.migrate().targetSchemaVersion)).isEqualTo(111);
+    pg.migrateTo("111");
 
     PostgresJobQueue worker = new PostgresJobQueue(pg.loginAs("v111_worker", "queue_worker"));
     Db su = new Db(pg.superuser());

@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -42,9 +41,7 @@ class UpgradeToNarrowQueueTest {
   @Test
   @Order(1)
   void aV070DatabaseWithJobsInEveryStateUpgradesInPlace() throws Exception {
-    Flyway toV070 = Flyway.configure().configuration(Migrations.flyway(pg.migrationRole()).getConfiguration())
-        .target("70").load();
-    assertThat(Integer.parseInt(toV070.migrate().targetSchemaVersion)).isEqualTo(70);
+    pg.migrateTo("70");
 
     PostgresJobQueue worker = new PostgresJobQueue(pg.loginAs("upgrade_worker", "queue_worker"));
     PostgresJobQueue operator = new PostgresJobQueue(pg.superuser());

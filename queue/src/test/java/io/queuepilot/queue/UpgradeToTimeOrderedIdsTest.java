@@ -9,7 +9,6 @@ import io.queuepilot.queue.testing.PostgresExtension;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -27,9 +26,7 @@ class UpgradeToTimeOrderedIdsTest {
 
   @Test
   void aV105DatabaseWithLeasesInFlightUpgradesInPlace() throws Exception {
-    Flyway toV105 = Flyway.configure().configuration(Migrations.flyway(pg.migrationRole()).getConfiguration())
-        .target("105").load();
-    assertThat(Integer.parseInt(toV105.migrate().targetSchemaVersion)).isEqualTo(105);
+    pg.migrateTo("105");
 
     PostgresJobQueue worker = new PostgresJobQueue(pg.loginAs("v105_worker", "queue_worker"));
     Db su = new Db(pg.superuser());

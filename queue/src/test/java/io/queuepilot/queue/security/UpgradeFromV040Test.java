@@ -10,7 +10,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.UUID;
 import javax.sql.DataSource;
-import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -28,9 +27,7 @@ class UpgradeFromV040Test {
 
   @Test
   void migratingAV040DatabaseKeepsItsDataAndClosesTheHoles() throws SQLException {
-    Flyway toV040 = Flyway.configure().configuration(Migrations.flyway(pg.migrationRole()).getConfiguration())
-        .target("40").load();
-    assertThat(Integer.parseInt(toV040.migrate().targetSchemaVersion)).isEqualTo(40);
+    pg.migrateTo("40");
 
     try (SecurityWorld world = SecurityWorld.create(pg)) {
       DataSource worker = pg.loginAs("upgrade_worker", "queue_worker");

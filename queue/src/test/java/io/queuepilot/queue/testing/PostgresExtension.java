@@ -117,6 +117,21 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
     return migrationRole;
   }
 
+  /**
+   * Applies the migrations up to {@code version} only, as the migration role — an upgrade test's
+   * starting schema — and fails unless the database is then at exactly that version.
+   */
+  public void migrateTo(String version) {
+    org.flywaydb.core.api.output.MigrateResult result = org.flywaydb.core.Flyway.configure()
+        .configuration(Migrations.flyway(migrationRole).getConfiguration()).target(version).load().migrate();
+    org.flywaydb.core.api.MigrationVersion wanted = org.flywaydb.core.api.MigrationVersion.fromVersion(version);
+    if (!result.success || result.targetSchemaVersion == null
+        || !org.flywaydb.core.api.MigrationVersion.fromVersion(result.targetSchemaVersion).equals(wanted)) {
+      throw new IllegalStateException("migrating to V" + version + " ended at V" + result.targetSchemaVersion
+          + " (success " + result.success + ")");
+    }
+  }
+
   /** True for a database on a plain PostgreSQL server. */
   public boolean isPlainPostgres() {
     return plain;
