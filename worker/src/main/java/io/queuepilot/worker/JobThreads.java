@@ -114,7 +114,7 @@ final class JobThreads {
     synchronized (lock) {
       for (Iterator<Waiting> it = waiting.iterator(); it.hasNext(); ) {
         Waiting w = it.next();
-        if (Settler.lease(w.job()).equals(lease)) {
+        if (w.job().id().equals(lease.jobId()) && w.job().leaseToken().equals(lease.leaseToken())) {
           it.remove();
           return w.job();
         }
