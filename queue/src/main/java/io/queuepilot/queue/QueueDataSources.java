@@ -2,6 +2,7 @@ package io.queuepilot.queue;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.queuepilot.queue.sql.UuidArray;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -95,6 +96,9 @@ public final class QueueDataSources {
     hc.setInitializationFailTimeout(10_000);
     hc.addDataSourceProperty("ApplicationName", poolName);
     hc.addDataSourceProperty("tcpKeepAlive", "true");
+    // uuid[] parameters (UuidArray) go binary: no function returns a uuid[] column, so this changes
+    // only how the batched statements' id and lease arrays are sent
+    hc.addDataSourceProperty("binaryTransferEnable", UuidArray.BINARY_TRANSFER_OID);
     if (!config.serverPreparedStatements()) {
       hc.addDataSourceProperty("prepareThreshold", "0");
     }

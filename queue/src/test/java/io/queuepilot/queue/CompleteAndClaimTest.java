@@ -8,6 +8,7 @@ import io.queuepilot.queue.JobQueue.CompletedAndClaimed;
 import io.queuepilot.queue.JobQueue.Completion;
 import io.queuepilot.queue.JobQueue.NewJob;
 import io.queuepilot.queue.testing.PostgresExtension;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -42,6 +43,27 @@ class CompleteAndClaimTest {
 
   static Completion done(ClaimedJob j, int tokens) {
     return new Completion(j.id(), j.leaseToken(), "{\"ok\":" + tokens + "}", tokens);
+  }
+
+  @Test
+  void claimedJobsCarryTheirCreationTimeToTheMicrosecondOnBothClaimPaths() {
+    String type = "cac.created";
+    worker.enqueue(NewJob.of(type, "{}", type + "-a"));
+    worker.enqueue(NewJob.of(type, "{}", type + "-b"));
+    // the claim reads created_at as epoch seconds (a float8): these must still come back exact,
+    // including one before 1970 (negative seconds) and one a microsecond short of a second
+    Instant a = Instant.parse("2026-03-04T05:06:07.123457Z");
+    Instant b = Instant.parse("1969-12-31T23:59:59.999999Z");
+    su.exec("UPDATE public.job_queue SET created_at = ?::timestamptz WHERE idempotency_key = ?", a.toString(), type + "-a");
+    su.exec("UPDATE public.job_queue SET created_at = ?::timestamptz WHERE idempotency_key = ?", b.toString(), type + "-b");
+
+    List<ClaimedJob> first = worker.claim("cac-worker", List.of(type), List.of(), 1);
+    List<ClaimedJob> second = worker.completeAndClaim(List.of(), "cac-worker", List.of(type), List.of(), 1).claimed();
+
+    assertThat(first).hasSize(1);
+    assertThat(second).hasSize(1);
+    assertThat(java.util.stream.Stream.of(first.get(0), second.get(0)).map(ClaimedJob::createdAt))
+        .containsExactlyInAnyOrder(a, b);
   }
 
   @Test
