@@ -363,6 +363,26 @@ class WorkerLoopTest {
         .containsEntry("worker_id", "w-test");
   }
 
+  @Test
+  void eachJobOnAReusedThreadSeesOnlyItsOwnContext() {
+    queue.add("document_extraction", "{}");
+    queue.add("document_extraction", "{}");
+    List<Map<String, String>> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<String> ids = new java.util.concurrent.CopyOnWriteArrayList<>();
+    start(1, ctx -> { // one job thread: the second job runs on the thread the first one left
+      seen.add(MDC.getCopyOfContextMap());
+      ids.add(ctx.job().id() + "/" + ctx.job().correlationId());
+      ctx.commit(() -> queue.complete(ctx.job().id(), ctx.job().leaseToken(), null, null));
+    });
+    await().atMost(5, TimeUnit.SECONDS).until(() -> queue.rows().stream().allMatch(r -> r.status == JobStatus.COMPLETED));
+    assertThat(seen).hasSize(2);
+    for (int i = 0; i < 2; i++) {
+      String[] id = ids.get(i).split("/");
+      assertThat(seen.get(i)).as("job %d", i).containsOnly(Map.entry("worker_id", "w-test"), Map.entry("job_id", id[0]),
+          Map.entry("correlation_id", id[1]), Map.entry("job_type", "document_extraction"));
+    }
+  }
+
   private static final class AtomicReferenceHolder {
     volatile String value;
   }
