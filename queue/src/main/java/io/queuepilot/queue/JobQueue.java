@@ -207,7 +207,10 @@ public interface JobQueue {
 
   /**
    * {@code queue_stats}: what the controller scales on. Averages are over jobs completed in
-   * the recent window and null when there were none.
+   * the recent window and null when there were none. {@code readyEstimated}: the ready jobs
+   * that carry a {@code tokens_estimated} (set at enqueue); {@code readyTokensEstimated} and
+   * {@code maxReadyTokensEstimated}: the sum and the largest of those estimates, null when none
+   * does (V113).
    */
   record QueueStats(
       long ready,
@@ -218,5 +221,16 @@ public interface JobQueue {
       double oldestReadyAgeSeconds,
       Double avgDurationSeconds,
       Double avgTokensPerJob,
-      long completedRecently) {}
+      long completedRecently,
+      long readyEstimated,
+      Long readyTokensEstimated,
+      Long maxReadyTokensEstimated) {
+
+    /** A row without the ready jobs' estimates (none of them carries a {@code tokens_estimated}). */
+    public QueueStats(long ready, long scheduled, long processing, long stale, long deadLetter,
+        double oldestReadyAgeSeconds, Double avgDurationSeconds, Double avgTokensPerJob, long completedRecently) {
+      this(ready, scheduled, processing, stale, deadLetter, oldestReadyAgeSeconds, avgDurationSeconds, avgTokensPerJob,
+          completedRecently, 0, null, null);
+    }
+  }
 }

@@ -109,7 +109,8 @@ public final class PostgresJobQueue implements JobQueue {
   private static final String STATS =
       """
       SELECT ready, scheduled, processing, stale, dead_letter, oldest_ready_age_seconds,
-             avg_duration_seconds, avg_tokens_per_job, completed_recently
+             avg_duration_seconds, avg_tokens_per_job, completed_recently,
+             ready_estimated, ready_tokens_estimated, max_ready_tokens_estimated
         FROM public.queue_stats(?::text[], ?::text[], make_interval(secs => ?::double precision))
       """;
 
@@ -428,7 +429,10 @@ public final class PostgresJobQueue implements JobQueue {
             rs.getDouble(6),
             (Double) rs.getObject(7),
             (Double) rs.getObject(8),
-            rs.getLong(9));
+            rs.getLong(9),
+            rs.getLong(10),
+            (Long) rs.getObject(11),
+            (Long) rs.getObject(12));
       }
     } catch (SQLException e) {
       throw new JobQueueException("queue_stats", e);

@@ -37,7 +37,13 @@ class QueueStatsTest {
         (SELECT avg(tokens_used)::float8 FROM public.jobs
           WHERE %1$s AND status = 'completed' AND completed_at >= now() - interval '5 minutes'),
         (SELECT count(*) FROM public.jobs
-          WHERE %1$s AND status = 'completed' AND completed_at >= now() - interval '5 minutes')
+          WHERE %1$s AND status = 'completed' AND completed_at >= now() - interval '5 minutes'),
+        (SELECT count(*) FROM public.job_queue WHERE %1$s AND status = 'pending' AND scheduled_at <= now()
+                                                   AND tokens_estimated IS NOT NULL),
+        (SELECT sum(tokens_estimated)::bigint FROM public.job_queue
+          WHERE %1$s AND status = 'pending' AND scheduled_at <= now()),
+        (SELECT max(tokens_estimated)::bigint FROM public.job_queue
+          WHERE %1$s AND status = 'pending' AND scheduled_at <= now())
       """;
 
   @BeforeAll
@@ -49,11 +55,12 @@ class QueueStatsTest {
     for (String type : List.of("stats_a", "stats_b")) {
       for (String lane : List.of("ai", "bulk")) {
         for (int i = 0; i < 7; i++) {
+          // every other ready job carries an estimate (V113 reports the ready ones')
           q.enqueue(new NewJob(type, lane, "{}", "s" + n++, null, null, null, 1 + i % 10,
-              now.minusSeconds(30 + i * 17L), null, null));
+              now.minusSeconds(30 + i * 17L), null, i % 2 == 0 ? 1_000 + 100 * i : null));
         }
         for (int i = 0; i < 3; i++) {
-          q.enqueue(new NewJob(type, lane, "{}", "s" + n++, null, null, null, null, now.plusSeconds(600), null, null));
+          q.enqueue(new NewJob(type, lane, "{}", "s" + n++, null, null, null, null, now.plusSeconds(600), null, 90_000));
         }
         // processing: 4 claimed, 2 of them stale
         List<ClaimedJob> claimed = q.claim("w-" + lane, List.of(type), List.of(lane), 4);
@@ -105,6 +112,15 @@ class QueueStatsTest {
     assertThat(s.avgDurationSeconds()).isCloseTo(18.75, org.assertj.core.data.Offset.offset(1e-6));
     assertThat(s.avgTokensPerJob()).isCloseTo(150.0, org.assertj.core.data.Offset.offset(1e-9));
     assertThat(s.oldestReadyAgeSeconds()).isGreaterThan(30);
+    // the ready jobs' estimates (every other one carries one; the scheduled jobs' 90,000 are not ready)
+    Db su = new Db(pg.superuser());
+    String ready = "FROM public.job_queue WHERE job_type = 'stats_a' AND job_lane = 'ai' AND status = 'pending'"
+        + " AND scheduled_at <= now()";
+    assertThat(s.readyEstimated()).isEqualTo(su.count("SELECT count(tokens_estimated) " + ready)).isPositive()
+        .isLessThan(s.ready());
+    assertThat(s.readyTokensEstimated()).isEqualTo(su.count("SELECT sum(tokens_estimated) " + ready));
+    assertThat(s.maxReadyTokensEstimated()).isEqualTo(su.count("SELECT max(tokens_estimated) " + ready))
+        .isLessThan(90_000L);
 
     QueueStats none = new PostgresJobQueue(pg.superuser()).stats(List.of("nothing_here"), List.of(), Duration.ofSeconds(60));
     assertThat(none).isEqualTo(new QueueStats(0, 0, 0, 0, 0, 0.0, null, null, 0));
@@ -113,22 +129,23 @@ class QueueStatsTest {
   private static void compare(String[] types, String[] lanes, String where) throws Exception {
     try (Connection c = pg.superuser().getConnection()) {
       c.setAutoCommit(false); // one transaction: both see the same now() and snapshot
-      Object[] stats = new Object[9];
+      Object[] stats = new Object[12];
       try (PreparedStatement ps = c.prepareStatement("SELECT * FROM public.queue_stats(?, ?, interval '60 seconds')")) {
         ps.setArray(1, types == null ? null : c.createArrayOf("text", types));
         ps.setArray(2, lanes == null ? null : c.createArrayOf("text", lanes));
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();
-          for (int i = 0; i < 9; i++) {
+          assertThat(rs.getMetaData().getColumnCount()).isEqualTo(12);
+          for (int i = 0; i < 12; i++) {
             stats[i] = rs.getObject(i + 1);
           }
         }
       }
-      Object[] independent = new Object[9];
+      Object[] independent = new Object[12];
       try (PreparedStatement ps = c.prepareStatement(INDEPENDENT.formatted(where));
           ResultSet rs = ps.executeQuery()) {
         rs.next();
-        for (int i = 0; i < 9; i++) {
+        for (int i = 0; i < 12; i++) {
           independent[i] = rs.getObject(i + 1);
         }
       }
@@ -137,6 +154,8 @@ class QueueStatsTest {
       if (!where.contains("nothing_here")) {
         assertThat(((Number) stats[0]).longValue()).as("fixture has ready jobs").isPositive();
         assertThat(((Number) stats[3]).longValue()).as("fixture has stale jobs").isPositive();
+        assertThat(((Number) stats[9]).longValue()).as("fixture has estimated ready jobs").isPositive();
+        assertThat(((Number) stats[9]).longValue()).as("and ready jobs without").isLessThan(((Number) stats[0]).longValue());
       }
     }
   }

@@ -13,13 +13,15 @@ import java.util.Optional;
  * queue (no job ready and at most {@link #QUIET_WORK} in flight for {@link #QUIET_BEFORE}) and grows by at least {@link #MIN_BURST_JOBS}
  * within {@link #BURST_SPAN}. Once {@link #OCCURRENCES} bursts came at a stable period (the
  * intervals agree within {@link #PERIOD_TOLERANCE}, at least {@link #MIN_TOLERANCE}) the next
- * one is predicted one period after the last: the replicas that drain it within the wait target
- * ({@code jobs × d ÷ (concurrency × target)}) are requested a pod start-up plus the jitter
+ * one is predicted one period after the last: the replicas that start it within the wait target
+ * ({@code jobs × d ÷ (concurrency × (target + d))}) are requested a pod start-up plus the jitter
  * seen before it is due — the decision asks for a cycle at that instant ({@link #prewarmAt}),
  * so no poll's worth of idle pods is paid for — and released when it has not come within the jitter after. While
  * the predicted burst (no larger than predicted) is served, the pre-warmed replicas are kept
  * instead of the reactive sizing, which would count the burst twice (as arrival rate and as
- * backlog) and read its first, short finishers as the job time. Everything it returns goes
+ * backlog) and read its first, short finishers as the job time — topped up, every
+ * {@link #TOP_UP_CHECK}, when its backlog would not start within the target on them
+ * ({@link #topUp}). Everything it returns goes
  * through the policy's budget cap and min/max; without a prediction it returns nothing.
  */
 public final class BurstForecast {
@@ -170,15 +172,64 @@ public final class BurstForecast {
   }
 
   /**
-   * Replicas that drain {@code jobs} of mean time {@code d} within the wait target on pods Ready
-   * when they land: {@code jobs × d ÷ (concurrency × target)}. In expectation the last job would
-   * start within the target on fewer ({@code jobs × d ÷ (concurrency × (target + d))}: the wait
-   * ends at a job's start), but that leaves no room for the spread of job times (the bench's
-   * seed-1 spikes had jobs 1–7 s over 60 s with it); one job time of slack covers it.
+   * Replicas that start {@code jobs} of mean time {@code d} within the wait target on pods Ready
+   * when they land: a slot starts its first job at once and one more each job time, so within
+   * the target it starts {@code 1 + target ÷ d} (FIFO-start): {@code jobs × d ÷ (concurrency ×
+   * (target + d))}. That is the expectation; the spread of job times can leave a burst's last
+   * jobs a few seconds late on it (the bench's seed-1 spikes: 17 jobs 1–7 s over 60 s), which
+   * {@link #topUp} covers while the burst is served — cheaper than the job time of slack the
+   * pre-warm had before ({@code jobs × d ÷ (concurrency × target)}, one more replica for the
+   * whole burst on most spikes; docs/benchmarks.md §7.1.6).
    */
   static int prewarmReplicas(long jobs, double d, ScalerSpec spec) {
     double target = seconds(spec.targetQueueWait());
-    return (int) Math.ceil(jobs * d / (spec.concurrency() * target) - 1e-9);
+    return (int) Math.ceil(jobs * d / (spec.concurrency() * (target + d)) - 1e-9);
+  }
+
+  /** While a predicted burst is served with jobs ready, the decision is taken again this often (the top-up check). */
+  static final Duration TOP_UP_CHECK = Duration.ofSeconds(5);
+
+  /**
+   * Replicas to add to {@code planned} while a predicted burst is served so that its backlog
+   * still starts within the target: before the oldest ready job's target ({@code left = target
+   * − its age}) the running slots start about {@code slots × left ÷ d} jobs, a pod asked for now
+   * {@code concurrency × (left − startup) ÷ d}; the replicas that cover the shortfall (none when
+   * there is none, or when a new pod would come too late to help).
+   */
+  static int topUp(QueueSnapshot s, ScalerSpec spec, int planned, double d) {
+    if (s.ready() == 0) return 0;
+    double left = seconds(spec.targetQueueWait()) - s.oldestReadyAgeSeconds();
+    double startup = seconds(spec.podStartup());
+    double slots = (double) planned * spec.concurrency();
+    double shortfall = s.ready() * d - slots * Math.max(0, left);
+    if (shortfall <= 0 || left <= startup) return 0;
+    return (int) Math.ceil(shortfall / (spec.concurrency() * (left - startup)) - 1e-9);
+  }
+
+  /**
+   * While a predicted burst is served with jobs ready: the next cycle, {@link #TOP_UP_CHECK}
+   * after {@code now}, to check its {@link #topUp} (no NOTIFY comes once its arrivals stop, and
+   * {@link #followAt} waits until the slots would have started the backlog); else null.
+   */
+  public static Instant topUpAt(QueueSnapshot s, ScalerSpec spec, ScalingHistory h, Instant now) {
+    if (s == null || s.ready() == 0) return null;
+    List<ScalingHistory.Burst> bursts = h.bursts();
+    if (bursts.isEmpty()) return null;
+    ScalingHistory.Burst last = bursts.get(bursts.size() - 1);
+    if (last.at().isAfter(now) || !serving(last, s, spec, now)) return null;
+    Optional<Prediction> its = forecastOf(bursts, last, now);
+    if (its.isEmpty() || !within(last.at(), its.get(), spec.podStartup())) return null;
+    return now.plus(TOP_UP_CHECK);
+  }
+
+  /**
+   * The forecast for the newest burst {@code last}: while its span is open the prediction from
+   * the bursts before it; once over, it is one of the occurrences a prediction counts (which then
+   * names the burst after it), so the prediction the history without it made at its onset.
+   */
+  private static Optional<Prediction> forecastOf(List<ScalingHistory.Burst> bursts, ScalingHistory.Burst last,
+      Instant now) {
+    return open(last, now) ? predict(bursts, now) : predict(bursts.subList(0, bursts.size() - 1), last.at());
   }
 
   /** What the forecast asks of the decision at {@code now} (see {@link Plan}). */
@@ -190,10 +241,14 @@ public final class BurstForecast {
     if (last != null && !last.at().isAfter(now) && serving(last, s, spec, now)) {
       // the jobs of this burst so far (the history's count is the last observation's)
       long soFar = Math.max(last.jobs(), s.work() - last.base());
-      if (next.isPresent() && within(last.at(), next.get(), startup) && asPredicted(soFar, next.get())) {
+      // what was predicted for this burst, also once its span is over (the prediction then names
+      // the next burst, and the reactive sizing took over with its backlog still waiting: 11 → 23
+      // on seed 1's spike 8, docs/benchmarks.md §7.1.6)
+      Optional<Prediction> its = forecastOf(bursts, last, now);
+      if (its.isPresent() && within(last.at(), its.get(), startup) && asPredicted(soFar, its.get())) {
         // the predicted burst, no larger than predicted: the pre-warmed replicas drain it; keep
         // them (a burst's first finishers are its short jobs, so the mean time seen now is low)
-        return landed(last.at(), soFar, next.get(), h, d, spec);
+        return landed(last.at(), soFar, its.get(), h, d, spec, s);
       }
       // an unpredicted burst, or one larger than predicted: the reactive sizing decides (a load
       // that starts on a quiet queue may be a steady one; only a prediction says it is finite)
@@ -225,7 +280,7 @@ public final class BurstForecast {
     int floor = prewarmReplicas(p.jobs(), d, spec);
     if (within(now, p, startup) && s.work() > 0 && asPredicted(s.work(), p)) {
       // the predicted burst lands in this observation (the history counts it from the next)
-      return landed(now, s.work(), p, h, d, spec);
+      return landed(now, s.work(), p, h, d, spec, s);
     }
     Instant from = prewarmFrom(p, startup);
     // released once the burst is a jitter overdue: a burst seen later (by a poll) still finds the
@@ -234,9 +289,9 @@ public final class BurstForecast {
     if (now.isBefore(from) || !now.isBefore(until)) return Plan.NONE;
     return new Plan(floor, null, null, String.format(Locale.ROOT,
         "; forecast: a burst of %d jobs every %d s (the last %d), next due %s ± %.0f s: pre-warming %d × %.1f s ÷ (%d"
-            + " per replica × %.0f s target) → %d until %s",
+            + " per replica × (%.0f s target + %.1f s)) → %d until %s",
         p.jobs(), p.period().toSeconds(), OCCURRENCES, p.at(), p.jitter().toMillis() / 1000.0, p.jobs(), d,
-        spec.concurrency(), seconds(spec.targetQueueWait()), floor, until));
+        spec.concurrency(), seconds(spec.targetQueueWait()), d, floor, until));
   }
 
   /**
@@ -309,13 +364,20 @@ public final class BurstForecast {
    * it; they are kept (a burst's first finishers are its short jobs, so the mean time seen
    * during it is low, and its arrival rate is the backlog itself).
    */
-  private static Plan landed(Instant at, long soFar, Prediction p, ScalingHistory h, double d, ScalerSpec spec) {
-    int planned = Math.max(h.currentReplicas(), prewarmReplicas(Math.max(p.jobs(), soFar), d, spec));
-    return new Plan(null, planned, null, String.format(Locale.ROOT,
+  private static Plan landed(Instant at, long soFar, Prediction p, ScalingHistory h, double d, ScalerSpec spec,
+      QueueSnapshot s) {
+    int kept = Math.max(h.currentReplicas(), prewarmReplicas(Math.max(p.jobs(), soFar), d, spec));
+    int added = topUp(s, spec, kept, d);
+    String topUp = added == 0 ? "" : String.format(Locale.ROOT,
+        " + %d: %d ready × %.1f s > %d slots × %.1f s left of the oldest's target, a pod asked now starts jobs for"
+            + " %.1f s of it",
+        added, s.ready(), d, kept * spec.concurrency(), seconds(spec.targetQueueWait()) - s.oldestReadyAgeSeconds(),
+        seconds(spec.targetQueueWait()) - s.oldestReadyAgeSeconds() - seconds(spec.podStartup()));
+    return new Plan(null, kept + added, null, String.format(Locale.ROOT,
         "; forecast burst landed at %s (%d of %d predicted jobs so far): keeping max(%d running, %d × %.1f s ÷ (%d"
-            + " per replica × %.0f s target)) → %d",
+            + " per replica × (%.0f s target + %.1f s))) → %d%s",
         at, soFar, p.jobs(), h.currentReplicas(), Math.max(p.jobs(), soFar), d, spec.concurrency(),
-        seconds(spec.targetQueueWait()), planned));
+        seconds(spec.targetQueueWait()), d, kept, topUp));
   }
 
   /** A burst of {@code jobs} is the predicted one when at most {@link #SIZE_TOLERANCE} larger. */

@@ -95,6 +95,7 @@ public final class ScalingPolicy {
     Instant lastUp = d.replicas() > d.currentReplicas() ? now : history.lastScaleUpTime();
     d = d.decidingAgainAt(BurstForecast.followAt(history.bursts(), snapshot, spec, d.replicas(),
         jobTime(snapshot, spec, history).seconds(), lastUp == null ? null : lastUp.plus(spec.podStartup()), now));
+    d = d.decidingAgainAt(BurstForecast.topUpAt(snapshot, spec, history, now));
     if (coldStart(snapshot, spec, history) && snapshot.work() > 0 && d.replicas() > 0) {
       Instant up = d.replicas() > d.currentReplicas() ? now : history.lastScaleUpTime();
       Instant firstReady = up == null ? null : up.plus(spec.podStartup()).plus(FIRST_CLAIM);
@@ -105,7 +106,8 @@ public final class ScalingPolicy {
 
   /**
    * Whether the budget cap can only use the cold-start tokens-per-job guess: a budget applies
-   * and no tokens per job are configured, observed, reserved now or seen before.
+   * and no tokens per job are configured, observed, reserved now, estimated at enqueue for every
+   * ready job or seen before.
    */
   static boolean coldStart(QueueSnapshot s, ScalerSpec spec, ScalingHistory h) {
     ScalerSpec.Budget b = spec.budget();
@@ -113,7 +115,7 @@ public final class ScalingPolicy {
     boolean applies = row != null || b.tokensPerMinute().isPresent() || b.requestsPerMinute().isPresent();
     return applies && b.tokensPerJob().isEmpty() && !(s.avgTokensPerJob() != null && s.avgTokensPerJob() > 0)
         && !(row != null && row.tokensPerRequestNow().isPresent() && row.tokensPerRequestNow().getAsDouble() > 0)
-        && h.tokensPerJobSeen() == null;
+        && s.readyTokensPerJobEstimated() == null && h.tokensPerJobSeen() == null;
   }
 
   private static ScalingDecision decideNow(QueueSnapshot snapshot, ScalerSpec spec, ScalingHistory history,
@@ -551,6 +553,11 @@ public final class ScalingPolicy {
     } else if (row != null && row.tokensPerRequestNow().isPresent() && row.tokensPerRequestNow().getAsDouble() > 0) {
       tokensPerJob = row.tokensPerRequestNow().getAsDouble() * b.requestsPerJob();
       tpjSource = "reserved now";
+    } else if (s.readyTokensPerJobEstimated() != null) {
+      // every ready job carries the tokens its enqueuer estimated (queue_stats since V113): what
+      // the jobs about to start will reserve, known before any worker claims one
+      tokensPerJob = s.readyTokensPerJobEstimated();
+      tpjSource = "estimated at enqueue";
     } else if (h.tokensPerJobSeen() != null) {
       tokensPerJob = h.tokensPerJobSeen();
       tpjSource = "last seen";

@@ -109,14 +109,17 @@ class BurstForecastTest {
     // the pre-warm is in force until the burst is a jitter overdue: the next cycle is asked for then
     // (a burst that lands wakes it sooner by NOTIFY; one that does not is let go at once)
     assertThat(d.decideAgainAt()).as(d.reason()).isEqualTo(T0.plusSeconds(1901));
-    // 300 jobs × 8 s ÷ (4 per replica × 60 s target) = 10, not one slot per job (75)
-    assertThat(d.replicas()).as(d.reason()).isEqualTo(10);
-    assertThat(d.reason()).contains("forecast: a burst of 300 jobs every 600 s", "pre-warming", "→ 10");
-    assertThat(r.at(1885, 0, 0).replicas()).as("held until it lands").isEqualTo(10);
-    // it lands as predicted: the pre-warmed replicas drain it, the reactive sizing (λ·d + backlog) does not add more
+    // 300 jobs × 8 s ÷ (4 per replica × (60 s target + 8 s)) = 8.8 → 9 (a slot starts its first job
+    // at once and one more each job time), not one slot per job (75)
+    assertThat(d.replicas()).as(d.reason()).isEqualTo(9);
+    assertThat(d.reason()).contains("forecast: a burst of 300 jobs every 600 s", "pre-warming", "→ 9");
+    assertThat(r.at(1885, 0, 0).replicas()).as("held until it lands").isEqualTo(9);
+    // it lands as predicted: the pre-warmed replicas drain it, the reactive sizing (λ·d + backlog) does not
+    // decide — but 280 ready × 8 s = 2240 slot-seconds > 36 slots × 59 s left: topped up by
+    // ceil(116 ÷ (4 × 39 s a pod asked now has)) = 1
     d = r.at(1900, 280, 20);
     assertThat(d.replicas()).as(d.reason()).isEqualTo(10);
-    assertThat(d.reason()).contains("forecast burst landed");
+    assertThat(d.reason()).contains("forecast burst landed", "+ 1: 280 ready");
     assertThat(r.at(1905, 252, 48).replicas()).isEqualTo(10);
     r.at(1920, 150, 40);
     r.at(1935, 10, 40);
@@ -127,6 +130,44 @@ class BurstForecastTest {
     assertThat(d.replicas()).as(d.reason()).isEqualTo(8);
     assertThat(d.drain()).isNotNull();
     assertThat(d.drain().idleScaleDown()).isTrue();
+  }
+
+  static QueueSnapshot aged(long ready, long processing, double oldestAge) {
+    return new QueueSnapshot(ready, 0, processing, 0, 0, oldestAge, D, 2000.0, 50, null);
+  }
+
+  /**
+   * A predicted burst whose backlog the pre-warmed replicas would not start within the target is
+   * topped up while it is served (checked every 5 s), and it stays the predicted burst after its
+   * 30 s span: the reactive sizing, which counts it twice, does not take over.
+   */
+  @Test
+  void aPredictedBurstIsToppedUpWhenItsBacklogWouldStartLateAndStaysPredictedAfterItsSpan() {
+    Run r = threeSpikes(SPEC, 1879);
+    assertThat(r.at(1879, 0, 0).replicas()).isEqualTo(9);
+    // landing: 64 ready × 8 s = 512 slot-seconds ≤ 36 slots × 60 s: the 9 suffice
+    ScalingDecision d = r.at(1900, aged(64, 36, 0));
+    assertThat(d.replicas()).as(d.reason()).isEqualTo(9);
+    assertThat(d.reason()).contains("forecast burst landed").doesNotContain("left of the oldest");
+    // (its next cycle: the pre-warm's end at 1901 s comes before the 5 s check)
+    assertThat(d.decideAgainAt()).as(d.reason()).isEqualTo(T0.plusSeconds(1901));
+    // 264 ready × 8 s = 2112 > 36 slots × 55 s left = 1980: short 132 slot-seconds, a pod asked now
+    // serves 35 s of them: + ceil(132 ÷ (4 × 35)) = 1
+    d = r.at(1905, aged(264, 36, 5));
+    assertThat(d.replicas()).as(d.reason()).isEqualTo(10);
+    assertThat(d.reason()).contains("+ 1: 264 ready × 8.0 s > 36 slots × 55.0 s left");
+    assertThat(d.decideAgainAt()).as(d.reason()).isEqualTo(T0.plusSeconds(1910));
+    // 40 slots now carry it: kept, not cut back
+    d = r.at(1910, aged(224, 40, 10));
+    assertThat(d.replicas()).as(d.reason()).isEqualTo(10);
+    // after the burst's 30 s span (1930 s) its backlog still waits: the forecast made for it keeps deciding
+    d = r.at(1935, aged(100, 40, 35));
+    assertThat(d.reason()).as(d.reason()).contains("forecast burst landed");
+    assertThat(d.replicas()).as(d.reason()).isEqualTo(10);
+    // 100 ready × 8 s = 800 > 40 slots × 12 s left, but a pod asked now would come after the target: none added
+    d = r.at(1948, aged(100, 40, 48));
+    assertThat(d.replicas()).as(d.reason()).isEqualTo(10);
+    assertThat(d.reason()).contains("forecast burst landed").doesNotContain("left of the oldest");
   }
 
   @Test

@@ -481,7 +481,16 @@ class ScalingPolicyTest {
     QueueSnapshot cold = new QueueSnapshot(300, 0, 0, 0, 0, 1, null, null, 0, row(1_000_000, 0, 0));
     // the first worker has reserved: 2,000 tokens per request are known
     QueueSnapshot reserved = new QueueSnapshot(296, 0, 4, 0, 0, 21, null, null, 0, row(1_000_000, 8_000, 4));
+    // nothing reserved or finished, but every ready job was enqueued with tokens_estimated 2,000 (V113)
+    QueueSnapshot estimated = cold.withReadyEstimate(new QueueSnapshot.ReadyEstimate(300, 600_000, 2_000));
+    // only 200 of the 300 ready jobs carry an estimate: it says nothing about the other 100
+    QueueSnapshot partly = cold.withReadyEstimate(new QueueSnapshot.ReadyEstimate(200, 400_000, 2_000));
     return Stream.of(
+        Arguments.of("every ready job estimated at enqueue: the cap uses its 2,000 tokens/job before any pod claims —"
+            + " 900,000 ÷ (4 × 2,000 × (10 s + 60 s) / 10 s) = 16 — and no first-claim cycle is needed", estimated, 0,
+            false, 16, null),
+        Arguments.of("an estimate on only some ready jobs is no estimate: the cold-start guess's 1 and its first-claim"
+            + " cycle", partly, 0, false, 1, 81L),
         Arguments.of("a cold start scales to what the guess allows and asks for a cycle when its first pod is Ready"
             + " (start-up 20 s + 1 s to claim)", cold, 0, false, 1, 81L),
         Arguments.of("once a reservation shows the tokens per job, the poll and NOTIFY suffice; the burst landed on a"

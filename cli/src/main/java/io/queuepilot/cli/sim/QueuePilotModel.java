@@ -48,7 +48,9 @@ public final class QueuePilotModel implements World.Model {
         o.avgDurationSeconds(), o.avgTokensPerJob(), o.completedRecently(),
         o.budget() == null || budgetName == null ? null : new BudgetStatus(budgetName, o.budget().tokensPerWindow(),
             o.budget().requestsPerWindow(), o.budget().windowSeconds(), o.budget().tokensInWindow(),
-            o.budget().requestsInWindow(), o.budget().inFlight(), null));
+            o.budget().requestsInWindow(), o.budget().inFlight(), null),
+        o.readyEstimated() == 0 ? null
+            : new QueueSnapshot.ReadyEstimate(o.readyEstimated(), o.readyTokensEstimated(), o.maxReadyTokensEstimated()));
     PolicyDecider.Result r = decider.decide(snapshot, o.currentReplicas(), now);
     Double againAt = r.decideAgainAt() == null ? null
         : o.now() + java.time.Duration.between(now, r.decideAgainAt()).toNanos() / 1e9;

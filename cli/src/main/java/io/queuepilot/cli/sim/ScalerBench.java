@@ -33,6 +33,8 @@ final class ScalerBench implements Callable<Integer> {
   static final int CONCURRENCY = 4;
   static final double STARTUP_SECONDS = 20;
   static final long TOKENS_PER_JOB = 2_000;
+  /** What every job is enqueued with as tokens_estimated by default: exactly what it uses. */
+  static final long TOKENS_ESTIMATED = 2_000;
   static final long TOKENS_PER_MINUTE = 1_000_000;
   static final long REQUESTS_PER_MINUTE = 10_000;
   static final double SLO_SECONDS = 60;
@@ -46,6 +48,11 @@ final class ScalerBench implements Callable<Integer> {
 
   @Option(names = "--seed", defaultValue = "1", paramLabel = "N", description = "seed of every draw (default: ${DEFAULT-VALUE})")
   long seed;
+
+  @Option(names = "--tokens-estimated", defaultValue = "2000", paramLabel = "TOKENS",
+      description = "tokens_estimated every job is enqueued with (queue_stats reports the ready jobs' estimates);"
+          + " 0: none (default: ${DEFAULT-VALUE}, the tokens a job uses)")
+  long tokensEstimated;
 
   @Option(names = "--traces", split = ",", paramLabel = "NAME",
       description = "traces to run (default: all of burst-2000, daily-ramp, noisy-5, spikes-300, budget-bound)")
@@ -66,12 +73,14 @@ final class ScalerBench implements Callable<Integer> {
     StringBuilder md = new StringBuilder();
     md.append("# bench/run.sh scaling\n\n");
     md.append(String.format(Locale.ROOT, "Generated %s by `queuepilot scaler bench --seed %d`. World: job times %s,"
-        + " %d jobs per replica, %.0f s pod start-up, %d tokens per job, shared budget %d tokens and %d requests per"
+        + " %d jobs per replica, %.0f s pod start-up, %d tokens per job (%s), shared budget %d tokens and %d requests per"
         + " 60 s, SLO: queue wait ≤ %.0f s; QueuePilot spec: minReplicas 0, maxReplicas %d, targetQueueWaitSeconds %.0f,"
         + " podStartupSeconds %.0f, tokenBudget {name: openai, expectedJobSeconds: 8}, other fields default."
         + " \"production\" = the workers reserve before each call (sql/V020 rule); \"cap alone\" = the workers do not"
         + " check the budget, only the scaler's replica cap holds it.%n%n",
-        Instant.now(), seed, times.describe(), CONCURRENCY, STARTUP_SECONDS, TOKENS_PER_JOB, TOKENS_PER_MINUTE,
+        Instant.now(), seed, times.describe(), CONCURRENCY, STARTUP_SECONDS, TOKENS_PER_JOB,
+        tokensEstimated > 0 ? "enqueued with tokens_estimated " + tokensEstimated : "enqueued without an estimate",
+        TOKENS_PER_MINUTE,
         REQUESTS_PER_MINUTE, SLO_SECONDS, MAX_REPLICAS, SLO_SECONDS, STARTUP_SECONDS));
     md.append("| trace | jobs | model | replica-min | vs oracle | vs work bound | wait p50 s | wait p95 s | wait max s | SLO violations |"
         + " reversals / 300 s (total) | min over budget, cap alone | min over budget, production | first scale call s |\n");
@@ -79,7 +88,8 @@ final class ScalerBench implements Callable<Integer> {
     PrintWriter o = spec.commandLine().getOut();
     for (String name : traces) {
       LoadTrace trace = BenchTraces.generate(name, seed);
-      Workload w = Workload.of(trace, JobTimes.parse(times.describe()), TOKENS_PER_JOB, seed);
+      Workload w = Workload.of(trace, JobTimes.parse(times.describe()), TOKENS_PER_JOB,
+          tokensEstimated > 0 ? Long.valueOf(tokensEstimated) : null, seed);
       Comparison.Outcome prod = ScalerCommand.compare(s, 15, w, CONCURRENCY, STARTUP_SECONDS, 0.1, TOKENS_PER_MINUTE,
           REQUESTS_PER_MINUTE, true, 0, 1800, SLO_SECONDS);
       Comparison.Outcome alone = ScalerCommand.compare(s, 15, w, CONCURRENCY, STARTUP_SECONDS, 0.1, TOKENS_PER_MINUTE,

@@ -108,6 +108,11 @@ public final class ScalerCommand implements Runnable {
         description = "tokens one job uses (default: spec.tokenBudget.tokensPerJob, else 2000)")
     Integer tokensPerJob;
 
+    @Option(names = "--tokens-estimated", paramLabel = "TOKENS",
+        description = "tokens_estimated every job is enqueued with, which queue_stats reports for the ready jobs"
+            + " (default: none, as a job enqueued without p_tokens_estimated)")
+    Long tokensEstimated;
+
     @Option(names = "--concurrency", paramLabel = "N", description = "jobs per replica at once (default: spec.concurrencyPerReplica)")
     Integer concurrency;
 
@@ -206,7 +211,10 @@ public final class ScalerCommand implements Runnable {
       double slo = sloSeconds != null ? sloSeconds : policySpec.targetQueueWait().toMillis() / 1000.0;
       double reversalWindow = Math.max(1, policySpec.scaleDown().stabilizationWindow().toSeconds());
 
-      Workload workload = Workload.of(trace, times, tokens, seed);
+      if (tokensEstimated != null && tokensEstimated < 1) {
+        throw CliException.usage("--tokens-estimated must be at least 1, was " + tokensEstimated);
+      }
+      Workload workload = Workload.of(trace, times, tokens, tokensEstimated, seed);
       Comparison.Outcome outcome = compare(policySpec, pollSeconds, workload, slots, startupSeconds, cycleSeconds,
           tokenLimit, requestLimit, enforce, initial, drainSeconds, slo);
       Timeline timeline = outcome.queuePilot().timeline();

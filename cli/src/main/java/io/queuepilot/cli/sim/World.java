@@ -68,7 +68,8 @@ public final class World {
   }
 
   /**
-   * What a reconcile can see: the {@code queue_stats} row, the target's replica count
+   * What a reconcile can see: the {@code queue_stats} row (with the ready jobs' estimates: how
+   * many carry one, their sum and the largest — V113), the target's replica count
    * ({@code spec.replicas}: starting and running pods, not draining ones) and the shared
    * budget's {@code token_budget_status} row (null without a budget).
    */
@@ -81,7 +82,18 @@ public final class World {
       Double avgTokensPerJob,
       long completedRecently,
       int currentReplicas,
-      BudgetStatus budget) {}
+      BudgetStatus budget,
+      long readyEstimated,
+      long readyTokensEstimated,
+      long maxReadyTokensEstimated) {
+
+    /** An observation in which no ready job carries an estimate. */
+    public Observation(double now, long ready, long processing, double oldestReadyAgeSeconds, Double avgDurationSeconds,
+        Double avgTokensPerJob, long completedRecently, int currentReplicas, BudgetStatus budget) {
+      this(now, ready, processing, oldestReadyAgeSeconds, avgDurationSeconds, avgTokensPerJob, completedRecently,
+          currentReplicas, budget, 0, 0, 0);
+    }
+  }
 
   /** The shared budget's row as {@code token_budget_status} returns it. */
   public record BudgetStatus(
@@ -164,6 +176,8 @@ public final class World {
     long seq;
     final List<Pod> pods = new ArrayList<>();
     final ArrayDeque<Integer> readyQueue = new ArrayDeque<>();
+    long readyEstimated;
+    long readyTokensEstimated;
     final double[] startedAt;
     final PriorityQueue<Reservation> reservations =
         new PriorityQueue<>((x, y) -> Double.compare(x.activeUntil, y.activeUntil));
@@ -220,6 +234,11 @@ public final class World {
         switch (e.kind) {
           case ARRIVAL -> {
             readyQueue.addLast(e.a);
+            Long est = w.jobs().get(e.a).tokensEstimated();
+            if (est != null) {
+              readyEstimated++;
+              readyTokensEstimated += est;
+            }
             arrivalsThisSecond++;
             dispatch(e.at);
             if (model.wakesOnNotify() && !notifyPending) {
@@ -286,6 +305,15 @@ public final class World {
       return desired <= cfg.minReplicas() && liveSpecCount() <= cfg.minReplicas();
     }
 
+    long maxReadyEstimate() {
+      long max = 0;
+      for (int id : readyQueue) {
+        Long est = w.jobs().get(id).tokensEstimated();
+        if (est != null) max = Math.max(max, est);
+      }
+      return max;
+    }
+
     int liveSpecCount() {
       int n = 0;
       for (Pod p : pods) if (!p.gone && !p.draining) n++;
@@ -327,6 +355,10 @@ public final class World {
           return;
         }
         readyQueue.pollFirst();
+        if (j.tokensEstimated() != null) {
+          readyEstimated--;
+          readyTokensEstimated -= j.tokensEstimated();
+        }
         startedAt[j.id()] = now;
         free.busy++;
         processing++;
@@ -383,7 +415,8 @@ public final class World {
               cfg.requestsPerWindow() == null ? Long.MAX_VALUE : cfg.requestsPerWindow(),
               cfg.windowSeconds(), reservedTokens, reservedRequests, processing);
       Observation o = new Observation(now, readyQueue.size(), processing, oldest,
-          n == 0 ? null : recentSeconds / n, n == 0 ? null : recentTokens / n, n, liveSpecCount(), budget);
+          n == 0 ? null : recentSeconds / n, n == 0 ? null : recentTokens / n, n, liveSpecCount(), budget,
+          readyEstimated, readyTokensEstimated, readyEstimated == 0 ? 0 : maxReadyEstimate());
       Model.Decision d = model.reconcile(o);
       limitedBy = d.limitedBy();
       if (d.againAt() != null && d.againAt() > now && wakes.add(d.againAt())) at(d.againAt(), Kind.WAKE, 0, 0);

@@ -19,10 +19,16 @@ class ScalingBenchTracesTest {
     return capAlone(trace, 1);
   }
 
+  /** The bench's world: every job enqueued with its tokens as tokens_estimated. */
   static Comparison.Outcome capAlone(String trace, long seed) {
+    return capAlone(trace, seed, ScalerBench.TOKENS_ESTIMATED);
+  }
+
+  /** {@code estimated}: the jobs' tokens_estimated, null for jobs enqueued without one. */
+  static Comparison.Outcome capAlone(String trace, long seed, Long estimated) {
     ScalerSpec spec = ScalerBench.benchSpec();
     Workload w = Workload.of(BenchTraces.generate(trace, seed), JobTimes.parse("lognormal:8,0.6"),
-        ScalerBench.TOKENS_PER_JOB, seed);
+        ScalerBench.TOKENS_PER_JOB, estimated, seed);
     return ScalerCommand.compare(spec, 15, w, ScalerBench.CONCURRENCY, ScalerBench.STARTUP_SECONDS, 0.1,
         ScalerBench.TOKENS_PER_MINUTE, ScalerBench.REQUESTS_PER_MINUTE, false, 0, 1800, ScalerBench.SLO_SECONDS);
   }
@@ -118,6 +124,44 @@ class ScalingBenchTracesTest {
     assertThat(qp.secondsOverRequestBudget()).isZero();
   }
 
+  /**
+   * Issue 15's target on spikes, seeds 1–3: ≤ 1.1× the oracle schedule's replica-minutes with no
+   * job over 60 s (docs/benchmarks.md 7.1.6). What it took: the ready jobs' tokens_estimated in
+   * queue_stats (V113: the cold first spike is sized before its first pod claims), pre-warmed
+   * spikes on the FIFO-start count (one replica fewer) topped up while served when the backlog
+   * would start late, and a predicted burst still served as predicted after its 30 s span
+   * (measured in the bench: 218.7 / 214.9 / 218.5 replica-minutes, 1.092× / 1.097× / 1.097×; 1.13–1.14×
+   * before).
+   */
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {1, 2, 3})
+  void spikesMeetTheSloWithinATenthOfTheOracle(long seed) {
+    Comparison.Outcome o = capAlone("spikes-300", seed);
+    World.Result qp = o.queuePilot();
+    assertThat(o.oracle().sloViolations(ScalerBench.SLO_SECONDS)).isZero();
+    assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isZero();
+    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.1);
+    assertThat(qp.secondsOverTokenBudget()).isZero();
+  }
+
+  /**
+   * Jobs enqueued without an estimate (the product's upload path, docs/controller.md): the cold
+   * first spike waits for its first pod's reservation as before (24.5 replica-minutes), and no
+   * job is late; the pre-warm on the FIFO-start count with its top-up alone takes the trace from
+   * 1.13× to 1.1105 here (seed 1, cap alone; the bench: 227.3 → 222.4 replica-minutes,
+   * docs/benchmarks.md 7.1.6).
+   */
+  @Test
+  void spikesWithoutEstimatesAddNoLateJob() {
+    Comparison.Outcome o = capAlone("spikes-300", 1, null);
+    World.Result qp = o.queuePilot();
+    assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isZero();
+    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(NO_ESTIMATE_BOUND);
+    assertThat(qp.secondsOverTokenBudget()).isZero();
+  }
+
+  private static final double NO_ESTIMATE_BOUND = 1.111;
+
   @Test
   void recurringSpikesArePreWarmedByTheForecastAndAddNoLateJob() {
     Comparison.Outcome o = capAlone("spikes-300");
@@ -125,7 +169,8 @@ class ScalingBenchTracesTest {
     // the first spike alone (the same first 600 s): cold, unpredictable, its late jobs are the floor
     int[] all = BenchTraces.generate("spikes-300", 1).arrivals();
     LoadTrace first = new LoadTrace("first-spike", java.util.Arrays.copyOf(all, 600));
-    Workload w = Workload.of(first, JobTimes.parse("lognormal:8,0.6"), ScalerBench.TOKENS_PER_JOB, 1);
+    Workload w = Workload.of(first, JobTimes.parse("lognormal:8,0.6"), ScalerBench.TOKENS_PER_JOB,
+        ScalerBench.TOKENS_ESTIMATED, 1);
     World.Result alone = ScalerCommand.compare(ScalerBench.benchSpec(), 15, w, ScalerBench.CONCURRENCY,
         ScalerBench.STARTUP_SECONDS, 0.1, ScalerBench.TOKENS_PER_MINUTE, ScalerBench.REQUESTS_PER_MINUTE, false, 0, 1800,
         ScalerBench.SLO_SECONDS).queuePilot();
@@ -140,10 +185,12 @@ class ScalingBenchTracesTest {
     // reactive spikes 2 and 3 on 21 replicas instead of 17); 1.1349 (227.3, 2026-12-02, 1.1360
     // before) since a quiet-queue burst keeps the allowance while its own arrival reads as a rate
     // above the cap (the cold first spike keeps its 27 until 92 s instead of being cut at 90 s with
-    // 9 still ready); issue 15 asks for 1.1× (not met, docs/benchmarks.md 7.1.5)
+    // 9 still ready); issue 15 asks for 1.1× (not met, docs/benchmarks.md 7.1.5); met since the jobs'
+    // estimates reach the cap (V113) and pre-warmed spikes run one replica fewer, topped up while
+    // served (1.088, 2026-12-02, docs/benchmarks.md 7.1.6; seeds 2–3 in spikesMeetTheSloWithinATenthOfTheOracle)
     assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isZero();
     assertThat(qp.sloViolations(ScalerBench.SLO_SECONDS)).isLessThanOrEqualTo(alone.sloViolations(ScalerBench.SLO_SECONDS));
-    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.135);
+    assertThat(qp.replicaSeconds() / o.oracle().replicaSeconds()).isLessThanOrEqualTo(1.1);
     // the after-trace pre-warm is simulated and billed: the run goes on past the trace's 7,200 s
     assertThat(qp.simulatedSeconds()).isGreaterThan(7200 + ScalerBench.STARTUP_SECONDS);
     assertThat(qp.secondsOverTokenBudget()).isZero();
