@@ -2,7 +2,7 @@
 -- complete_and_claim_jobs, every rule unchanged.
 --
 -- Measured with queue/harness/callgrind-cost.sh (backend instructions per job, 250 jobs per call;
--- docs/benchmarks.md "2026-12-02, 12:50–14:20 UTC"): complete_and_claim_jobs 129,500 -> ~118,000
+-- docs/benchmarks.md "2026-12-02, 12:50–13:40 UTC"): complete_and_claim_jobs 129,500 -> 118,000
 -- per job. Where it went, in V112's profile of the Worker's statement:
 --
 -- 1. complete_jobs checked p_tokens_used[i] and the size of p_results[i] in a PL/pgSQL loop, two
