@@ -210,14 +210,14 @@ public final class PostgresJobQueue implements JobQueue {
   private static void bindCompletions(Connection c, PreparedStatement ps, List<Completion> completions)
       throws SQLException {
     int n = completions.size();
-    List<UUID> ids = new ArrayList<>(n);
-    List<UUID> leases = new ArrayList<>(n);
+    UUID[] ids = new UUID[n];
+    UUID[] leases = new UUID[n];
     String[] results = null;
     Integer[] tokens = null;
     for (int i = 0; i < n; i++) {
       Completion done = completions.get(i);
-      ids.add(done.jobId());
-      leases.add(done.leaseToken());
+      ids[i] = done.jobId();
+      leases[i] = done.leaseToken();
       if (done.resultJson() != null) {
         if (results == null) {
           results = new String[n];
@@ -375,7 +375,7 @@ public final class PostgresJobQueue implements JobQueue {
       ps.setObject(1, UuidArray.of(failures.stream().map(Failure::jobId).toList()));
       ps.setObject(2, UuidArray.of(failures.stream().map(Failure::leaseToken).toList()));
       ps.setArray(3, c.createArrayOf("jsonb", failures.stream().map(Failure::errorJson).toArray()));
-      ps.setArray(4, c.createArrayOf("bool", failures.stream().map(Failure::retryable).toArray()));
+      ps.setArray(4, c.createArrayOf("bool", failures.stream().map(Failure::retryable).toArray(Boolean[]::new)));
       Map<UUID, JobStatus> outcome = new LinkedHashMap<>();
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {

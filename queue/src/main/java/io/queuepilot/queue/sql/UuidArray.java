@@ -3,6 +3,7 @@ package io.queuepilot.queue.sql;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.UUID;
+import org.postgresql.util.ByteConverter;
 import org.postgresql.util.PGBinaryObject;
 import org.postgresql.util.PGobject;
 
@@ -29,10 +30,18 @@ public final class UuidArray extends PGobject implements PGBinaryObject {
   private static final int EMPTY_BYTES = 12;
 
   private final UUID[] ids;
+  private final int nulls;
 
   private UuidArray(UUID[] ids) {
     this.ids = ids;
     this.type = "uuid[]";
+    int n = 0;
+    for (UUID id : ids) {
+      if (id == null) {
+        n++;
+      }
+    }
+    this.nulls = n;
   }
 
   /** The ids in order (null elements are sent as SQL NULL). */
@@ -40,43 +49,39 @@ public final class UuidArray extends PGobject implements PGBinaryObject {
     return new UuidArray(ids.toArray(new UUID[0]));
   }
 
+  /** The ids in order, the array itself kept (the caller hands it over and does not change it). */
+  public static UuidArray of(UUID[] ids) {
+    return new UuidArray(ids);
+  }
+
   @Override
   public int lengthInBytes() {
-    if (ids.length == 0) {
-      return EMPTY_BYTES;
-    }
-    int length = HEADER_BYTES;
-    for (UUID id : ids) {
-      length += id == null ? 4 : 4 + 16;
-    }
-    return length;
+    return ids.length == 0 ? EMPTY_BYTES : HEADER_BYTES + 4 * ids.length + 16 * (ids.length - nulls);
   }
 
   @Override
   public void toBytes(byte[] bytes, int offset) {
-    boolean nulls = false;
-    for (UUID id : ids) {
-      nulls |= id == null;
-    }
-    int at = offset;
     if (ids.length == 0) {
-      at = int4(bytes, at, 0);
-      at = int4(bytes, at, 0);
-      int4(bytes, at, UUID_OID);
+      ByteConverter.int4(bytes, offset, 0);
+      ByteConverter.int4(bytes, offset + 4, 0);
+      ByteConverter.int4(bytes, offset + 8, UUID_OID);
       return;
     }
-    at = int4(bytes, at, 1);
-    at = int4(bytes, at, nulls ? 1 : 0);
-    at = int4(bytes, at, UUID_OID);
-    at = int4(bytes, at, ids.length);
-    at = int4(bytes, at, 1); // lower bound: PostgreSQL arrays start at 1
+    ByteConverter.int4(bytes, offset, 1);
+    ByteConverter.int4(bytes, offset + 4, nulls > 0 ? 1 : 0);
+    ByteConverter.int4(bytes, offset + 8, UUID_OID);
+    ByteConverter.int4(bytes, offset + 12, ids.length);
+    ByteConverter.int4(bytes, offset + 16, 1); // lower bound: PostgreSQL arrays start at 1
+    int at = offset + HEADER_BYTES;
     for (UUID id : ids) {
       if (id == null) {
-        at = int4(bytes, at, -1);
+        ByteConverter.int4(bytes, at, -1);
+        at += 4;
       } else {
-        at = int4(bytes, at, 16);
-        at = int8(bytes, at, id.getMostSignificantBits());
-        at = int8(bytes, at, id.getLeastSignificantBits());
+        ByteConverter.int4(bytes, at, 16);
+        ByteConverter.int8(bytes, at + 4, id.getMostSignificantBits());
+        ByteConverter.int8(bytes, at + 12, id.getLeastSignificantBits());
+        at += 20;
       }
     }
   }
@@ -119,19 +124,5 @@ public final class UuidArray extends PGobject implements PGBinaryObject {
   @Override
   public UuidArray clone() {
     return new UuidArray(ids.clone());
-  }
-
-  private static int int4(byte[] b, int at, int v) {
-    b[at] = (byte) (v >>> 24);
-    b[at + 1] = (byte) (v >>> 16);
-    b[at + 2] = (byte) (v >>> 8);
-    b[at + 3] = (byte) v;
-    return at + 4;
-  }
-
-  private static int int8(byte[] b, int at, long v) {
-    int4(b, at, (int) (v >>> 32));
-    int4(b, at + 4, (int) v);
-    return at + 8;
   }
 }
