@@ -61,6 +61,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
   private final Clock clock;
   private final BooleanSupplier leading;
   private final Map<ResourceID, ScalingHistoryStore> histories = new ConcurrentHashMap<>();
+  private final RescueTotals rescueTotals = new RescueTotals();
   private final Map<ResourceID, DatabaseCredentials> credentialsInUse = new ConcurrentHashMap<>();
   private final SimpleInboundEventSource<QueueScaler> wakeups = new SimpleInboundEventSource<>("queue-notify");
   private volatile io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache<QueueScaler> primaries;
@@ -166,6 +167,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
         previous, pause, generation, now);
     r = StatusUpdate.withBudget(r, previous, policySpec.budget().name(), o, generation, now);
     r.status().scalingState = store.toStatus();
+    rescueTotals.add(id, previous, o.rescue().requeuedCount(), o.rescue().deadLetteredCount(), r.status());
     // the poll, or sooner: a rate limit's reset, or the instant the policy needs its next decision
     // (a predicted burst's pre-warm, a cold start's first pod Ready)
     return finish(qs, r, o.nextCycleAfter(now, poll, Duration.ofSeconds(1)));
@@ -179,6 +181,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
     StatusUpdate.Result r = StatusUpdate.invalidSpec(previous, e.getMessage(), generation, now);
     // an unusable spec keeps the scaling window, so fixing the spec continues it
     r.status().scalingState = previous == null ? null : previous.scalingState;
+    rescueTotals.add(ResourceID.fromResource(qs), previous, 0, 0, r.status());
     return finish(qs, r, Duration.ofSeconds(30));
   }
 
@@ -194,6 +197,7 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
   void forget(ResourceID id) {
     notifications.unsubscribe(id);
     histories.remove(id);
+    rescueTotals.forget(id);
     DatabaseCredentials old = credentialsInUse.remove(id);
     if (old != null && !credentialsInUse.containsValue(old)) connections.release(old);
   }

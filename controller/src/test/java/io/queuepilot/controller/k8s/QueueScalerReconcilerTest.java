@@ -10,6 +10,7 @@ import io.queuepilot.queue.testing.PostgresExtension;
 import io.queuepilot.testkit.MutableClock;
 import java.util.Map;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.queuepilot.controller.crd.QueueScaler;
@@ -286,6 +287,38 @@ class QueueScalerReconcilerTest {
     List<JobQueue.ClaimedJob> again = worker.claim("worker-2", List.of("stale_job"), List.of(), 5);
     assertThat(again).extracting(JobQueue.ClaimedJob::id).containsExactly(jobId);
     assertThat(registry.get("queuepilot.requeued.jobs").tag("queuescaler", "stale").counter().count()).isEqualTo(1.0);
+  }
+
+  @Test
+  void aRequeueCountSurvivesALostStatusPatchAndAStaleCachedStatus() throws Exception {
+    client.resource(Fixtures.deployment(NS, "lost-worker", 1)).create();
+    create(Fixtures.scaler(NS, "lost", "lost-worker", "db", "lost_job"));
+    Fixtures.staleJob(worker, pg.superuser(), "lost_job");
+
+    // the cycle that requeues the job: its status patch never reaches the API server
+    var lost = reconciler.reconcile(asFirstSeen("lost"), null);
+    assertThat(lost.getResource().orElseThrow().getStatus().requeuedTotal).isEqualTo(1);
+    // the next cycle, woken at once by the requeue's NOTIFY, reads the status from a cache that has
+    // seen no patch; the job is not requeued again, so only memory knows the count
+    QueueScalerStatus s = patch(reconciler.reconcile(asFirstSeen("lost"), null)).getStatus();
+    assertThat(s.requeuedTotal).isEqualTo(1);
+    assertThat(s.deadLetteredTotal).isZero();
+    // once more on the stale object after that patch landed: still not written lower
+    assertThat(patch(reconciler.reconcile(asFirstSeen("lost"), null)).getStatus().requeuedTotal).isEqualTo(1);
+    // a new leader has no memory: it continues from status
+    clock.advance(Duration.ofSeconds(5));
+    assertThat(reconcileWith(newLeader(), "lost").getStatus().requeuedTotal).isEqualTo(1);
+  }
+
+  /** The QueueScaler as a cache that has not yet seen any status patch would hand it over. */
+  QueueScaler asFirstSeen(String name) {
+    QueueScaler q = client.resources(QueueScaler.class).inNamespace(NS).withName(name).get();
+    q.setStatus(null);
+    return q;
+  }
+
+  QueueScaler patch(UpdateControl<QueueScaler> control) {
+    return client.resources(QueueScaler.class).inNamespace(NS).resource(control.getResource().orElseThrow()).updateStatus();
   }
 
   @Test
