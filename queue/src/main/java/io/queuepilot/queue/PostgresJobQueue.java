@@ -1,5 +1,6 @@
 package io.queuepilot.queue;
 
+import io.queuepilot.queue.sql.ResultColumns;
 import io.queuepilot.queue.sql.UuidArray;
 import java.sql.Array;
 import java.sql.Connection;
@@ -64,14 +65,16 @@ public final class PostgresJobQueue implements JobQueue {
   private static final String CLAIM =
       """
       SELECT id, job_type, job_lane, payload::text, lease_token, attempt, max_attempts,
-             patient_id, shell_file_id, correlation_id, tokens_estimated, pg_catalog.date_part('epoch', created_at)
+             patient_id, shell_file_id, correlation_id, tokens_estimated,
+             (pg_catalog.date_part('epoch', created_at) * 1000000)::int8
         FROM public.claim_next_job(?::text, ?::text[], ?::text[], ?::integer)
       """;
 
   private static final String COMPLETE_AND_CLAIM =
       """
       SELECT fenced_job_id, id, job_type, job_lane, payload::text, lease_token, attempt, max_attempts,
-             patient_id, shell_file_id, correlation_id, tokens_estimated, pg_catalog.date_part('epoch', created_at)
+             patient_id, shell_file_id, correlation_id, tokens_estimated,
+             (pg_catalog.date_part('epoch', created_at) * 1000000)::int8
         FROM public.complete_and_claim_jobs(?::uuid[], ?::uuid[], ?::jsonb[], ?::integer[],
                                             ?::text, ?::text[], ?::text[], ?::integer)
       """;
@@ -241,32 +244,18 @@ public final class PostgresJobQueue implements JobQueue {
   /** The claim_next_job columns of {@code rs}'s current row, starting at column {@code first}. */
   private static ClaimedJob claimedJob(ResultSet rs, int first) throws SQLException {
     return new ClaimedJob(
-        rs.getObject(first, UUID.class),
+        ResultColumns.uuid(rs, first),
         rs.getString(first + 1),
         rs.getString(first + 2),
         rs.getString(first + 3),
-        rs.getObject(first + 4, UUID.class),
+        ResultColumns.uuid(rs, first + 4),
         rs.getInt(first + 5),
         rs.getInt(first + 6),
-        rs.getObject(first + 7, UUID.class),
-        rs.getObject(first + 8, UUID.class),
-        rs.getObject(first + 9, UUID.class),
-        (Integer) rs.getObject(first + 10),
-        epochInstant(rs, first + 11));
-  }
-
-  /**
-   * {@code created_at} read as {@code date_part('epoch', …)}: a float8 whose nearest microsecond is
-   * exactly the stored one (epoch microseconds stay below 2^53), decoded without the calendar
-   * arithmetic pgjdbc spends on a {@code timestamptz} (7 % of the settler thread's CPU per claimed row).
-   */
-  private static Instant epochInstant(ResultSet rs, int column) throws SQLException {
-    double seconds = rs.getDouble(column);
-    if (rs.wasNull()) {
-      return null;
-    }
-    long micros = Math.round(seconds * 1_000_000d);
-    return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1_000L);
+        ResultColumns.uuid(rs, first + 7),
+        ResultColumns.uuid(rs, first + 8),
+        ResultColumns.uuid(rs, first + 9),
+        ResultColumns.nullableInt(rs, first + 10),
+        ResultColumns.epochMicros(rs, first + 11));
   }
 
   @Override
@@ -283,7 +272,7 @@ public final class PostgresJobQueue implements JobQueue {
       List<ClaimedJob> claimed = new ArrayList<>(Math.max(0, Math.min(batch, 1000)));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          UUID f = rs.getObject(1, UUID.class);
+          UUID f = ResultColumns.uuid(rs, 1);
           if (f != null) {
             fenced.add(f);
           } else {

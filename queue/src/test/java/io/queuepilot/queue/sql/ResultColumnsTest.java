@@ -1,0 +1,98 @@
+package io.queuepilot.queue.sql;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.queuepilot.queue.testing.PostgresExtension;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.SplittableRandom;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * {@link ResultColumns} against the real server in both wire formats: a connection that names
+ * every statement at once (binary results) and one that never does (text, as behind a transaction
+ * pooler). Each decodes the same ids, integers, NULLs and creation times, to the microsecond,
+ * including times before the epoch and at a second's last microsecond.
+ */
+class ResultColumnsTest {
+
+  @RegisterExtension static PostgresExtension pg = new PostgresExtension();
+
+  private static final String ROW = """
+      SELECT ?::uuid, NULL::uuid, ?::int4, NULL::int4,
+             (pg_catalog.date_part('epoch', ?::timestamptz) * 1000000)::int8, NULL::int8
+      """;
+
+  private static Connection connect(String prepareThreshold) throws Exception {
+    pg.loginAs("result_columns", "queue_worker");
+    Properties p = new Properties();
+    p.setProperty("user", "result_columns");
+    p.setProperty("password", "result_columns");
+    p.setProperty("prepareThreshold", prepareThreshold);
+    return DriverManager.getConnection(pg.jdbcUrl(), p);
+  }
+
+  private static List<Instant> times() {
+    List<Instant> times = new ArrayList<>(List.of(
+        Instant.parse("1970-01-01T00:00:00Z"),
+        Instant.parse("1970-01-01T00:00:00.000001Z"),
+        Instant.parse("1969-12-31T23:59:59.999999Z"),
+        Instant.parse("2026-12-02T18:00:00.999999Z"),
+        Instant.parse("2099-12-31T23:59:59.999999Z")));
+    SplittableRandom random = new SplittableRandom(15);
+    long from = Instant.parse("2000-01-01T00:00:00Z").getEpochSecond() * 1_000_000L;
+    long to = Instant.parse("2100-01-01T00:00:00Z").getEpochSecond() * 1_000_000L;
+    for (int i = 0; i < 2000; i++) {
+      long micros = random.nextLong(from, to);
+      times.add(Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1_000L));
+    }
+    return times;
+  }
+
+  @Test
+  void binaryResultsDecodeToTheStoredValues() throws Exception {
+    try (Connection c = connect("-1")) {
+      decodesEverything(c, 16);
+    }
+  }
+
+  @Test
+  void textResultsDecodeToTheStoredValues() throws Exception {
+    try (Connection c = connect("0")) {
+      decodesEverything(c, 36);
+    }
+  }
+
+  private static void decodesEverything(Connection c, int uuidBytesOnTheWire) throws Exception {
+    try (PreparedStatement ps = c.prepareStatement(ROW)) {
+      int i = 0;
+      for (Instant t : times()) {
+        UUID id = i % 2 == 0 ? UUID.randomUUID() : new UUID(-1L, i);
+        ps.setObject(1, id);
+        ps.setInt(2, i % 3 == 0 ? -i : i);
+        ps.setObject(3, OffsetDateTime.ofInstant(t, ZoneOffset.UTC));
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          assertThat(rs.getBytes(1)).as("the format this connection receives").hasSize(uuidBytesOnTheWire);
+          assertThat(ResultColumns.uuid(rs, 1)).isEqualTo(id);
+          assertThat(ResultColumns.uuid(rs, 2)).isNull();
+          assertThat(ResultColumns.nullableInt(rs, 3)).isEqualTo(i % 3 == 0 ? -i : i);
+          assertThat(ResultColumns.nullableInt(rs, 4)).isNull();
+          assertThat(ResultColumns.epochMicros(rs, 5)).as("created at %s", t).isEqualTo(t);
+          assertThat(ResultColumns.epochMicros(rs, 6)).isNull();
+        }
+        i++;
+      }
+    }
+  }
+}
