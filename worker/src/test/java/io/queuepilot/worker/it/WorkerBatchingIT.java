@@ -242,7 +242,12 @@ class WorkerBatchingIT {
     for (UUID id : dyingStatement) {
       assertThat(text("SELECT status FROM public.jobs WHERE id = ?", id)).as("all or nothing").isEqualTo("processing");
     }
-    assertThat(stillLeased).isEqualTo(dyingStatement.size());
+    // the settler runs one statement at a time: those recorded before the dying one committed, and a job
+    // finished after it never reached a statement (how the four group into statements is timing)
+    int before = queue.statements.indexOf(dyingStatement);
+    long committed = queue.statements.subList(0, before).stream().mapToLong(List::size).sum();
+    assertThat(completed).as("jobs of the statements before the dying one").isEqualTo(committed);
+    assertThat(stillLeased).isEqualTo(4 - committed);
 
     // the rescuer takes the dead worker's jobs back; another worker completes them
     try (Connection c = pg.superuser().getConnection(); PreparedStatement ps = c.prepareStatement(
