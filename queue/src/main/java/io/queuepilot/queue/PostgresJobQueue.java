@@ -150,7 +150,7 @@ public final class PostgresJobQueue implements JobQueue {
       setInteger(ps, 11, job.tokensEstimated());
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
-        return rs.getObject(1, UUID.class);
+        return ResultColumns.uuid(rs, 1);
       }
     } catch (SQLException e) {
       throw new JobQueueException("enqueue_job(" + job.jobType() + ", " + job.idempotencyKey() + ")", e);
@@ -180,7 +180,7 @@ public final class PostgresJobQueue implements JobQueue {
       UUID[] ids = new UUID[jobs.size()];
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          ids[rs.getInt(1) - 1] = rs.getObject(2, UUID.class);
+          ids[rs.getInt(1) - 1] = ResultColumns.uuid(rs, 2);
         }
       }
       return List.of(ids);
@@ -370,7 +370,7 @@ public final class PostgresJobQueue implements JobQueue {
         while (rs.next()) {
           String status = rs.getString(2);
           if (status != null) { // NULL: fenced, absent from the map
-            outcome.put(rs.getObject(1, UUID.class), JobStatus.fromSql(status));
+            outcome.put(ResultColumns.uuid(rs, 1), JobStatus.fromSql(status));
           }
         }
       }
@@ -391,7 +391,7 @@ public final class PostgresJobQueue implements JobQueue {
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           requeued.add(
-              new RequeuedJob(rs.getObject(1, UUID.class), JobStatus.fromSql(rs.getString(2)), rs.getString(3)));
+              new RequeuedJob(ResultColumns.uuid(rs, 1), JobStatus.fromSql(rs.getString(2)), rs.getString(3)));
         }
       }
       return requeued;
@@ -495,7 +495,7 @@ public final class PostgresJobQueue implements JobQueue {
       Set<UUID> fenced = new LinkedHashSet<>();
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          fenced.add(rs.getObject(1, UUID.class));
+          fenced.add(ResultColumns.uuid(rs, 1));
         }
       }
       return fenced;

@@ -162,12 +162,13 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
     metrics.record(ns, name, o);
 
     StatusUpdate.Result r = StatusUpdate.withPause(
-        StatusUpdate.next(previous, o, target.describe(), generation, now, secretForbidden,
+        StatusUpdate.next(previous, rescueTotals.before(id, previous), o, target.describe(), generation, now,
+            secretForbidden,
             target instanceof KubernetesDeploymentScaleTarget k && k.scaleDownWithheld().isPresent()),
         previous, pause, generation, now);
     r = StatusUpdate.withBudget(r, previous, policySpec.budget().name(), o, generation, now);
     r.status().scalingState = store.toStatus();
-    rescueTotals.add(id, previous, o.rescue().requeuedCount(), o.rescue().deadLetteredCount(), r.status());
+    rescueTotals.remember(id, r.status());
     // the poll, or sooner: a rate limit's reset, or the instant the policy needs its next decision
     // (a predicted burst's pre-warm, a cold start's first pod Ready)
     return finish(qs, r, o.nextCycleAfter(now, poll, Duration.ofSeconds(1)));
@@ -178,10 +179,12 @@ public final class QueueScalerReconciler implements Reconciler<QueueScaler> {
     log.warn("scaler {}/{}: unusable spec: {}", qs.getMetadata().getNamespace(), qs.getMetadata().getName(),
         e.getMessage());
     metrics.failure("spec");
-    StatusUpdate.Result r = StatusUpdate.invalidSpec(previous, e.getMessage(), generation, now);
+    ResourceID id = ResourceID.fromResource(qs);
+    StatusUpdate.Result r = StatusUpdate.invalidSpec(previous, rescueTotals.before(id, previous), e.getMessage(),
+        generation, now);
     // an unusable spec keeps the scaling window, so fixing the spec continues it
     r.status().scalingState = previous == null ? null : previous.scalingState;
-    rescueTotals.add(ResourceID.fromResource(qs), previous, 0, 0, r.status());
+    rescueTotals.remember(id, r.status());
     return finish(qs, r, Duration.ofSeconds(30));
   }
 

@@ -16,19 +16,34 @@ import java.util.concurrent.ConcurrentHashMap;
 final class RescueTotals {
 
   /** Both totals of one QueueScaler. */
-  record Totals(long requeued, long deadLettered) {}
+  record Totals(long requeued, long deadLettered) {
+
+    static final Totals NONE = new Totals(0, 0);
+
+    /** The totals a status holds (0 where absent). */
+    static Totals of(QueueScalerStatus status) {
+      return status == null ? NONE : new Totals(or0(status.requeuedTotal), or0(status.deadLetteredTotal));
+    }
+
+    Totals plus(long requeuedNow, long deadLetteredNow) {
+      return new Totals(requeued + requeuedNow, deadLettered + deadLetteredNow);
+    }
+
+    Totals max(Totals other) {
+      return new Totals(Math.max(requeued, other.requeued), Math.max(deadLettered, other.deadLettered));
+    }
+  }
 
   private final Map<ResourceID, Totals> counted = new ConcurrentHashMap<>();
 
-  /** Adds one cycle's counts, remembers the sum and writes it into {@code next}. */
-  void add(ResourceID id, QueueScalerStatus previous, long requeued, long deadLettered, QueueScalerStatus next) {
-    Totals t = counted.compute(id, (k, mine) -> {
-      long r = Math.max(mine == null ? 0 : mine.requeued(), or0(previous == null ? null : previous.requeuedTotal));
-      long d = Math.max(mine == null ? 0 : mine.deadLettered(), or0(previous == null ? null : previous.deadLetteredTotal));
-      return new Totals(r + requeued, d + deadLettered);
-    });
-    next.requeuedTotal = t.requeued();
-    next.deadLetteredTotal = t.deadLettered();
+  /** What was counted before this cycle: the higher of memory and {@code previous}' status. */
+  Totals before(ResourceID id, QueueScalerStatus previous) {
+    return counted.getOrDefault(id, Totals.NONE).max(Totals.of(previous));
+  }
+
+  /** Remembers the totals a cycle wrote, whether or not its patch lands. */
+  void remember(ResourceID id, QueueScalerStatus written) {
+    counted.merge(id, Totals.of(written), Totals::max);
   }
 
   void forget(ResourceID id) {

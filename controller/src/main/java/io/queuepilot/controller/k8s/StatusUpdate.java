@@ -44,7 +44,15 @@ public final class StatusUpdate {
 
   /** Status for a spec the controller cannot use at all. */
   public static Result invalidSpec(QueueScalerStatus previous, String message, Long generation, Instant now) {
+    return invalidSpec(previous, RescueTotals.Totals.of(previous), message, generation, now);
+  }
+
+  /** {@link #invalidSpec(QueueScalerStatus, String, Long, Instant)} keeping {@code countedBefore} as the totals. */
+  static Result invalidSpec(QueueScalerStatus previous, RescueTotals.Totals countedBefore, String message,
+      Long generation, Instant now) {
     QueueScalerStatus s = copyBase(previous, generation);
+    s.requeuedTotal = countedBefore.requeued();
+    s.deadLetteredTotal = countedBefore.deadLettered();
     set(s, previous, READY, "False", "InvalidSpec", message, now, generation);
     set(s, previous, SCALING_ACTIVE, "False", "InvalidSpec", message, now, generation);
     List<PendingEvent> events = new ArrayList<>();
@@ -75,6 +83,16 @@ public final class StatusUpdate {
    */
   public static Result next(QueueScalerStatus previous, CycleOutcome o, String target, Long generation, Instant now,
       boolean secretForbidden, boolean scaleDownWithheld) {
+    return next(previous, RescueTotals.Totals.of(previous), o, target, generation, now, secretForbidden,
+        scaleDownWithheld);
+  }
+
+  /**
+   * The next status, with {@code countedBefore} as the requeue totals before this cycle (the
+   * reconciler's memory may be ahead of a stale {@code previous}; see {@link RescueTotals}).
+   */
+  static Result next(QueueScalerStatus previous, RescueTotals.Totals countedBefore, CycleOutcome o, String target,
+      Long generation, Instant now, boolean secretForbidden, boolean scaleDownWithheld) {
     QueueScalerStatus s = copyBase(previous, generation);
     List<PendingEvent> events = new ArrayList<>();
 
@@ -93,8 +111,9 @@ public final class StatusUpdate {
     }
     long requeued = o.rescue().requeuedCount();
     long deadLettered = o.rescue().deadLetteredCount();
-    s.requeuedTotal = or0(previous == null ? null : previous.requeuedTotal) + requeued;
-    s.deadLetteredTotal = or0(previous == null ? null : previous.deadLetteredTotal) + deadLettered;
+    RescueTotals.Totals totals = countedBefore.plus(requeued, deadLettered);
+    s.requeuedTotal = totals.requeued();
+    s.deadLetteredTotal = totals.deadLettered();
     if (requeued + deadLettered > 0) {
       events.add(new PendingEvent("Normal", "RequeuedStaleJobs", requeued + " stale job(s) requeued, "
           + deadLettered + " dead-lettered (heartbeat timeout)"));
@@ -332,7 +351,4 @@ public final class StatusUpdate {
     s.conditions.add(c);
   }
 
-  private static long or0(Long v) {
-    return v == null ? 0 : v;
-  }
 }

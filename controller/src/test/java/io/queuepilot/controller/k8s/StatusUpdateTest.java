@@ -107,6 +107,26 @@ class StatusUpdateTest {
   }
 
   @Test
+  void totalsContinueFromWhatWasCountedBeforeWhenTheCachedStatusIsBehind() {
+    var requeued = List.of(new JobQueue.RequeuedJob(UUID.randomUUID(), JobQueue.JobStatus.PENDING, "w1"),
+        new JobQueue.RequeuedJob(UUID.randomUUID(), JobQueue.JobStatus.DEAD_LETTER, "w1"));
+    CycleOutcome rescued = new CycleOutcome.Decided(2, new QueueStep.Observed(QueueSnapshot.of(1, 0)),
+        new RescueStep.Rescued(requeued), new ScalingDecision(2, 2, 2, LimitedBy.NONE, "because"),
+        new ApplyStep.Unchanged());
+    QueueScalerStatus stale = new QueueScalerStatus();
+    stale.requeuedTotal = 1L;
+    RescueTotals.Totals counted = new RescueTotals.Totals(3, 2);
+
+    QueueScalerStatus next = StatusUpdate.next(stale, counted, rescued, "deployment/w", 1L, T0, false, false).status();
+    assertThat(next.requeuedTotal).isEqualTo(4L);
+    assertThat(next.deadLetteredTotal).isEqualTo(3L);
+
+    QueueScalerStatus invalid = StatusUpdate.invalidSpec(stale, counted, "bad spec", 1L, T0).status();
+    assertThat(invalid.requeuedTotal).as("an unusable spec keeps the counted totals").isEqualTo(3L);
+    assertThat(invalid.deadLetteredTotal).isEqualTo(2L);
+  }
+
+  @Test
   void theEffectivePauseIsInStatusWithItsSourceAndOneEventPerChange() {
     StatusUpdate.Result running = StatusUpdate.withPause(StatusUpdate.next(null, scaled(2, 2, LimitedBy.NONE),
         "deployment/w", 1L, T0), null, PauseSource.NONE, 1L, T0);

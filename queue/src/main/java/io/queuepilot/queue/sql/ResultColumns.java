@@ -8,16 +8,17 @@ import java.util.UUID;
 import org.postgresql.util.ByteConverter;
 
 /**
- * Decoders for the hot result columns of the claim statements, from the column's raw bytes in
- * either wire format: binary (pgjdbc asks for it on a named statement, oids in its default binary
- * set) or text (unnamed statements, {@code prepareThreshold=0} behind a transaction pooler).
+ * Decoders for the hot result columns of the queue's statements (claimed rows, enqueued ids,
+ * fenced ids, requeue results), from the column's raw bytes in either wire format: binary (pgjdbc
+ * asks for it on a named statement, oids in its default binary set) or text (unnamed statements,
+ * {@code prepareThreshold=0} behind a transaction pooler).
  *
  * <p>Why not {@code getObject(i, UUID.class)}: pgjdbc's typed {@code getObject} is one large
  * method branching over every supported class, and each claimed row calls it five times; in a
  * worker's first seconds the JIT spent more of its C2 time on the claimed-row mapper that inlined
- * it than on any other method (JFR {@code jdk.Compilation}, docs/benchmarks.md). {@code getBytes}
- * hands over the column as received: 16 bytes for a binary {@code uuid}, 8 for a binary
- * {@code int8}, ASCII digits otherwise.
+ * it than on any other method (JFR {@code jdk.Compilation}, docs/benchmarks.md "The cold worker's
+ * JIT"). {@code getBytes} hands over the column as received: 16 bytes for a binary {@code uuid}, 8
+ * for a binary {@code int8}, ASCII digits otherwise.
  */
 public final class ResultColumns {
 
