@@ -131,6 +131,16 @@ public final class BenchMain implements Callable<Integer> {
       description = "how the report names the --baseline-jar revision (e.g. main@d313688)")
   String baselineLabel;
 
+  @Option(names = "--worker-jvm-options", split = " ", paramLabel = "OPTION",
+      description = "options for system queuepilot's worker JVMs, space-separated in one argument"
+          + " (e.g. \"-XX:TieredStopAtLevel=1\"); the report names them")
+  List<String> workerJvmOptions = new ArrayList<>();
+
+  @Option(names = "--baseline-jvm-options", split = " ", paramLabel = "OPTION",
+      description = "the same for system queuepilot_baseline: with --baseline-jar naming this revision's own jar,"
+          + " a JVM setting A/B in one run")
+  List<String> baselineJvmOptions = new ArrayList<>();
+
   @Option(names = "--repeat", defaultValue = "3",
       description = "runs of every figure, interleaved across systems and modes (default ${DEFAULT-VALUE})")
   int repeat;
@@ -225,13 +235,14 @@ public final class BenchMain implements Callable<Integer> {
     List<QueueSystem> list = new ArrayList<>();
     for (String s : systems) {
       switch (s) {
-        case "queuepilot" -> list.add(new QueuePilotSystem(logDir).diagnosing(diagnose));
+        case "queuepilot" -> list.add(new QueuePilotSystem(logDir).diagnosing(diagnose).withJvmOptions(workerJvmOptions));
         case "queuepilot_baseline" -> {
           if (baselineJar == null || !java.nio.file.Files.isRegularFile(baselineJar)) {
             throw new CommandLine.ParameterException(new CommandLine(this),
                 "system queuepilot_baseline needs --baseline-jar naming an existing jar, got " + baselineJar);
           }
-          list.add(QueuePilotSystem.baseline(logDir, baselineJar, baselineLabel).diagnosing(diagnose));
+          list.add(QueuePilotSystem.baseline(logDir, baselineJar, baselineLabel).diagnosing(diagnose)
+              .withJvmOptions(baselineJvmOptions));
         }
         case "graphile" -> list.add(NodePeer.graphileWorker(peersDir, logDir));
         case "pgboss" -> list.add(NodePeer.pgBoss(peersDir, logDir));

@@ -29,28 +29,41 @@ public final class QueuePilotSystem implements QueueSystem {
   private final String version;
   /** Whether the worker processes also sample where their pipeline waits (BenchMain --diagnose). */
   private final boolean diagnose;
+  /** Options the worker JVMs get after {@code -Xmx512m} (BenchMain --worker-jvm-options / --baseline-jvm-options). */
+  private final List<String> jvmOptions;
 
   public QueuePilotSystem(Path logDir) {
     this(logDir, "queuepilot", System.getProperty("java.class.path"), "QueuePilot "
         + Objects.requireNonNullElse(QueuePilotSystem.class.getPackage().getImplementationVersion(), "0.1.0-SNAPSHOT")
-        + " (this commit) on Java " + System.getProperty("java.version"));
+        + " (this commit) on Java " + System.getProperty("java.version"), false, List.of());
   }
 
-  private QueuePilotSystem(Path logDir, String name, String workerClassPath, String version) {
-    this(logDir, name, workerClassPath, version, false);
-  }
-
-  private QueuePilotSystem(Path logDir, String name, String workerClassPath, String version, boolean diagnose) {
+  private QueuePilotSystem(Path logDir, String name, String workerClassPath, String version, boolean diagnose,
+      List<String> jvmOptions) {
     this.logDir = logDir;
     this.name = name;
     this.workerClassPath = workerClassPath;
     this.version = version;
     this.diagnose = diagnose;
+    this.jvmOptions = List.copyOf(jvmOptions);
   }
 
   /** The same system whose worker processes also report where their pipeline waits. */
   QueuePilotSystem diagnosing(boolean on) {
-    return new QueuePilotSystem(logDir, name, workerClassPath, version, on);
+    return new QueuePilotSystem(logDir, name, workerClassPath, version, on, jvmOptions);
+  }
+
+  /**
+   * The same system whose worker JVMs also get {@code options} (e.g. {@code -XX:TieredStopAtLevel=1},
+   * or a flight recording); the report's version line names them.
+   */
+  QueuePilotSystem withJvmOptions(List<String> given) {
+    List<String> options = given.stream().filter(o -> !o.isBlank()).toList();
+    if (options.isEmpty()) {
+      return this;
+    }
+    return new QueuePilotSystem(logDir, name, workerClassPath, version + ", worker JVM options " + String.join(" ", options),
+        diagnose, options);
   }
 
   /**
@@ -59,7 +72,8 @@ public final class QueuePilotSystem implements QueueSystem {
    */
   static QueuePilotSystem baseline(Path logDir, Path jar, String label) {
     return new QueuePilotSystem(logDir, "queuepilot_baseline", jar.toAbsolutePath().toString(),
-        "QueuePilot worker of " + label + " (baseline jar) on Java " + System.getProperty("java.version"));
+        "QueuePilot worker of " + label + " (baseline jar) on Java " + System.getProperty("java.version"), false,
+        List.of());
   }
 
   @Override
@@ -116,6 +130,7 @@ public final class QueuePilotSystem implements QueueSystem {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.add("-Xmx512m");
+    cmd.addAll(jvmOptions);
     cmd.add("-cp");
     cmd.add(workerClassPath);
     cmd.add(QueuePilotWorker.class.getName());

@@ -7,6 +7,7 @@ import io.queuepilot.queue.testing.PostgresExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -64,9 +65,12 @@ class BenchSmokeTest {
   }
 
   @Test
-  void latencyRunReportsEverySample() throws Exception {
+  void latencyRunReportsEverySampleAndItsJvmGetsTheGivenOptions() throws Exception {
     BenchServer.Db db = new BenchServer.Db(pg.databaseName(), pg.port());
-    QueuePilotSystem system = new QueuePilotSystem(logs);
+    // --worker-jvm-options: an option with a visible effect (the JVM opens its own log file)
+    Path jvmLog = logs.resolve("worker-jvm.log");
+    QueuePilotSystem system = new QueuePilotSystem(logs).withJvmOptions(List.of("", "-Xlog:gc:file=" + jvmLog));
+    assertThat(system.version()).endsWith("worker JVM options -Xlog:gc:file=" + jvmLog);
     system.setup(db, 0);
 
     JsonNode r = system.latency(db, 20, 2, Duration.ofMinutes(2));
@@ -76,6 +80,6 @@ class BenchSmokeTest {
     assertThat(r.path("maxMs").asDouble()).isGreaterThanOrEqualTo(r.path("p99Ms").asDouble());
     assertThat(db.queryLong("SELECT count(*) FROM public.jobs WHERE job_type = 'latency' AND status = 'completed'"))
         .isEqualTo(22);
-    assertThat(Files.exists(logs)).isTrue();
+    assertThat(jvmLog).as("the worker JVM was started with the option").exists();
   }
 }
