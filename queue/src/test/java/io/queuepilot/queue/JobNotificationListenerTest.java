@@ -44,7 +44,8 @@ class JobNotificationListenerTest {
       listener.onAnyJob(any::add).onJobType("document_extraction", extraction::add).onConnect(connects::incrementAndGet);
       listener.start();
       await().atMost(Duration.ofSeconds(30)).until(listener::isConnected);
-      assertThat(connects.get()).isEqualTo(1);
+      // the callbacks run on the listening thread just after the connection is published
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(connects.get()).isEqualTo(1));
 
       queue.enqueue(new NewJob("later_job", null, "{}", "n-future", null, null, null, null,
           Instant.now().plusSeconds(3600), null, null));
@@ -75,7 +76,8 @@ class JobNotificationListenerTest {
       assertThat((boolean) su.value("SELECT pg_terminate_backend(?)", pid)).isTrue();
       await().atMost(Duration.ofSeconds(30)).until(() -> listener.connectCount() == 2 && listener.isConnected());
       assertThat(listener.failureCount()).isEqualTo(1);
-      assertThat(connects.get()).as("callers are told to poll after a reconnect").isEqualTo(2);
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(
+          () -> assertThat(connects.get()).as("callers are told to poll after a reconnect").isEqualTo(2));
 
       queue.enqueue(NewJob.of("after_reconnect", "{}", "n-after"));
       assertThat(any.poll(30, TimeUnit.SECONDS)).isEqualTo("after_reconnect");
