@@ -199,8 +199,9 @@ public final class PostgresJobQueue implements JobQueue {
       ps.setInt(4, batch);
       List<ClaimedJob> claimed = new ArrayList<>(Math.max(0, Math.min(batch, 1000)));
       try (ResultSet rs = ps.executeQuery()) {
+        ResultColumns.RowBytes row = ResultColumns.RowBytes.of(rs, 1, CLAIMED_COLUMNS);
         while (rs.next()) {
-          claimed.add(claimedJob(rs, 1));
+          claimed.add(claimedJob(row.read(rs), 1));
         }
       }
       return claimed;
@@ -241,21 +242,24 @@ public final class PostgresJobQueue implements JobQueue {
     ps.setArray(4, tokens == null ? null : c.createArrayOf("int4", tokens)); // Integer[]: pgjdbc sends int4[] binary
   }
 
-  /** The claim_next_job columns of {@code rs}'s current row, starting at column {@code first}. */
-  private static ClaimedJob claimedJob(ResultSet rs, int first) throws SQLException {
+  /** Columns of a claimed job in CLAIM and COMPLETE_AND_CLAIM. */
+  private static final int CLAIMED_COLUMNS = 12;
+
+  /** The claimed job in {@code row}'s columns {@code first .. first + CLAIMED_COLUMNS - 1}. */
+  private static ClaimedJob claimedJob(ResultColumns.RowBytes row, int first) {
     return new ClaimedJob(
-        ResultColumns.uuid(rs, first),
-        rs.getString(first + 1),
-        rs.getString(first + 2),
-        rs.getString(first + 3),
-        ResultColumns.uuid(rs, first + 4),
-        rs.getInt(first + 5),
-        rs.getInt(first + 6),
-        ResultColumns.uuid(rs, first + 7),
-        ResultColumns.uuid(rs, first + 8),
-        ResultColumns.uuid(rs, first + 9),
-        ResultColumns.nullableInt(rs, first + 10),
-        ResultColumns.epochMicros(rs, first + 11));
+        row.uuid(first),
+        row.text(first + 1),
+        row.text(first + 2),
+        row.text(first + 3),
+        row.uuid(first + 4),
+        row.int4(first + 5),
+        row.int4(first + 6),
+        row.uuid(first + 7),
+        row.uuid(first + 8),
+        row.uuid(first + 9),
+        row.nullableInt4(first + 10),
+        row.epochMicros(first + 11));
   }
 
   @Override
@@ -271,12 +275,13 @@ public final class PostgresJobQueue implements JobQueue {
       Set<UUID> fenced = new LinkedHashSet<>();
       List<ClaimedJob> claimed = new ArrayList<>(Math.max(0, Math.min(batch, 1000)));
       try (ResultSet rs = ps.executeQuery()) {
+        ResultColumns.RowBytes row = ResultColumns.RowBytes.of(rs, 1, 1 + CLAIMED_COLUMNS);
         while (rs.next()) {
-          UUID f = ResultColumns.uuid(rs, 1);
+          UUID f = row.read(rs).uuid(1);
           if (f != null) {
             fenced.add(f);
           } else {
-            claimed.add(claimedJob(rs, 2));
+            claimed.add(claimedJob(row, 2));
           }
         }
       }

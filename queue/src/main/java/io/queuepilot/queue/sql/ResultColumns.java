@@ -5,6 +5,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.UUID;
+import org.postgresql.PGResultSetMetaData;
 import org.postgresql.util.ByteConverter;
 
 /**
@@ -36,24 +37,130 @@ public final class ResultColumns {
     return UUID.fromString(new String(b, StandardCharsets.US_ASCII));
   }
 
-  /** An {@code int4} column, or null for SQL NULL. */
-  public static Integer nullableInt(ResultSet rs, int column) throws SQLException {
-    int v = rs.getInt(column);
-    return rs.wasNull() ? null : v;
-  }
-
   /**
-   * An {@code int8} column holding microseconds since the Unix epoch (the claim statements select
-   * {@code (date_part('epoch', created_at) * 1000000)::int8}, exact: epoch microseconds stay below
-   * 2^53, so the float8 in between holds them and the cast rounds back to the stored value), or
-   * null for SQL NULL. Decoded without the calendar arithmetic pgjdbc spends on a
-   * {@code timestamptz} or the decimal parsing of a text {@code float8}.
+   * A reader of the columns {@code first .. first + count - 1} of each row as the raw bytes
+   * received, all fetched through one call site in a loop and decoded by the small methods below
+   * per the result's wire format (asked once per result set).
+   *
+   * <p>Why a loop: the claimed-row mapper called a column getter a dozen times, and C2 inlined
+   * pgjdbc's getter stack into every call site; under load its compile took 1.2–2.0 s of a compiler
+   * thread per worker JVM inside a burn-down of a few seconds (JFR {@code jdk.Compilation},
+   * docs/benchmarks.md "The cold worker's JIT"). One call site is compiled once.
    */
-  public static Instant epochMicros(ResultSet rs, int column) throws SQLException {
-    long micros = rs.getLong(column);
-    if (rs.wasNull()) {
-      return null;
+  public static final class RowBytes {
+
+    private final int first;
+    private final byte[][] columns;
+    private final boolean[] binary;
+
+    private RowBytes(int first, int count) {
+      this.first = first;
+      this.columns = new byte[count][];
+      this.binary = new boolean[count];
     }
-    return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1_000L);
+
+    /** A reader of {@code count} columns from {@code first} (1-based) of {@code rs}. */
+    public static RowBytes of(ResultSet rs, int first, int count) throws SQLException {
+      RowBytes r = new RowBytes(first, count);
+      PGResultSetMetaData meta = rs.getMetaData().unwrap(PGResultSetMetaData.class);
+      for (int i = 0; i < count; i++) {
+        r.binary[i] = meta.getFormat(first + i) == 1;
+      }
+      return r;
+    }
+
+    /** Reads the current row's columns. */
+    public RowBytes read(ResultSet rs) throws SQLException {
+      for (int i = 0; i < columns.length; i++) {
+        columns[i] = rs.getBytes(first + i);
+      }
+      return this;
+    }
+
+    private byte[] at(int column) {
+      return columns[column - first];
+    }
+
+    private boolean binaryAt(int column) {
+      return binary[column - first];
+    }
+
+    /** A {@code uuid} column, or null for SQL NULL. */
+    public UUID uuid(int column) {
+      byte[] b = at(column);
+      if (b == null) {
+        return null;
+      }
+      if (binaryAt(column)) {
+        return new UUID(ByteConverter.int8(b, 0), ByteConverter.int8(b, 8));
+      }
+      return UUID.fromString(new String(b, StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * A {@code text} column, or null for SQL NULL (pgjdbc receives text columns in text format;
+     * the connection's encoding is always UTF-8).
+     */
+    public String text(int column) {
+      byte[] b = at(column);
+      if (b == null) {
+        return null;
+      }
+      if (binaryAt(column)) {
+        throw new IllegalStateException("column " + column + " arrived in binary format; only text columns decode as text");
+      }
+      return new String(b, StandardCharsets.UTF_8);
+    }
+
+    /** A non-NULL {@code int4} column. */
+    public int int4(int column) {
+      Integer v = nullableInt4(column);
+      if (v == null) {
+        throw new IllegalStateException("column " + column + " is NULL where an int4 was expected");
+      }
+      return v;
+    }
+
+    /** An {@code int4} column, or null for SQL NULL. */
+    public Integer nullableInt4(int column) {
+      byte[] b = at(column);
+      if (b == null) {
+        return null;
+      }
+      return binaryAt(column) ? ByteConverter.int4(b, 0) : Math.toIntExact(asciiLong(b, column));
+    }
+
+    /**
+     * An {@code int8} column holding microseconds since the Unix epoch (the claim statements select
+     * {@code (date_part('epoch', created_at) * 1000000)::int8}, exact: epoch microseconds stay below
+     * 2^53, so the float8 in between holds them and the cast rounds back to the stored value), or
+     * null for SQL NULL. Decoded without the calendar arithmetic pgjdbc spends on a
+     * {@code timestamptz} or the decimal parsing of a text {@code float8}.
+     */
+    public Instant epochMicros(int column) {
+      byte[] b = at(column);
+      if (b == null) {
+        return null;
+      }
+      long micros = binaryAt(column) ? ByteConverter.int8(b, 0) : asciiLong(b, column);
+      return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1_000L);
+    }
+
+    /** An integer in PostgreSQL's text output: an optional minus sign, then ASCII digits. */
+    private static long asciiLong(byte[] b, int column) {
+      int i = b.length > 0 && b[0] == '-' ? 1 : 0;
+      if (i == b.length || b.length - i > 19) {
+        throw new IllegalStateException("column " + column + " is not an integer: " + b.length + " bytes");
+      }
+      long v = 0;
+      for (; i < b.length; i++) {
+        int d = b[i] - '0';
+        if (d < 0 || d > 9) {
+          throw new IllegalStateException("column " + column + " is not an integer");
+        }
+        v = Math.subtractExact(Math.multiplyExact(v, 10), d); // negative accumulation holds Long.MIN_VALUE
+      }
+      return b[0] == '-' ? v : Math.negateExact(v);
+    }
   }
 }

@@ -1,6 +1,7 @@
 package io.queuepilot.queue.sql;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.queuepilot.queue.testing.PostgresExtension;
 import java.sql.Connection;
@@ -19,10 +20,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * {@link ResultColumns} against the real server in both wire formats: a connection that names
- * every statement at once (binary results) and one that never does (text, as behind a transaction
- * pooler). Each decodes the same ids, integers, NULLs and creation times, to the microsecond,
- * including times before the epoch and at a second's last microsecond.
+ * {@link ResultColumns} and its row reader against the real server in both wire formats: a
+ * connection that names every statement at once (binary results) and one that never does (text,
+ * as behind a transaction pooler). Each decodes the same ids, integers (int4's edges), UTF-8 text,
+ * NULLs and creation times, to the microsecond, including times before the epoch and at a
+ * second's last microsecond.
  */
 class ResultColumnsTest {
 
@@ -30,8 +32,16 @@ class ResultColumnsTest {
 
   private static final String ROW = """
       SELECT ?::uuid, NULL::uuid, ?::int4, NULL::int4,
-             (pg_catalog.date_part('epoch', ?::timestamptz) * 1000000)::int8, NULL::int8
+             (pg_catalog.date_part('epoch', ?::timestamptz) * 1000000)::int8, NULL::int8,
+             ?::text, NULL::text
       """;
+
+  /** Text the decoder must not mangle: multi-byte UTF-8, quotes, a JSON document. */
+  private static final List<String> TEXTS = List.of("", "noop", "Größe – 检查 🩺", "{\"a\": [1, \"\\u0000\"]}");
+
+  /** int4 values at and near the edges, for the text decoder's sign and digit handling. */
+  private static final List<Integer> EDGES = List.of(Integer.MIN_VALUE, Integer.MIN_VALUE + 1, -1, 0, 1, 9, 10,
+      Integer.MAX_VALUE);
 
   private static Connection connect(String prepareThreshold) throws Exception {
     pg.loginAs("result_columns", "queue_worker");
@@ -79,17 +89,28 @@ class ResultColumnsTest {
       for (Instant t : times()) {
         UUID id = i % 2 == 0 ? UUID.randomUUID() : new UUID(-1L, i);
         ps.setObject(1, id);
-        ps.setInt(2, i % 3 == 0 ? -i : i);
+        int n = i < EDGES.size() ? EDGES.get(i) : i % 3 == 0 ? -i : i;
+        String text = TEXTS.get(i % TEXTS.size());
+        ps.setInt(2, n);
         ps.setObject(3, OffsetDateTime.ofInstant(t, ZoneOffset.UTC));
+        ps.setString(4, text);
         try (ResultSet rs = ps.executeQuery()) {
+          ResultColumns.RowBytes row = ResultColumns.RowBytes.of(rs, 1, 8);
           rs.next();
           assertThat(rs.getBytes(1)).as("the format this connection receives").hasSize(uuidBytesOnTheWire);
           assertThat(ResultColumns.uuid(rs, 1)).isEqualTo(id);
           assertThat(ResultColumns.uuid(rs, 2)).isNull();
-          assertThat(ResultColumns.nullableInt(rs, 3)).isEqualTo(i % 3 == 0 ? -i : i);
-          assertThat(ResultColumns.nullableInt(rs, 4)).isNull();
-          assertThat(ResultColumns.epochMicros(rs, 5)).as("created at %s", t).isEqualTo(t);
-          assertThat(ResultColumns.epochMicros(rs, 6)).isNull();
+          row.read(rs);
+          assertThat(row.uuid(1)).isEqualTo(id);
+          assertThat(row.uuid(2)).isNull();
+          assertThat(row.int4(3)).isEqualTo(n);
+          assertThat(row.nullableInt4(3)).isEqualTo(n);
+          assertThat(row.nullableInt4(4)).isNull();
+          assertThatThrownBy(() -> row.int4(4)).hasMessageContaining("column 4 is NULL");
+          assertThat(row.epochMicros(5)).as("created at %s", t).isEqualTo(t);
+          assertThat(row.epochMicros(6)).isNull();
+          assertThat(row.text(7)).isEqualTo(text);
+          assertThat(row.text(8)).isNull();
         }
         i++;
       }
