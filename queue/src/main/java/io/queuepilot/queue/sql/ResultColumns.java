@@ -17,7 +17,7 @@ import org.postgresql.util.ByteConverter;
  * <p>Why not {@code getObject(i, UUID.class)}: pgjdbc's typed {@code getObject} is one large
  * method branching over every supported class, and each claimed row calls it five times; in a
  * worker's first seconds the JIT spent more of its C2 time on the claimed-row mapper that inlined
- * it than on any other method (JFR {@code jdk.Compilation}, docs/benchmarks.md "The cold worker's
+ * it than on any other method (JFR {@code jdk.Compilation}, docs/benchmarks.md "the cold worker's
  * JIT"). {@code getBytes} hands over the column as received: 16 bytes for a binary {@code uuid}, 8
  * for a binary {@code int8}, ASCII digits otherwise.
  */
@@ -45,7 +45,7 @@ public final class ResultColumns {
    * <p>Why a loop: the claimed-row mapper called a column getter a dozen times, and C2 inlined
    * pgjdbc's getter stack into every call site; under load its compile took 1.2–2.0 s of a compiler
    * thread per worker JVM inside a burn-down of a few seconds (JFR {@code jdk.Compilation},
-   * docs/benchmarks.md "The cold worker's JIT"). One call site is compiled once.
+   * docs/benchmarks.md "the cold worker's JIT"). One call site is compiled once.
    */
   public static final class RowBytes {
 
