@@ -28,10 +28,12 @@ public final class ResultColumns {
   /** A {@code uuid} column, or null for SQL NULL. */
   public static UUID uuid(ResultSet rs, int column) throws SQLException {
     byte[] b = rs.getBytes(column);
-    if (b == null) {
-      return null;
-    }
-    if (b.length == 16) {
+    // a text uuid is 36 bytes, so the length alone tells the formats apart
+    return b == null ? null : uuid(b, b.length == 16);
+  }
+
+  private static UUID uuid(byte[] b, boolean binary) {
+    if (binary) {
       return new UUID(ByteConverter.int8(b, 0), ByteConverter.int8(b, 8));
     }
     return UUID.fromString(new String(b, StandardCharsets.US_ASCII));
@@ -88,13 +90,7 @@ public final class ResultColumns {
     /** A {@code uuid} column, or null for SQL NULL. */
     public UUID uuid(int column) {
       byte[] b = at(column);
-      if (b == null) {
-        return null;
-      }
-      if (binaryAt(column)) {
-        return new UUID(ByteConverter.int8(b, 0), ByteConverter.int8(b, 8));
-      }
-      return UUID.fromString(new String(b, StandardCharsets.US_ASCII));
+      return b == null ? null : ResultColumns.uuid(b, binaryAt(column));
     }
 
     /**
