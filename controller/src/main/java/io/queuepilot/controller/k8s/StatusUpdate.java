@@ -42,12 +42,7 @@ public final class StatusUpdate {
 
   private StatusUpdate() {}
 
-  /** Status for a spec the controller cannot use at all. */
-  public static Result invalidSpec(QueueScalerStatus previous, String message, Long generation, Instant now) {
-    return invalidSpec(previous, RescueTotals.Totals.of(previous), message, generation, now);
-  }
-
-  /** {@link #invalidSpec(QueueScalerStatus, String, Long, Instant)} keeping {@code countedBefore} as the totals. */
+  /** Status for a spec the controller cannot use at all, keeping {@code countedBefore} as the requeue totals. */
   static Result invalidSpec(QueueScalerStatus previous, RescueTotals.Totals countedBefore, String message,
       Long generation, Instant now) {
     QueueScalerStatus s = copyBase(previous, generation);

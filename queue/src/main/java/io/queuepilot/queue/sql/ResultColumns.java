@@ -110,19 +110,20 @@ public final class ResultColumns {
 
     /** A non-NULL {@code int4} column. */
     public int int4(int column) {
-      Integer v = nullableInt4(column);
-      if (v == null) {
+      byte[] b = at(column);
+      if (b == null) {
         throw new IllegalStateException("column " + column + " is NULL where an int4 was expected");
       }
-      return v;
+      return int4(b, column);
     }
 
     /** An {@code int4} column, or null for SQL NULL. */
     public Integer nullableInt4(int column) {
       byte[] b = at(column);
-      if (b == null) {
-        return null;
-      }
+      return b == null ? null : int4(b, column);
+    }
+
+    private int int4(byte[] b, int column) {
       return binaryAt(column) ? ByteConverter.int4(b, 0) : Math.toIntExact(asciiLong(b, column));
     }
 
