@@ -116,4 +116,33 @@ class ResultColumnsTest {
       }
     }
   }
+
+  @Test
+  void textUuidsParseAsTheJdkDoesAndAnythingElseIsRefused() {
+    SplittableRandom random = new SplittableRandom(14);
+    List<UUID> ids = new ArrayList<>(List.of(new UUID(0, 0), new UUID(-1L, -1L), new UUID(Long.MIN_VALUE, 1),
+        new UUID(Long.MAX_VALUE, Long.MIN_VALUE)));
+    for (int i = 0; i < 10_000; i++) {
+      ids.add(new UUID(random.nextLong(), random.nextLong()));
+    }
+    for (UUID id : ids) {
+      assertThat(ResultColumns.textUuid(ascii(id.toString()))).isEqualTo(id);
+      assertThat(ResultColumns.textUuid(ascii(id.toString().toUpperCase(java.util.Locale.ROOT)))).isEqualTo(id);
+    }
+    // forms UUID.fromString accepts (signs, short groups) and forms nobody does: PostgreSQL never
+    // sends them, so each is an error naming what came rather than some other id
+    for (String bad : List.of("", "0", "+0000000-0000-0000-0000-000000000001", "1-1-1-1-1",
+        "0000000g-0000-0000-0000-000000000000", "00000000-0000-0000-0000-00000000000 ",
+        "00000000_0000-0000-0000-000000000000", "00000000-0000-0000-0000-0000000000000",
+        "{00000000-0000-0000-0000-00000000000}", "00000000-00000-000-0000-000000000000")) {
+      assertThatThrownBy(() -> ResultColumns.textUuid(ascii(bad)))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("not a uuid in PostgreSQL's text form")
+          .hasMessageContaining("\"" + bad + "\"");
+    }
+  }
+
+  private static byte[] ascii(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  }
 }
