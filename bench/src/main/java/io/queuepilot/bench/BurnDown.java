@@ -15,7 +15,11 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class BurnDown {
 
-  /** What one burn-down measured; with a warm-up, {@code seconds .. postgresCpuSeconds} are the warm window. */
+  /**
+   * What one burn-down measured; with a warm-up, {@code seconds .. postgresCpuSeconds} are the warm
+   * window. {@code workerJitCpuSeconds} is the part of {@code workerCpuSeconds} spent by the JIT
+   * compiler threads (NaN where the processes do not name them).
+   */
   public record Result(
       String system,
       String mode,
@@ -25,6 +29,7 @@ public final class BurnDown {
       String loadBefore,
       String loadAfter,
       double workerCpuSeconds,
+      double workerJitCpuSeconds,
       double postgresCpuSeconds,
       long warmupJobs,
       Cold cold) {
@@ -40,7 +45,8 @@ public final class BurnDown {
    * moment the processes' counters reached {@code jobs} (handled, not the database's judgement), and
    * the CPU spent meanwhile: the cold figure next to a warm window.
    */
-  public record Cold(long jobs, double seconds, double workerCpuSeconds, double postgresCpuSeconds) {
+  public record Cold(long jobs, double seconds, double workerCpuSeconds, double workerJitCpuSeconds,
+      double postgresCpuSeconds) {
     public double jobsPerSecond() {
       return jobs / seconds;
     }
@@ -77,6 +83,7 @@ public final class BurnDown {
         w.awaitReady(Duration.ofMinutes(2));
       }
       Duration workerCpuAtStart = workerCpu(workers);
+      Duration workerJitAtStart = workerJitCpu(workers);
       Duration postgresCpuAtStart = Machine.postgresCpu(db.port());
       long deadline = System.nanoTime() + timeout.toNanos();
       long lastHandled = -1;
@@ -126,12 +133,14 @@ public final class BurnDown {
         LockSupport.parkNanos(5_000_000L);
       }
       Duration workerCpuAtEnd = workerCpu(workers);
+      Duration workerJitAtEnd = workerJitCpu(workers);
       Duration postgresCpuAtEnd = Machine.postgresCpu(db.port());
       long startUs = workers.stream().mapToLong(WorkerProcess::firstStartMicros).filter(t -> t > 0).min().orElseThrow();
       if (warm == null) {
         double seconds = (endUs - startUs) / 1e6;
         return new Result(system.name(), mode, jobs, seconds, jobs / seconds, loadBefore, Machine.loadAverage(),
-            seconds(workerCpuAtEnd.minus(workerCpuAtStart)), seconds(postgresCpuAtEnd.minus(postgresCpuAtStart)), 0, null);
+            seconds(workerCpuAtEnd.minus(workerCpuAtStart)), jit(workerJitAtStart, workerJitAtEnd),
+            seconds(postgresCpuAtEnd.minus(postgresCpuAtStart)), 0, null);
       }
       long measured = total - warm.handled();
       if (measured <= 0) {
@@ -140,9 +149,11 @@ public final class BurnDown {
       }
       double seconds = (endUs - warm.atUs()) / 1e6;
       Cold cold = new Cold(firstN.handled(), (firstN.atUs() - startUs) / 1e6,
-          seconds(firstN.workerCpu().minus(workerCpuAtStart)), seconds(firstN.postgresCpu().minus(postgresCpuAtStart)));
+          seconds(firstN.workerCpu().minus(workerCpuAtStart)), jit(workerJitAtStart, firstN.workerJitCpu()),
+          seconds(firstN.postgresCpu().minus(postgresCpuAtStart)));
       return new Result(system.name(), mode, measured, seconds, measured / seconds, loadBefore, Machine.loadAverage(),
-          seconds(workerCpuAtEnd.minus(warm.workerCpu())), seconds(postgresCpuAtEnd.minus(warm.postgresCpu())), warmupJobs, cold);
+          seconds(workerCpuAtEnd.minus(warm.workerCpu())), jit(warm.workerJitCpu(), workerJitAtEnd),
+          seconds(postgresCpuAtEnd.minus(warm.postgresCpu())), warmupJobs, cold);
     } finally {
       for (WorkerProcess w : workers) {
         w.close();
@@ -151,14 +162,33 @@ public final class BurnDown {
   }
 
   /** Jobs handled so far (the processes' last reports), when, and the CPU spent by then. */
-  private record Mark(long handled, long atUs, Duration workerCpu, Duration postgresCpu) {
+  private record Mark(long handled, long atUs, Duration workerCpu, Duration workerJitCpu, Duration postgresCpu) {
     static Mark now(long handled, List<WorkerProcess> workers, BenchServer.Db db) {
-      return new Mark(handled, Clock.nowMicros(), BurnDown.workerCpu(workers), Machine.postgresCpu(db.port()));
+      return new Mark(handled, Clock.nowMicros(), BurnDown.workerCpu(workers), BurnDown.workerJitCpu(workers),
+          Machine.postgresCpu(db.port()));
     }
   }
 
   private static Duration workerCpu(List<WorkerProcess> workers) {
     return workers.stream().map(WorkerProcess::cpu).reduce(Duration.ZERO, Duration::plus);
+  }
+
+  /** The workers' JIT compiler threads' CPU so far, null when any process names none (not a HotSpot JVM). */
+  private static Duration workerJitCpu(List<WorkerProcess> workers) {
+    Duration sum = Duration.ZERO;
+    for (WorkerProcess w : workers) {
+      var jit = w.jitCpu();
+      if (jit.isEmpty()) {
+        return null;
+      }
+      sum = sum.plus(jit.get());
+    }
+    return sum;
+  }
+
+  /** Seconds between two JIT readings, NaN when either is unknown. */
+  private static double jit(Duration from, Duration to) {
+    return from == null || to == null ? Double.NaN : seconds(to.minus(from));
   }
 
   private static double seconds(Duration d) {

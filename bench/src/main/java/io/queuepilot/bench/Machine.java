@@ -5,6 +5,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /** What the benchmark ran on and what else was loading it: recorded with every result. */
@@ -42,7 +44,7 @@ public final class Machine {
    */
   public static java.time.Duration postgresCpu(int port) {
     long ticks = 0;
-    java.util.Optional<ProcessHandle> postmaster =
+    Optional<ProcessHandle> postmaster =
         ProcessHandle.allProcesses()
             .filter(p -> cmdline(p.pid()).matches(".*/postgres -D \\S+ -p " + port + " .*"))
             .findFirst();
@@ -72,6 +74,42 @@ public final class Machine {
     } catch (IOException e) {
       return "";
     }
+  }
+
+  /**
+   * The names HotSpot gives its JIT compiler threads ("C1 CompilerThread0", "C2 CompilerThread1",
+   * as the kernel keeps them: the first 15 characters).
+   */
+  static final List<String> JIT_THREAD_PREFIXES = List.of("C1 CompilerThre", "C2 CompilerThre");
+
+  /**
+   * CPU (utime + stime) of the live threads of {@code pid} whose kernel name starts with one of
+   * {@code namePrefixes}, from /proc/pid/task/tid/stat; empty when the process has no such thread
+   * (a Node.js process does not name V8's compiler threads) or is gone.
+   */
+  public static Optional<java.time.Duration> threadCpu(long pid, List<String> namePrefixes) {
+    Path tasks = Path.of("/proc/" + pid + "/task");
+    long ticks = 0;
+    boolean any = false;
+    try (var dirs = Files.list(tasks)) {
+      for (Path task : (Iterable<Path>) dirs::iterator) {
+        String stat;
+        try {
+          stat = Files.readString(task.resolve("stat"));
+        } catch (IOException e) {
+          continue; // the thread ended between the listing and the read
+        }
+        String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        if (namePrefixes.stream().anyMatch(name::startsWith)) {
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+          any = true;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+    return any ? Optional.of(java.time.Duration.ofMillis(ticks * 1000 / CLOCK_TICKS)) : Optional.empty();
   }
 
   /** utime + stime (and the reaped children's cutime + cstime when asked) from /proc/pid/stat. */

@@ -124,6 +124,14 @@ public final class WorkerProcess implements AutoCloseable {
     return process.info().totalCpuDuration().orElse(Duration.ZERO);
   }
 
+  /**
+   * CPU time the process's JIT compiler threads have used so far ({@link Machine#JIT_THREAD_PREFIXES}),
+   * empty when it names none (Node.js): how much of {@link #cpu} a cold burn-down spends compiling.
+   */
+  public java.util.Optional<Duration> jitCpu() {
+    return Machine.threadCpu(process.pid(), Machine.JIT_THREAD_PREFIXES);
+  }
+
   public boolean isAlive() {
     return process.isAlive();
   }

@@ -53,6 +53,8 @@ class BenchSmokeTest {
     assertThat(r.seconds()).isPositive();
     assertThat(r.warmupJobs()).isZero();
     assertThat(r.cold()).as("no warm-up: the whole burn-down is the cold figure").isNull();
+    assertThat(r.workerJitCpuSeconds()).as("the JIT compiler threads' share of the workers' CPU (HotSpot names them)")
+        .isNotNaN().isBetween(0.0, r.workerCpuSeconds());
     assertThat(db.queryLong(system.unfinishedJobsSql())).isZero();
     assertThat(completedOnce(db) - completedBefore).as("each job claimed once and completed under its lease").isEqualTo(300);
     assertThat(Files.readAllLines(logs.resolve("queuepilot.stderr.log")).stream().filter(l -> l.startsWith("DIAG pid ")))
