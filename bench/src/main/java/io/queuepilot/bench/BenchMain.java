@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -346,7 +347,7 @@ public final class BenchMain implements Callable<Integer> {
 
   /** A per-job CPU figure over the rounds, "—" when a round could not measure it (NaN). */
   private static String perJob(double[] values) {
-    return java.util.Arrays.stream(values).anyMatch(Double::isNaN) ? "—" : Spread.of(values).format("%.3f");
+    return Arrays.stream(values).anyMatch(Double::isNaN) ? "—" : Spread.of(values).format("%.3f");
   }
 
   private void latency(Report report, BenchServer server, Path logDir) throws Exception {

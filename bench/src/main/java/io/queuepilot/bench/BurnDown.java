@@ -132,8 +132,10 @@ public final class BurnDown {
         }
         LockSupport.parkNanos(5_000_000L);
       }
-      Duration workerCpuAtEnd = workerCpu(workers);
+      // the JIT threads read inside the processes' readings at both ends, so their share never
+      // exceeds the processes' CPU of the window
       Duration workerJitAtEnd = workerJitCpu(workers);
+      Duration workerCpuAtEnd = workerCpu(workers);
       Duration postgresCpuAtEnd = Machine.postgresCpu(db.port());
       long startUs = workers.stream().mapToLong(WorkerProcess::firstStartMicros).filter(t -> t > 0).min().orElseThrow();
       if (warm == null) {
