@@ -101,8 +101,7 @@ public final class Machine {
         }
         String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
         if (namePrefixes.stream().anyMatch(name::startsWith)) {
-          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+          ticks += statTicks(stat, false);
           any = true;
         }
       }
@@ -115,17 +114,21 @@ public final class Machine {
   /** utime + stime (and the reaped children's cutime + cstime when asked) from /proc/pid/stat. */
   private static long cpuTicks(long pid, boolean withReapedChildren) {
     try {
-      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      // fields after the command: state(0) ... utime(11) stime(12) cutime(13) cstime(14)
-      long t = Long.parseLong(f[11]) + Long.parseLong(f[12]);
-      if (withReapedChildren) {
-        t += Long.parseLong(f[13]) + Long.parseLong(f[14]);
-      }
-      return t;
+      return statTicks(Files.readString(Path.of("/proc/" + pid + "/stat")), withReapedChildren);
     } catch (IOException | RuntimeException e) {
       return 0;
     }
+  }
+
+  /** utime + stime (and cutime + cstime when asked) of one /proc stat line, a process's or a thread's. */
+  private static long statTicks(String stat, boolean withReapedChildren) {
+    // fields after the command (which may hold spaces and parentheses): state(0) ... utime(11) stime(12) cutime(13) cstime(14)
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    long t = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    if (withReapedChildren) {
+      t += Long.parseLong(f[13]) + Long.parseLong(f[14]);
+    }
+    return t;
   }
 
   /** Output of a short command such as {@code nproc} or {@code free -h}. */
