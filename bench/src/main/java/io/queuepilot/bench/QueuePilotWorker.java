@@ -73,6 +73,12 @@ public final class QueuePilotWorker {
     env.put("QUEUEPILOT_JOB_TYPES", jobType);
     env.put("QUEUEPILOT_POLL_INTERVAL_SECONDS", config.path("pollSeconds").asText("1"));
     env.put("QUEUEPILOT_HEAP_PER_JOB_MB", "1");
+    // a worker's JIT policy is an environment key; --worker-jvm-options / --baseline-jvm-options
+    // "-Dqueuepilot.jitPolicy=pipeline" set it per system, so both policies run side by side
+    String jitPolicy = System.getProperty("queuepilot.jitPolicy");
+    if (jitPolicy != null) {
+      env.put("QUEUEPILOT_JIT_POLICY", jitPolicy);
+    }
     if (config.has("heartbeatSeconds")) {
       env.put("QUEUEPILOT_HEARTBEAT_INTERVAL_SECONDS", config.path("heartbeatSeconds").asText());
       env.put("QUEUEPILOT_HEARTBEAT_TIMEOUT_SECONDS", config.path("heartbeatTimeoutSeconds").asText("60"));

@@ -121,6 +121,13 @@ public final class WorkerApp implements AutoCloseable {
   private static WorkerApp start(Builder b) throws IOException {
     WorkerConfig config = b.config;
     Clock clock = b.clock;
+    // First, before the pool and the queue loop make their code hot: directives apply to later compiles.
+    JitPolicies.Outcome jit = JitPolicies.apply(config.jitPolicy(), config.tempDir());
+    if (jit.applied() || config.jitPolicy() == WorkerConfig.JitPolicy.JVM) {
+      log.info("JIT policy {}", jit.detail());
+    } else {
+      log.warn("JIT policy pipeline not applied, running on HotSpot's default tiers: {}", jit.detail());
+    }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     registry.config().commonTags("worker_id", config.workerId());
     WorkerMetrics metrics = new WorkerMetrics(registry);

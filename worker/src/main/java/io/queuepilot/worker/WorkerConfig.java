@@ -66,7 +66,8 @@ public record WorkerConfig(
     int budgetWindowSeconds,
     Duration rateLimitDefaultDelay,
     int localQueueSize,
-    Duration localQueueTtl) {
+    Duration localQueueTtl,
+    JitPolicy jitPolicy) {
 
   /** Where log lines go and in which shape. */
   public enum LogFormat { TEXT, JSON }
@@ -79,6 +80,9 @@ public record WorkerConfig(
 
   /** Where the documents are read from. */
   public enum StoreKind { LOCAL, SUPABASE }
+
+  /** Which hot code HotSpot's C2 compiles in this JVM ({@link JitPolicies}). */
+  public enum JitPolicy { PIPELINE, JVM }
 
   /** One documented key: name, default as documented (null = required or absent) and a one-line meaning. */
   public record Key(String name, String defaultValue, String description) {}
@@ -215,6 +219,8 @@ public record WorkerConfig(
       "Claim ahead: jobs kept claimed and waiting beyond the running ones (0 = claim only up to free capacity).");
   private static final Setting<Duration> LOCAL_QUEUE_TTL = secondsKey("QUEUEPILOT_LOCAL_QUEUE_TTL_SECONDS",
       WorkerDefaults.LOCAL_QUEUE_TTL, false, "A claimed-ahead job not started within this goes back to the queue.");
+  private static final Setting<JitPolicy> JIT_POLICY = enumKey("QUEUEPILOT_JIT_POLICY", JitPolicy.JVM, JitPolicy.class,
+      "jvm: HotSpot's default tiers; pipeline: C2 compiles only the document pipeline (PDF, images, JSON, TLS), the queue runtime runs C1 code.");
   private static final Setting<Long> HEAP_PER_JOB_MB = longKey("QUEUEPILOT_HEAP_PER_JOB_MB",
       WorkerDefaults.HEAP_PER_JOB_BYTES >> 20, 1, 1 << 20, "Heap one job may need; caps concurrency at heap budget / this.");
   private static final Setting<Double> HEAP_FRACTION = key("QUEUEPILOT_HEAP_FRACTION", WorkerDefaults.HEAP_FRACTION,
@@ -328,7 +334,8 @@ public record WorkerConfig(
         r.get(BUDGET_WINDOW_SECONDS),
         r.get(RATE_LIMIT_DEFAULT_DELAY),
         r.get(LOCAL_QUEUE_SIZE),
-        r.get(LOCAL_QUEUE_TTL));
+        r.get(LOCAL_QUEUE_TTL),
+        r.get(JIT_POLICY));
     r.throwIfAnyError();
     return config;
   }

@@ -20,13 +20,13 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The opt-in compiler directives shipped with the worker image (src/main/jvm/queue-runtime-c1.json,
- * docs/worker.md "JIT policy for short jobs"): HotSpot accepts them, and every package the document
- * pipeline imports beyond the general-purpose JDK and the project's own code keeps C2.
+ * The compiler directives of the default JIT policy ({@link JitPolicies#DIRECTIVES_RESOURCE},
+ * docs/worker.md "JIT policy"): HotSpot accepts them, and every package the document pipeline
+ * imports beyond the general-purpose JDK and the project's own code keeps C2.
  */
 class QueueRuntimeDirectivesTest {
 
-  static final Path DIRECTIVES = Path.of("src/main/jvm/queue-runtime-c1.json");
+  static final Path DIRECTIVES = Path.of("src/main/resources" + JitPolicies.DIRECTIVES_RESOURCE);
   static final Path PIPELINE = Path.of("src/main/java/io/queuepilot/worker/process");
 
   /**

@@ -42,6 +42,10 @@ class WorkerConfigTest {
     assertThat(c.gracePeriod()).isEqualTo(Duration.ofSeconds(25));
     assertThat(c.httpPort()).isEqualTo(8080);
     assertThat(c.logFormat()).isEqualTo(WorkerConfig.LogFormat.TEXT);
+    assertThat(c.jitPolicy()).isEqualTo(WorkerConfig.JitPolicy.JVM);
+    Map<String, String> pipeline = base();
+    pipeline.put("QUEUEPILOT_JIT_POLICY", "pipeline");
+    assertThat(WorkerConfig.from(pipeline).jitPolicy()).isEqualTo(WorkerConfig.JitPolicy.PIPELINE);
     assertThat(c.openAiBaseUrl()).isEqualTo("https://api.openai.com/v1");
     assertThat(c.maxDocumentBytes()).isEqualTo(512L << 20);
     assertThat(c.workerId()).endsWith("-" + ProcessHandle.current().pid());
@@ -130,6 +134,7 @@ class WorkerConfigTest {
         "QUEUEPILOT_PROCESSOR", Map.entry("QUEUEPILOT_PROCESSOR", "gpt"),
         "QUEUEPILOT_HEARTBEAT_INTERVAL_SECONDS", Map.entry("QUEUEPILOT_HEARTBEAT_INTERVAL_SECONDS", "abc"),
         "QUEUEPILOT_LOG_FORMAT", Map.entry("QUEUEPILOT_LOG_FORMAT", "xml"),
+        "QUEUEPILOT_JIT_POLICY", Map.entry("QUEUEPILOT_JIT_POLICY", "c1"),
         "QUEUEPILOT_JOB_TYPES", Map.entry("QUEUEPILOT_JOB_TYPES", "Document Extraction"),
         "OPENAI_BASE_URL", Map.entry("OPENAI_BASE_URL", "ftp://x"),
         "QUEUEPILOT_HEAP_FRACTION", Map.entry("QUEUEPILOT_HEAP_FRACTION", "1.5"),
