@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The default JIT policy really changes what HotSpot compiles: once applied, a hot method of the
+ * The opt-in JIT policy {@code pipeline} really changes what HotSpot compiles: once applied, a hot method of the
  * queue runtime is refused by C2 and compiled by C1 (tier 1) while its twin in the document
  * pipeline's package reaches C2 (tier 4), as JFR's compilation events show; applied once per JVM.
  */
@@ -85,7 +85,21 @@ class JitPoliciesTest {
         new ObjectName("com.sun.management:type=DiagnosticCommand"), "compilerDirectivesPrint",
         new Object[] {new String[0]}, new String[] {String[].class.getName()});
     assertThat(stack.split("org/apache/pdfbox/\\*\\.\\*", -1)).as(stack).hasSize(2); // one copy on the stack
-    assertThat(tmp.toFile().list()).as("the temp file is gone").isEmpty();
+  }
+
+  @Test
+  void theFileHotSpotReadIsRemovedFromTheTempDirectory() throws Exception {
+    ObjectName diagnostics = new ObjectName("com.sun.management:type=DiagnosticCommand");
+    JitPolicies.Outcome added = JitPolicies.addDirectives(tmp); // a second copy, popped below
+    try {
+      assertThat(added.applied()).as(added.detail()).isTrue();
+      assertThat(tmp.toFile().list()).as("the temp file is gone").isEmpty();
+    } finally {
+      for (int i = 0; i < 2; i++) { // the file holds two directives; each remove pops the latest one
+        ManagementFactory.getPlatformMBeanServer().invoke(diagnostics, "compilerDirectivesRemove",
+            new Object[] {new String[0]}, new String[] {String[].class.getName()});
+      }
+    }
   }
 
   @Test
