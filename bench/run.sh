@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command per benchmark: bench/run.sh throughput|latency|bigtable|uploads|controller|heartbeat|all [options]
+# One command per benchmark: bench/run.sh throughput|latency|bigtable|uploads|controller|heartbeat|extraction|scaling|all [options]
 # Installs the peers (npm ci into bench/peers/node_modules, Node.js 22 included), builds the
 # bench jar, starts ONE embedded PostgreSQL server and runs the section; results go to
 # bench/results/<section>.md (copied into docs/benchmarks.md by hand, with the context).
@@ -9,17 +9,19 @@
 # Section scaling (issue 15) needs neither PostgreSQL nor npm: it runs `queuepilot scaler bench`,
 # the seeded traces through the real scaler, a KEDA + HPA defaults model and the oracle in the
 # simulated fleet, and writes bench/results/scaling.md (options: --seed N, --traces a,b).
+# Section extraction needs no PostgreSQL: the corpus documents through the openai processor against
+# the fake OpenAI, --passes per JVM, per worker JVM setting (--extraction-settings label=options;...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 section="${1:-}"
 if [ -z "$section" ] || [ "$section" = "-h" ] || [ "$section" = "--help" ]; then
-  echo "usage: bench/run.sh throughput|latency|bigtable|uploads|controller|heartbeat|scaling|all [--jobs N] [--systems queuepilot,graphile,pgboss] ..." >&2
+  echo "usage: bench/run.sh throughput|latency|bigtable|uploads|controller|heartbeat|extraction|scaling|all [--jobs N] [--systems queuepilot,graphile,pgboss] ..." >&2
   exit 2
 fi
 shift
 case "$section" in
-  throughput|latency|bigtable|uploads|controller|heartbeat|scaling|all) ;;
-  *) echo "bench/run.sh: unknown section '$section' (throughput|latency|bigtable|uploads|controller|heartbeat|scaling|all)" >&2; exit 2 ;;
+  throughput|latency|bigtable|uploads|controller|heartbeat|extraction|scaling|all) ;;
+  *) echo "bench/run.sh: unknown section '$section' (throughput|latency|bigtable|uploads|controller|heartbeat|extraction|scaling|all)" >&2; exit 2 ;;
 esac
 
 source scripts/java-home.sh

@@ -24,7 +24,7 @@ import picocli.CommandLine.Parameters;
 public final class BenchMain implements Callable<Integer> {
 
   /** The sections this build can run. */
-  enum Section { throughput, latency, bigtable, uploads, controller, heartbeat }
+  enum Section { throughput, latency, bigtable, uploads, controller, heartbeat, extraction }
 
   @Parameters(index = "0", description = "section: ${COMPLETION-CANDIDATES}")
   Section section;
@@ -155,6 +155,14 @@ public final class BenchMain implements Callable<Integer> {
   @Option(names = "--idle-window-seconds", defaultValue = "30", description = "heartbeat section: PostgreSQL CPU measured over this window")
   int idleWindowSeconds;
 
+  @Option(names = "--passes", defaultValue = "10", description = "extraction section: passes over the corpus in each JVM (default ${DEFAULT-VALUE})")
+  int passes;
+
+  @Option(names = "--extraction-settings", defaultValue = "jvm=;pipeline=-Dqueuepilot.jitPolicy=pipeline;c1-only=-XX:TieredStopAtLevel=1",
+      description = "extraction section: label=JVM options, ';'-separated; -Dqueuepilot.jitPolicy sets QUEUEPILOT_JIT_POLICY's"
+          + " policy (default ${DEFAULT-VALUE})")
+  String extractionSettings;
+
   @Option(names = "--peers-dir", defaultValue = "bench/peers", description = "where bench/peers (with node_modules) is")
   Path peersDir;
 
@@ -194,6 +202,19 @@ public final class BenchMain implements Callable<Integer> {
     Path logDir = resultsDir.resolve("logs");
     java.nio.file.Files.createDirectories(logDir);
     Report report = new Report(resultsDir, section.name());
+    if (section == Section.extraction) { // no database: the document pipeline alone
+      List<ExtractionBench.Setting> settings;
+      try {
+        settings = ExtractionBench.parseSettings(extractionSettings);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+      }
+      header(report, null);
+      ExtractionBench.run(report, logDir, settings, passes, repeat, Duration.ofMinutes(30));
+      report.format("%n- load average after the section: %s", Machine.loadAverage());
+      System.err.println("results: " + report.file());
+      return 0;
+    }
     try (BenchServer server = BenchServer.start()) {
       header(report, server);
       switch (section) {
@@ -225,7 +246,9 @@ public final class BenchMain implements Callable<Integer> {
     report.line("");
     report.format("- command: `%s` at revision %s", invocation.isBlank() ? "bench/run.sh " + section : invocation, revision);
     report.line(Machine.describe().stripTrailing());
-    report.format("- PostgreSQL %s (embedded binaries, one server for all systems): %s", server.version(), server.settings());
+    if (server != null) {
+      report.format("- PostgreSQL %s (embedded binaries, one server for all systems): %s", server.version(), server.settings());
+    }
     report.format("- load average before the section: %s", Machine.loadAverage());
     report.format("- other processes: %s", Machine.command("sh", "-c",
         "ps -eo pcpu,comm --sort=-pcpu | awk 'NR>1 && $1>5 {printf \"%s(%s%%) \", $2, $1}'"));

@@ -1,6 +1,7 @@
 package io.queuepilot.worker.fakes;
 
 import io.queuepilot.testkit.PageInk;
+import io.queuepilot.worker.process.Extraction;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -9,6 +10,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageWriteParam;
@@ -43,7 +46,16 @@ public final class Corpus {
   }
 
   /** One document: file, declared MIME type, pages, the facts it holds and the pages no model can be made to read. */
-  public record Doc(String kind, Path file, String mime, int pages, List<Fact> facts, List<Integer> unreadable) {}
+  public record Doc(String kind, Path file, String mime, int pages, List<Fact> facts, List<Integer> unreadable) {
+
+    /** The planted facts the extraction neither found on their page nor listed as on an unread page: lost silently. */
+    public List<Fact> lost(Extraction ex) {
+      Set<Integer> unread = ex.unreadPages().stream().map(Extraction.UnreadPage::page).collect(Collectors.toSet());
+      Set<String> found = ex.events().stream().map(e -> e.eventType() + ":" + e.name() + "@" + e.sourcePage())
+          .collect(Collectors.toSet());
+      return facts.stream().filter(f -> !found.contains(f.key() + "@" + f.page()) && !unread.contains(f.page())).toList();
+    }
+  }
 
   private static final String[] DRUGS = {"Metformin", "Lisinopril", "Atorvastatin", "Amlodipine", "Levothyroxine",
       "Omeprazole", "Simvastatin", "Losartan", "Gabapentin", "Sertraline", "Warfarin", "Furosemide", "Prednisone",

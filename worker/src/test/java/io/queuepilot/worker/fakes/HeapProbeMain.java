@@ -1,8 +1,5 @@
 package io.queuepilot.worker.fakes;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.queuepilot.worker.ProviderHalt;
-import io.queuepilot.worker.WorkerMetrics;
 import io.queuepilot.worker.budget.LocalTokenBudget;
 import io.queuepilot.worker.process.DocumentInput;
 import io.queuepilot.worker.process.Extraction;
@@ -24,10 +21,7 @@ public final class HeapProbeMain {
 
   public static void main(String[] args) throws Exception {
     try (OpenAiModelClient client = new OpenAiModelClient(args[0], Pipeline.OPENAI_KEY, Duration.ofSeconds(60))) {
-      OpenAiProcessor p = new OpenAiProcessor(client, new LocalTokenBudget(Clock.systemUTC()),
-          new WorkerMetrics(new SimpleMeterRegistry()), new ProviderHalt(Clock.systemUTC()),
-          new OpenAiProcessor.Settings("gpt-4o-mini", 100_000, 4, 2000, 40, 200_000, 20L << 20, Duration.ofSeconds(10),
-              Duration.ofMinutes(15)));
+      OpenAiProcessor p = ProductionProcessor.create(client, new LocalTokenBudget(Clock.systemUTC()), 40);
       for (int i = 1; i + 1 < args.length; i += 2) {
         Path f = Path.of(args[i]);
         Extraction ex = p.process(new TestJobContext("{}"), new DocumentInput(f, Files.size(f), args[i + 1], f.getFileName().toString()));
