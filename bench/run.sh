@@ -53,7 +53,7 @@ run_section() {
     --revision "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo +uncommitted)" "${@:3}"
 }
 if [ "$section" = all ]; then
-  for s in throughput latency bigtable uploads heartbeat controller; do
+  for s in throughput latency bigtable uploads heartbeat controller extraction; do
     run_section "$s" "$*" "$@"
   done
   run_scaling

@@ -209,6 +209,10 @@ public final class BenchMain implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
       }
+      if (passes < 1 || repeat < 1) {
+        throw new CommandLine.ParameterException(new CommandLine(this),
+            "--passes and --repeat must be at least 1 (got " + passes + " and " + repeat + ")");
+      }
       header(report, null);
       ExtractionBench.run(report, logDir, settings, passes, repeat, Duration.ofMinutes(30));
       report.format("%n- load average after the section: %s", Machine.loadAverage());
