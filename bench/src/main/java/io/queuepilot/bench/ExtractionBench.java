@@ -26,7 +26,8 @@ final class ExtractionBench {
   record Setting(String label, List<String> jvmOptions) {}
 
   /** One child JVM's passes. */
-  record Run(int round, Setting setting, String jit, double[] seconds, double[] cpuSeconds, long[] compilationMs) {}
+  record Run(int round, Setting setting, String jit, double[] seconds, double[] cpuSeconds, long[] compilationMs,
+      List<String> documents, double[][] documentSeconds) {}
 
   private ExtractionBench() {}
 
@@ -100,6 +101,22 @@ final class ExtractionBench {
             .format("%.2f"),
         Spread.of(rs.stream().mapToDouble(r -> Spread.of(Arrays.copyOfRange(r.cpuSeconds(), warmFrom - 1, passes)).median()).toArray())
             .format("%.2f")));
+    report.line("");
+    report.line("Warm seconds per document (median over the rounds' warm passes):");
+    report.line("");
+    List<String> documents = runs.get(0).documents();
+    report.line("| document | " + String.join(" | ", bySetting.keySet()) + " |");
+    report.line("|---|" + "---:|".repeat(bySetting.size()));
+    for (int d = 0; d < documents.size(); d++) {
+      StringBuilder row = new StringBuilder("| " + documents.get(d) + " |");
+      for (List<Run> rs : bySetting.values()) {
+        int doc = d;
+        double[] warm = rs.stream().flatMapToDouble(r -> Arrays.stream(r.documentSeconds(), warmFrom - 1, passes)
+            .mapToDouble(pass -> pass[doc])).toArray();
+        row.append(" %.3f |".formatted(Spread.of(warm).median()));
+      }
+      report.line(row.toString());
+    }
   }
 
   private static Run runOnce(int round, Setting s, int passes, Path logDir, Duration timeout) throws InterruptedException {
@@ -119,19 +136,30 @@ final class ExtractionBench {
       if (ps.size() != passes) {
         throw new IllegalStateException(label + " reported " + ps.size() + " passes, not " + passes);
       }
+      List<String> documents = new ArrayList<>();
+      result.path("documents").forEach(d -> documents.add(d.asText()));
       double[] seconds = new double[passes];
       double[] cpu = new double[passes];
       long[] jit = new long[passes];
+      double[][] perDocument = new double[passes][];
       for (int i = 0; i < passes; i++) {
         seconds[i] = ps.get(i).path("seconds").asDouble();
         cpu[i] = ps.get(i).path("cpuSeconds").asDouble();
         jit[i] = ps.get(i).path("compilationMs").asLong();
+        JsonNode docs = ps.get(i).path("documentSeconds");
+        if (docs.size() != documents.size()) {
+          throw new IllegalStateException(label + " pass " + (i + 1) + " timed " + docs.size() + " of " + documents.size() + " documents");
+        }
+        perDocument[i] = new double[docs.size()];
+        for (int d = 0; d < docs.size(); d++) {
+          perDocument[i][d] = docs.get(d).asDouble();
+        }
       }
       String policy = result.path("jitPolicy").asText();
       boolean applied = result.path("jit").asText().startsWith("applied");
       // a pipeline policy the JVM refused would time the default tiers under its name: say so
       return new Run(round, s, policy.equals("jvm") || applied ? policy : policy + " (not applied: " + result.path("jit").asText() + ")",
-          seconds, cpu, jit);
+          seconds, cpu, jit, documents, perDocument);
     }
   }
 }

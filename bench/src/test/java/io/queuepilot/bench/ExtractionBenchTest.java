@@ -58,6 +58,9 @@ class ExtractionBenchTest {
     assertThat(cells[4].strip()).as("the policy was applied in the child").isEqualTo("pipeline");
     assertThat(Double.parseDouble(cells[5].strip())).as("pass 1 seconds").isPositive();
     assertThat(text).contains("| pipeline | ");
+    // a warm time per corpus document, the ten-page scan first
+    assertThat(text.lines().filter(l -> l.matches("\\| .+ \\| \\d+\\.\\d{3} \\|"))).hasSize(7)
+        .first().asString().startsWith("| scanned PDF (10 pages) |");
   }
 
   @Test

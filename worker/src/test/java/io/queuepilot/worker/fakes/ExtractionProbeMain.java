@@ -83,6 +83,9 @@ public final class ExtractionProbeMain {
             .put("compilationMs", compilation.getTotalCompilationTime() - jit0);
       }
     }
+    try (var files = Files.walk(dir)) { // the corpus is tens of MB: leave nothing behind
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    }
     System.out.println("RESULT " + json.writeValueAsString(result));
   }
 
