@@ -152,9 +152,7 @@ public final class WorkerApp implements AutoCloseable {
               config.openAiApiKey().orElseThrow(), config.openAiTimeout(), config.openAiModel(),
               config.azureDeployment().orElse(null), config.azureApiVersion());
           OpenAiProcessor openAi = new OpenAiProcessor(modelClient, budget(config, pool, clock), metrics, halt,
-              new OpenAiProcessor.Settings(config.openAiModel(), config.openAiMaxCallChars(), config.openAiMaxPageImages(),
-                  config.openAiMaxOutputTokens(), config.openAiMaxCallsPerDocument(), config.maxTextChars(),
-                  config.openAiMaxImageBytes(), config.rateLimitDefaultDelay(), config.quotaBlock()));
+              config.openAiProcessorSettings());
           checkModel(modelClient, openAi, config);
           processor = openAi;
         } else {

@@ -1,6 +1,7 @@
 package io.queuepilot.worker;
 
 import io.queuepilot.queue.QueueConfig;
+import io.queuepilot.worker.process.OpenAiProcessor;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -239,6 +240,12 @@ public record WorkerConfig(
 
   /** Every key the worker reads, in documentation order (docs/worker.md mirrors this list). */
   public static final List<Key> KEYS = SETTINGS.stream().map(Setting::key).toList();
+
+  /** The openai processor's limits these settings give (WorkerApp builds the processor with them). */
+  public OpenAiProcessor.Settings openAiProcessorSettings() {
+    return new OpenAiProcessor.Settings(openAiModel, openAiMaxCallChars, openAiMaxPageImages, openAiMaxOutputTokens,
+        openAiMaxCallsPerDocument, maxTextChars, openAiMaxImageBytes, rateLimitDefaultDelay, quotaBlock);
+  }
 
   /** Reads and validates the process environment. */
   public static WorkerConfig fromEnvironment() {
