@@ -26,8 +26,13 @@ final class ExtractionBench {
   record Setting(String label, List<String> jvmOptions) {}
 
   /** One child JVM's passes. */
-  record Run(int round, Setting setting, String jit, double[] seconds, double[] cpuSeconds, long[] compilationMs,
+  record Run(Setting setting, String jit, double[] seconds, double[] cpuSeconds, long[] compilationMs,
       List<String> documents, double[][] documentSeconds) {}
+
+  /** The warm passes' figures of one run (from pass {@code warmFrom}, 1-based). */
+  private static double[] warm(double[] perPass, int warmFrom) {
+    return Arrays.copyOfRange(perPass, warmFrom - 1, perPass.length);
+  }
 
   private ExtractionBench() {}
 
@@ -79,13 +84,11 @@ final class ExtractionBench {
       for (Setting s : settings) {
         Run r = runOnce(round, s, passes, logDir, timeout);
         runs.add(r);
-        double[] warm = Arrays.copyOfRange(r.seconds(), warmFrom - 1, passes);
-        double[] warmCpu = Arrays.copyOfRange(r.cpuSeconds(), warmFrom - 1, passes);
-        long[] warmJit = Arrays.copyOfRange(r.compilationMs(), warmFrom - 1, passes);
+        double[] warmJit = warm(Arrays.stream(r.compilationMs()).asDoubleStream().toArray(), warmFrom);
         report.format("| %d | %s | %s | %s | %.2f | %s | %.2f | %d / %d |", round, s.label(),
             s.jvmOptions().isEmpty() ? "(none)" : "`" + String.join(" ", s.jvmOptions()) + "`", r.jit(), r.seconds()[0],
-            Spread.of(warm).format("%.2f"), Spread.of(warmCpu).median(), r.compilationMs()[0],
-            (long) Spread.of(Arrays.stream(warmJit).asDoubleStream().toArray()).median());
+            Spread.of(warm(r.seconds(), warmFrom)).format("%.2f"), Spread.of(warm(r.cpuSeconds(), warmFrom)).median(),
+            r.compilationMs()[0], (long) Spread.of(warmJit).median());
       }
     }
     report.line("");
@@ -97,10 +100,8 @@ final class ExtractionBench {
     runs.forEach(r -> bySetting.computeIfAbsent(r.setting().label(), k -> new ArrayList<>()).add(r));
     bySetting.forEach((label, rs) -> report.format("| %s | %s | %s | %s |", label,
         Spread.of(rs.stream().mapToDouble(r -> r.seconds()[0]).toArray()).format("%.2f"),
-        Spread.of(rs.stream().mapToDouble(r -> Spread.of(Arrays.copyOfRange(r.seconds(), warmFrom - 1, passes)).median()).toArray())
-            .format("%.2f"),
-        Spread.of(rs.stream().mapToDouble(r -> Spread.of(Arrays.copyOfRange(r.cpuSeconds(), warmFrom - 1, passes)).median()).toArray())
-            .format("%.2f")));
+        Spread.of(rs.stream().mapToDouble(r -> Spread.of(warm(r.seconds(), warmFrom)).median()).toArray()).format("%.2f"),
+        Spread.of(rs.stream().mapToDouble(r -> Spread.of(warm(r.cpuSeconds(), warmFrom)).median()).toArray()).format("%.2f")));
     report.line("");
     report.line("Warm seconds per document (median over the rounds' warm passes):");
     report.line("");
@@ -158,7 +159,7 @@ final class ExtractionBench {
       String policy = result.path("jitPolicy").asText();
       boolean applied = result.path("jit").asText().startsWith("applied");
       // a pipeline policy the JVM refused would time the default tiers under its name: say so
-      return new Run(round, s, policy.equals("jvm") || applied ? policy : policy + " (not applied: " + result.path("jit").asText() + ")",
+      return new Run(s, policy.equals("jvm") || applied ? policy : policy + " (not applied: " + result.path("jit").asText() + ")",
           seconds, cpu, jit, documents, perDocument);
     }
   }
